@@ -1,0 +1,44 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from .models import Allocation, LedgerEntry
+from .selectors import allocation_balance
+
+
+@admin.register(Allocation)
+class AllocationAdmin(admin.ModelAdmin):
+    list_display = ("programme", "year", "amount", "committed", "paid", "available")
+    list_filter = ("year", "programme__municipality")
+    list_select_related = ("programme",)
+
+    @admin.display(description=_("gebunden"))
+    def committed(self, obj):
+        return allocation_balance(obj).committed
+
+    @admin.display(description=_("ausgezahlt"))
+    def paid(self, obj):
+        return allocation_balance(obj).paid
+
+    @admin.display(description=_("verfügbar"))
+    def available(self, obj):
+        return allocation_balance(obj).available
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """The ledger is append-only: entries are shown, never added, changed or deleted here."""
+
+    list_display = ("booked_at", "allocation", "application", "kind", "amount", "federal_amount", "state_amount",
+                    "municipal_amount", "private_amount", "booked_by")  # fmt: skip
+    list_filter = ("kind", "allocation__year", "allocation__programme")
+    list_select_related = ("allocation__programme", "application", "booked_by")
+    date_hierarchy = "booked_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,476 @@
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm_log.decorators import fsm_log_by, fsm_log_description
+
+from applicants.models import Applicant, Consultation, Property
+
+from .calculator import ComponentCosts, ComponentRule, CostItem, GrantResult, Guideline, Rounding, compute_grant
+
+MAX_AMOUNT = Decimal("9999999.99")
+money_validators = [MinValueValidator(Decimal("0.00")), MaxValueValidator(MAX_AMOUNT)]
+positive_money_validators = [MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_AMOUNT)]
+
+
+def MoneyField(verbose_name, **kwargs):  # noqa: N802 - reads like a field class
+    kwargs.setdefault("validators", money_validators)
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
+
+
+class Municipality(models.Model):
+    """Kommune: the town that runs programmes; staff are scoped to theirs."""
+
+    name = models.CharField(_("Name"), max_length=200, unique=True)
+    official_name = models.CharField(_("Amtliche Bezeichnung"), max_length=200, blank=True)
+    address = models.TextField(_("Anschrift"), blank=True)
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("Mitarbeitende"), related_name="municipalities", blank=True
+    )
+
+    class Meta:
+        verbose_name = _("Kommune")
+        verbose_name_plural = _("Kommunen")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MeasureKind(models.TextChoices):
+    FACADE = "facade", _("Fassade")
+    COURTYARD = "courtyard", _("Hof / Garten")
+    GREENING = "greening", _("Dach- / Fassadenbegrünung")
+    SHOP_WINDOW = "shop_window", _("Schaufenster")
+    UNSEALING = "unsealing", _("Entsiegelung")
+
+
+class Programme(models.Model):
+    """Förderprogramm with its guideline (Förderrichtlinie) as data."""
+
+    class Kind(models.TextChoices):
+        FACADE = "facade", _("Fassadenprogramm")
+        SHOP_WINDOW = "shop_window", _("Schaufenster- / Leerstandsprogramm")
+        COURTYARD = "courtyard", _("Hof- und Begrünungsprogramm")
+        DISPOSITION_FUND = "disposition_fund", _("Verfügungsfonds")
+
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("Kommune"), on_delete=models.PROTECT, related_name="programmes"
+    )
+    kind = models.CharField(_("Art"), max_length=30, choices=Kind.choices)
+    name = models.CharField(_("Name"), max_length=200)
+    code = models.CharField(
+        _("Aktenzeichen-Kürzel"),
+        max_length=10,
+        validators=[RegexValidator(r"^[A-Z]{1,10}$", _("Nur Großbuchstaben, z. B. FP."))],
+        help_text=_("Vorsilbe der Aktenzeichen, z. B. FP für FP-2026-0007"),
+    )
+    description = models.TextField(_("Beschreibung"), blank=True)
+
+    funding_rate_percent = models.DecimalField(
+        _("Fördersatz in %"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
+    )
+    property_cap = MoneyField(_("Höchstbetrag je Grundstück"), null=True, blank=True)
+    minimum_grant = MoneyField(_("Bagatellgrenze (Zuschuss)"), null=True, blank=True)
+    minimum_eligible_costs = MoneyField(_("Mindestbetrag förderfähige Kosten"), null=True, blank=True)
+    minimum_order_volume = MoneyField(_("Mindestauftragsvolumen"), null=True, blank=True)
+    ancillary_cap_percent = models.DecimalField(
+        _("Baunebenkosten höchstens in % der Baukosten"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    rounding = models.CharField(_("Rundung"), max_length=20, choices=Rounding.choices, default=Rounding.EURO_DOWN)
+
+    opens_on = models.DateField(_("Antragstellung ab"), null=True, blank=True)
+    closes_on = models.DateField(_("Antragstellung bis"), null=True, blank=True)
+    consultation_required = models.BooleanField(_("Erstberatung erforderlich"), default=True)
+    quotes_required = models.PositiveSmallIntegerField(
+        _("Anzahl Angebote"), default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    completion_months = models.PositiveSmallIntegerField(_("Durchführungsfrist in Monaten"), default=12)
+    invoice_months = models.PositiveSmallIntegerField(_("Frist für Schlussrechnungen in Monaten"), default=3)
+    commitment_years = models.PositiveSmallIntegerField(_("Zweckbindungsfrist in Jahren"), default=10)
+
+    class Meta:
+        verbose_name = _("Förderprogramm")
+        verbose_name_plural = _("Förderprogramme")
+        ordering = ["municipality__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "code"], name="programme_code_unique_per_municipality"),
+            models.CheckConstraint(
+                condition=Q(funding_rate_percent__gt=0, funding_rate_percent__lte=100),
+                name="programme_rate_between_0_and_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(opens_on__isnull=True) | Q(closes_on__isnull=True) | Q(closes_on__gte=models.F("opens_on")),
+                name="programme_window_in_order",
+                violation_error_message=_("Das Ende der Antragsfrist liegt vor ihrem Beginn."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.municipality})"
+
+    def guideline(self) -> Guideline:
+        return Guideline(
+            rate_percent=self.funding_rate_percent,
+            component_rules={
+                rule.component: ComponentRule(rule.cost_cap_per_m2, rule.grant_cap_per_m2, rule.component_cap)
+                for rule in self.component_rules.all()
+            },
+            property_cap=self.property_cap,
+            minimum_grant=self.minimum_grant,
+            minimum_eligible_costs=self.minimum_eligible_costs,
+            minimum_order_volume=self.minimum_order_volume,
+            ancillary_cap_percent=self.ancillary_cap_percent,
+            rounding=self.rounding,
+        )
+
+    def is_open_on(self, day) -> bool:
+        return (self.opens_on is None or self.opens_on <= day) and (self.closes_on is None or day <= self.closes_on)
+
+    def covers(self, street: str, house_number: str) -> bool:
+        """Whether an address lies in the funding area (Fördergebiet) of this programme."""
+        return any(s.covers(street, house_number) for s in self.funding_area.all())
+
+
+class ProgrammeComponentRule(models.Model):
+    """The caps a guideline sets for one kind of measure; only kinds listed here are funded."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="component_rules")
+    component = models.CharField(_("Maßnahme"), max_length=20, choices=MeasureKind.choices)
+    cost_cap_per_m2 = MoneyField(_("anerkannte Kosten höchstens je m²"), null=True, blank=True)
+    grant_cap_per_m2 = MoneyField(_("Zuschuss höchstens je m²"), null=True, blank=True)
+    component_cap = MoneyField(_("Zuschuss höchstens je Maßnahme"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Fördersatz-Regel je Maßnahme")
+        verbose_name_plural = _("Regeln je Maßnahme")
+        constraints = [models.UniqueConstraint(fields=["programme", "component"], name="one_rule_per_component")]
+
+    def __str__(self) -> str:
+        return self.get_component_display()
+
+
+def _normalise_street(street: str) -> str:
+    street = street.strip().lower().replace("ß", "ss")
+    street = re.sub(r"str(asse|\.)?\b", "str", street)
+    return re.sub(r"[\s\-.]+", "", street)
+
+
+def _house_number(house_number: str) -> int | None:
+    match = re.match(r"\s*(\d+)", house_number)
+    return int(match.group(1)) if match else None
+
+
+class FundingAreaStreet(models.Model):
+    """One street, or a range of its house numbers, inside the funding area."""
+
+    class Parity(models.TextChoices):
+        ALL = "all", _("alle")
+        EVEN = "even", _("gerade")
+        ODD = "odd", _("ungerade")
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="funding_area")
+    street = models.CharField(_("Straße"), max_length=200)
+    number_from = models.PositiveIntegerField(_("ab Hausnummer"), null=True, blank=True)
+    number_to = models.PositiveIntegerField(_("bis Hausnummer"), null=True, blank=True)
+    parity = models.CharField(_("Hausnummern"), max_length=4, choices=Parity.choices, default=Parity.ALL)
+
+    class Meta:
+        verbose_name = _("Straße im Fördergebiet")
+        verbose_name_plural = _("Fördergebiet")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(number_from__isnull=True) | Q(number_to__isnull=True) | Q(number_to__gte=models.F("number_from")),
+                name="funding_area_range_in_order",
+                violation_error_message=_("Die Hausnummern-Spanne ist verkehrt herum."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.street} {self.number_from or ''}–{self.number_to or ''}".strip(" –")
+
+    def covers(self, street: str, house_number: str) -> bool:
+        if _normalise_street(street) != _normalise_street(self.street):
+            return False
+        number = _house_number(house_number)
+        if number is None:
+            return self.number_from is None and self.number_to is None
+        if self.number_from is not None and number < self.number_from:
+            return False
+        if self.number_to is not None and number > self.number_to:
+            return False
+        return not (
+            (self.parity == self.Parity.EVEN and number % 2) or (self.parity == self.Parity.ODD and not number % 2)
+        )
+
+
+def _permitted(action: str):
+    """django-fsm permission hook; the rule itself lives in grants.rules."""
+
+    def check(instance, user) -> bool:
+        from .rules import decide
+
+        return decide(user, action, instance).allowed
+
+    return check
+
+
+class GrantApplication(FSMModelMixin, models.Model):
+    """Antrag: one application for measures on one property, with its lifecycle."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Entwurf")
+        SUBMITTED = "submitted", _("eingereicht")
+        CHECKED = "checked", _("geprüft")
+        APPROVED = "approved", _("bewilligt")
+        PAID = "paid", _("ausgezahlt")
+        DOCUMENTED = "documented", _("abgeschlossen")
+        REJECTED = "rejected", _("abgelehnt")
+        WITHDRAWN = "withdrawn", _("zurückgezogen")
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("Förderprogramm"), on_delete=models.PROTECT, related_name="applications"
+    )
+    applicant = models.ForeignKey(
+        Applicant, verbose_name=_("Antragsteller/in"), on_delete=models.PROTECT, related_name="applications"
+    )
+    property = models.ForeignKey(
+        Property, verbose_name=_("Grundstück"), on_delete=models.PROTECT, related_name="applications"
+    )
+    consultation = models.ForeignKey(
+        Consultation, verbose_name=_("Erstberatung"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    file_number = models.CharField(_("Aktenzeichen"), max_length=30, blank=True, default="", editable=False)
+    state = FSMField(_("Status"), default=State.DRAFT, choices=State.choices, protected=True, db_index=True)
+    description = models.TextField(_("Beschreibung der Maßnahme"), blank=True)
+    works_started_on = models.DateField(_("Maßnahmebeginn"), null=True, blank=True)
+    early_start_permitted = models.BooleanField(_("vorzeitiger Maßnahmebeginn genehmigt"), default=False)
+    created_at = models.DateTimeField(_("angelegt am"), auto_now_add=True)
+    submitted_at = models.DateTimeField(_("eingereicht am"), null=True, blank=True, editable=False)
+
+    total_costs = MoneyField(_("Gesamtkosten"), default=Decimal("0.00"), editable=False)
+    eligible_costs = MoneyField(_("förderfähige Kosten"), default=Decimal("0.00"), editable=False)
+    computed_grant = MoneyField(_("errechneter Zuschuss"), default=Decimal("0.00"), editable=False)
+    computation = models.JSONField(_("Berechnung"), default=dict, blank=True, editable=False)
+
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    checked_at = models.DateTimeField(_("geprüft am"), null=True, blank=True, editable=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    approved_at = models.DateTimeField(_("bewilligt am"), null=True, blank=True, editable=False)
+    approved_grant = MoneyField(_("bewilligter Zuschuss"), null=True, blank=True, editable=False)
+    budget_year = models.PositiveSmallIntegerField(_("Programmjahr"), null=True, blank=True, editable=False)
+    completion_deadline = models.DateField(_("Durchführungsfrist"), null=True, blank=True, editable=False)
+    invoice_deadline = models.DateField(_("Frist Schlussrechnung"), null=True, blank=True, editable=False)
+    invoices_certified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    invoices_certified_at = models.DateTimeField(_("sachlich richtig am"), null=True, blank=True, editable=False)
+    payable_amount = MoneyField(_("auszuzahlender Betrag"), null=True, blank=True, editable=False)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    paid_at = models.DateTimeField(_("ausgezahlt am"), null=True, blank=True, editable=False)
+    paid_amount = MoneyField(_("ausgezahlter Betrag"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("Antrag")
+        verbose_name_plural = _("Anträge")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "file_number"],
+                condition=~Q(file_number=""),
+                name="file_number_unique_per_programme",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_grant__isnull=True) | Q(paid_amount__isnull=True) | Q(paid_amount__lte=models.F("approved_grant")),
+                name="never_pay_more_than_approved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.file_number or _("Entwurf Nr. %(id)s") % {"id": self.pk}
+
+    def compute(self, *, stage: str = "quote") -> GrantResult:
+        """The grant the guideline gives for the quoted (or, at payment, the invoiced) costs."""
+        components = [
+            ComponentCosts(
+                kind=component.kind,
+                area_m2=component.area_m2,
+                items=[
+                    CostItem(net=i.net_amount, vat=i.vat_amount, ancillary=i.ancillary)
+                    for i in component.cost_items.all()
+                    if i.stage == stage
+                ],
+            )
+            for component in self.components.all()
+        ]
+        return compute_grant(self.programme.guideline(), components, net=self.applicant.may_deduct_input_vat)
+
+    def store_computation(self, result: GrantResult) -> None:
+        self.total_costs = result.costs
+        self.eligible_costs = result.eligible
+        self.computed_grant = result.grant
+        self.computation = result.as_dict()
+
+    # The transitions change only the object; ledger, log and letters belong to grants.services.
+    # ("check" is Django's model-check hook, so that transition is named mark_checked.)
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=state, source=State.DRAFT, target=State.SUBMITTED, permission=_permitted("submit"))
+    def submit(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=state, source=State.SUBMITTED, target=State.DRAFT, permission=_permitted("return_to_applicant"))
+    def return_to_applicant(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=state, source=State.SUBMITTED, target=State.CHECKED, permission=_permitted("check"))
+    def mark_checked(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=state, source=State.CHECKED, target=State.APPROVED, permission=_permitted("approve"))
+    def approve(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state, source=[State.SUBMITTED, State.CHECKED], target=State.REJECTED, permission=_permitted("reject")
+    )
+    def reject(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=[State.DRAFT, State.SUBMITTED, State.CHECKED, State.APPROVED],
+        target=State.WITHDRAWN,
+        permission=_permitted("withdraw"),
+    )
+    def withdraw(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=state, source=State.APPROVED, target=State.PAID, permission=_permitted("pay"))
+    def pay(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=state, source=State.PAID, target=State.DOCUMENTED, permission=_permitted("document"))
+    def document(self, *, by=None, description=None) -> None:
+        pass
+
+
+class MeasureComponent(models.Model):
+    """One measure of an application (façade, courtyard, …) with its area and cost items."""
+
+    application = models.ForeignKey(GrantApplication, on_delete=models.CASCADE, related_name="components")
+    kind = models.CharField(_("Maßnahme"), max_length=20, choices=MeasureKind.choices)
+    area_m2 = models.DecimalField(
+        _("Fläche in m²"),
+        max_digits=9,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100000"))],
+    )
+    description = models.CharField(_("Beschreibung"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("Maßnahme")
+        verbose_name_plural = _("Maßnahmen")
+        constraints = [
+            models.CheckConstraint(condition=Q(area_m2__gt=0), name="component_area_positive"),
+            models.UniqueConstraint(fields=["application", "kind"], name="one_component_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.area_m2} m²)"
+
+
+class CostItem(models.Model):
+    """A cost position from a quote (application) or a final invoice (payment)."""
+
+    class Stage(models.TextChoices):
+        QUOTE = "quote", _("Angebot")
+        INVOICE = "invoice", _("Schlussrechnung")
+
+    component = models.ForeignKey(MeasureComponent, on_delete=models.CASCADE, related_name="cost_items")
+    stage = models.CharField(_("Art"), max_length=10, choices=Stage.choices, default=Stage.QUOTE)
+    description = models.CharField(_("Leistung"), max_length=300)
+    net_amount = MoneyField(_("netto"))
+    vat_amount = MoneyField(_("Umsatzsteuer"), default=Decimal("0.00"))
+    ancillary = models.BooleanField(_("Baunebenkosten"), default=False)
+
+    class Meta:
+        verbose_name = _("Kostenposition")
+        verbose_name_plural = _("Kostenpositionen")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(net_amount__gte=0, net_amount__lte=MAX_AMOUNT, vat_amount__gte=0, vat_amount__lte=models.F("net_amount")),
+                name="cost_item_amounts_plausible",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.net_amount} € netto"
+
+
+def document_upload_to(instance: Document, filename: str) -> str:
+    return f"applications/{instance.application_id}/{filename}"
+
+
+class Document(models.Model):
+    """A file handed in with an application: quote, photo, land register extract, consent, invoice."""
+
+    class Kind(models.TextChoices):
+        QUOTE = "quote", _("Angebot / Kostenvoranschlag")
+        PHOTO_BEFORE = "photo_before", _("Foto vor der Maßnahme")
+        LAND_REGISTER = "land_register", _("Grundbuchauszug")
+        OWNER_CONSENT = "owner_consent", _("Zustimmung der Eigentümerseite")
+        INVOICE = "invoice", _("Schlussrechnung")
+        PHOTO_AFTER = "photo_after", _("Foto nach der Maßnahme")
+        OTHER = "other", _("Sonstiges")
+
+    application = models.ForeignKey(GrantApplication, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(_("Art"), max_length=20, choices=Kind.choices)
+    file = models.FileField(_("Datei"), upload_to=document_upload_to)
+    original_name = models.CharField(_("Dateiname"), max_length=255)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    uploaded_at = models.DateTimeField(_("hochgeladen am"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Dokument")
+        verbose_name_plural = _("Dokumente")
+        ordering = ["uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.original_name}"

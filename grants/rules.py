@@ -1,0 +1,89 @@
+"""Who may do what with an application: one place, asked by pages, API, admin and services.
+
+``decide`` answers with a reason a page can show. ``visible_applications`` is the
+queryset every list starts from; an application outside it is "not found", alike
+whether it is missing or belongs to someone else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from applicants.models import Role
+
+from .models import GrantApplication
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOWED = Decision(True)
+
+# The one role (besides the owner) allowed to perform each action.
+STAFF_ROLE_FOR = {
+    "return_to_applicant": {Role.CASEWORKER},
+    "check": {Role.CASEWORKER},
+    "approve": {Role.APPROVER},
+    "reject": {Role.CASEWORKER, Role.APPROVER},
+    "withdraw": {Role.CASEWORKER},
+    "certify_invoices": {Role.CASEWORKER},
+    "pay": {Role.FINANCE},
+    "document": {Role.CASEWORKER},
+}
+OWNER_ACTIONS = {"edit", "submit", "withdraw"}
+
+
+def is_owner(user, application: GrantApplication) -> bool:
+    return user.is_authenticated and application.applicant.user_id == user.pk
+
+
+def is_staff_of(user, application: GrantApplication) -> bool:
+    return (
+        user.is_authenticated
+        and user.is_municipal_staff
+        and application.programme.municipality_id in user.municipality_ids
+    )
+
+
+def decide(user, action: str, application: GrantApplication) -> Decision:
+    """May ``user`` perform ``action`` on ``application``? The state is the service's concern."""
+    if not user.is_authenticated:
+        return Decision(False, _("Bitte melden Sie sich an."))
+    if action == "view":
+        return ALLOWED if is_owner(user, application) or is_staff_of(user, application) else Decision(
+            False, _("Antrag nicht gefunden.")
+        )
+    if action in OWNER_ACTIONS and is_owner(user, application):
+        return ALLOWED
+    roles = STAFF_ROLE_FOR.get(action, set())
+    if not (is_staff_of(user, application) and any(user.has_role(role) for role in roles)):
+        return Decision(False, _("Ihre Rolle erlaubt diesen Schritt nicht."))
+    if action == "approve" and application.checked_by_id == user.pk:
+        return Decision(
+            False, _("Sie haben diesen Antrag geprüft; die Bewilligung muss eine andere Person aussprechen.")
+        )
+    if action == "pay" and application.invoices_certified_by_id == user.pk:
+        return Decision(
+            False,
+            _("Sie haben die Schlussrechnung als sachlich richtig bestätigt; die Auszahlung muss eine andere Person freigeben."),
+        )
+    return ALLOWED
+
+
+def visible_applications(user) -> QuerySet[GrantApplication]:
+    """Applications the user may see: their own, and as staff those of their municipalities."""
+    if not user.is_authenticated:
+        return GrantApplication.objects.none()
+    condition = Q(applicant__user=user)
+    if user.is_municipal_staff:
+        condition |= Q(programme__municipality__in=user.municipality_ids)
+    return GrantApplication.objects.filter(condition)

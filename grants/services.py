@@ -1,0 +1,428 @@
+"""The lifecycle of an application: each transition in one transaction with its ledger and log.
+
+Every service locks the application, asks grants.rules who may act, checks the
+transition's conditions, books the ledger, calls the django-fsm transition (which
+logs who, when, from, to and the comment through django-fsm-log) and saves. A refused
+transition raises ``TransitionRefused`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+from django_fsm_log.models import StateLog
+
+from applicants.models import Applicant, Consultation, Property
+from budgets.models import LedgerEntry
+from budgets.services import BudgetError, allocation_for_update, ledger_book, ledger_commit
+
+from .models import CostItem, Document, GrantApplication, MeasureComponent, Programme
+from .rules import decide
+
+State = GrantApplication.State
+
+
+# Actions are named as in DOMAIN.md; the model method differs where Django took the name.
+TRANSITION_METHOD = {"check": "mark_checked"}
+
+
+class TransitionRefused(Exception):
+    """A transition that may not happen now; ``code`` maps to HTTP (not_found 404, forbidden 403, conflict 409)."""
+
+    def __init__(self, reason: str | list[str], *, code: str = "conflict"):
+        self.reasons = [reason] if isinstance(reason, str) else list(reason)
+        self.code = code
+        super().__init__(" ".join(self.reasons))
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def _lock(application_id: int) -> GrantApplication:
+    try:
+        return (
+            GrantApplication.objects.select_for_update(of=("self",))
+            .select_related("programme__municipality", "applicant", "property")
+            .get(pk=application_id)
+        )
+    except GrantApplication.DoesNotExist:
+        raise TransitionRefused(_("Antrag nicht gefunden."), code="not_found") from None
+
+
+def _ensure_allowed(by, action: str, application: GrantApplication) -> None:
+    if not decide(by, "view", application):
+        raise TransitionRefused(_("Antrag nicht gefunden."), code="not_found")
+    decision = decide(by, action, application)
+    if not decision:
+        raise TransitionRefused(decision.reason, code="forbidden")
+    transition_method = getattr(application, TRANSITION_METHOD.get(action, action), None)
+    if transition_method is not None and not can_proceed(transition_method, check_conditions=False):
+        raise TransitionRefused(
+            _("Im Status „%(state)s“ ist dieser Schritt nicht möglich.") % {"state": application.get_state_display()}
+        )
+
+
+def _require_comment(comment: str, message: str) -> str:
+    comment = (comment or "").strip()
+    if not comment:
+        raise TransitionRefused(message, code="invalid")
+    return comment
+
+
+def _run(application: GrantApplication, action: str, *, by, comment: str) -> GrantApplication:
+    getattr(application, TRANSITION_METHOD.get(action, action))(by=by, description=comment or None)
+    application.save()
+    return application
+
+
+# --- drafts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CostInput:
+    description: str
+    net_amount: Decimal
+    vat_amount: Decimal = Decimal("0.00")
+    ancillary: bool = False
+
+
+@dataclass(frozen=True)
+class ComponentInput:
+    kind: str
+    area_m2: Decimal
+    costs: tuple[CostInput, ...]
+    description: str = ""
+
+
+def _validated(instance):
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
+def _replace_cost_items(application: GrantApplication, components: Iterable[ComponentInput], *, stage: str) -> None:
+    allowed = set(application.programme.component_rules.values_list("component", flat=True))
+    existing = {c.kind: c for c in application.components.all()}
+    for component in components:
+        if component.kind not in allowed:
+            raise ValidationError(
+                {"kind": _("Dieses Programm fördert keine Maßnahme der Art „%(kind)s“.") % {"kind": component.kind}}
+            )
+        measure = existing.get(component.kind)
+        if measure is None:
+            if stage != CostItem.Stage.QUOTE:
+                raise ValidationError({"kind": _("Für diese Maßnahme wurde keine Förderung beantragt.")})
+            measure = _validated(
+                MeasureComponent(
+                    application=application,
+                    kind=component.kind,
+                    area_m2=component.area_m2,
+                    description=component.description,
+                )
+            )
+        CostItem.objects.filter(component=measure, stage=stage).delete()
+        for cost in component.costs:
+            _validated(
+                CostItem(
+                    component=measure,
+                    stage=stage,
+                    description=cost.description,
+                    net_amount=cost.net_amount,
+                    vat_amount=cost.vat_amount,
+                    ancillary=cost.ancillary,
+                )
+            )
+
+
+@transaction.atomic
+def application_create(
+    *,
+    programme: Programme,
+    applicant: Applicant,
+    property: Property,
+    components: Iterable[ComponentInput],
+    by,
+    description: str = "",
+    works_started_on: date | None = None,
+) -> GrantApplication:
+    """Create a draft with its measures and quoted costs; bad input raises ValidationError and writes nothing."""
+    application = _validated(
+        GrantApplication(
+            programme=programme,
+            applicant=applicant,
+            property=property,
+            description=description,
+            works_started_on=works_started_on,
+        )
+    )
+    _replace_cost_items(application, components, stage=CostItem.Stage.QUOTE)
+    application.store_computation(application.compute())
+    application.save()
+    return application
+
+
+# --- transitions --------------------------------------------------------------------------
+
+
+def _next_file_number(programme: Programme, year: int) -> str:
+    # The programme row is the lock that keeps two submissions from drawing the same number.
+    Programme.objects.select_for_update().filter(pk=programme.pk).first()
+    prefix = f"{programme.code}-{year}-"
+    numbers = GrantApplication.objects.filter(programme=programme, file_number__startswith=prefix).values_list(
+        "file_number", flat=True
+    )
+    last = max((int(n.removeprefix(prefix)) for n in numbers), default=0)
+    return f"{prefix}{last + 1:04d}"
+
+
+def submission_problems(application: GrantApplication, *, on: date) -> list[str]:
+    """What keeps a draft from being submitted, in words for the applicant."""
+    problems = []
+    programme = application.programme
+    if not programme.is_open_on(on):
+        problems.append(_("Für dieses Programm können zurzeit keine Anträge gestellt werden."))
+    if not programme.covers(application.property.street, application.property.house_number):
+        problems.append(_("Das Grundstück liegt nicht im Fördergebiet."))
+    components = list(application.components.all())
+    if not components:
+        problems.append(_("Bitte geben Sie mindestens eine Maßnahme an."))
+    for component in components:
+        if not any(i.stage == CostItem.Stage.QUOTE for i in component.cost_items.all()):
+            problems.append(
+                _("Für die Maßnahme „%(kind)s“ fehlen die Kosten.") % {"kind": component.get_kind_display()}
+            )
+    return problems
+
+
+@transaction.atomic
+def application_submit(*, application_id: int, by, comment: str = "") -> GrantApplication:
+    """Einreichen: the applicant hands in the draft; it gets its file number."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "submit", application)
+    problems = submission_problems(application, on=today())
+    if problems:
+        raise TransitionRefused(problems)
+    application.store_computation(application.compute())
+    if not application.file_number:
+        application.file_number = _next_file_number(application.programme, today().year)
+    application.submitted_at = timezone.now()
+    return _run(application, "submit", by=by, comment=comment)
+
+
+@transaction.atomic
+def application_return_to_applicant(*, application_id: int, by, comment: str) -> GrantApplication:
+    """Zurück an Antragsteller/in: the caseworker says what is missing."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "return_to_applicant", application)
+    comment = _require_comment(comment, _("Bitte schreiben Sie, was fehlt."))
+    return _run(application, "return_to_applicant", by=by, comment=comment)
+
+
+def missing_documents(application: GrantApplication) -> list[str]:
+    programme = application.programme
+    kinds = [d.kind for d in application.documents.all()]
+    missing = []
+    quotes = kinds.count(Document.Kind.QUOTE)
+    if quotes < programme.quotes_required:
+        missing.append(
+            _("Angebote: %(have)s von %(need)s liegen vor.") % {"have": quotes, "need": programme.quotes_required}
+        )
+    required = [Document.Kind.PHOTO_BEFORE, Document.Kind.LAND_REGISTER]
+    if application.applicant.standing == Applicant.Standing.TENANT:
+        required.append(Document.Kind.OWNER_CONSENT)
+    missing += [
+        _("Es fehlt: %(kind)s.") % {"kind": Document.Kind(kind).label} for kind in required if kind not in kinds
+    ]
+    return missing
+
+
+def find_consultation(application: GrantApplication) -> Consultation | None:
+    if application.consultation_id:
+        return application.consultation
+    return (
+        Consultation.objects.filter(
+            municipality=application.programme.municipality_id,
+            applicant=application.applicant_id,
+            property=application.property_id,
+        )
+        .order_by("-held_on")
+        .first()
+    )
+
+
+def check_problems(application: GrantApplication) -> list[str]:
+    """The completeness check (Vollständigkeitsprüfung) of DOMAIN.md, each failure in words."""
+    problems = missing_documents(application)
+    prop = application.property
+    if not application.programme.covers(prop.street, prop.house_number):
+        problems.append(_("Das Grundstück liegt nicht im Fördergebiet."))
+    if application.programme.consultation_required and find_consultation(application) is None:
+        problems.append(_("Die vorgeschriebene Erstberatung ist nicht erfasst."))
+    if application.works_started_on and not application.early_start_permitted:
+        problems.append(_("Mit der Maßnahme wurde vor der Bewilligung begonnen (vorzeitiger Maßnahmebeginn)."))
+    if application.computed_grant <= 0:
+        problems.append(_("Nach der Förderrichtlinie ergibt sich kein Zuschuss."))
+    return problems
+
+
+@transaction.atomic
+def application_check(*, application_id: int, by, comment: str = "") -> GrantApplication:
+    """Prüfen: documents, funding area, consultation, no early start, grant computed."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "check", application)
+    application.store_computation(application.compute())
+    problems = check_problems(application)
+    if problems:
+        raise TransitionRefused(problems)
+    application.consultation = find_consultation(application)
+    application.checked_by = by
+    application.checked_at = timezone.now()
+    return _run(application, "check", by=by, comment=comment)
+
+
+@transaction.atomic
+def application_approve(*, application_id: int, by, comment: str = "") -> GrantApplication:
+    """Bewilligen: commit the grant against the allocation of the programme year (four-eyes)."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "approve", application)
+    decided_on = today()
+    try:
+        ledger_commit(
+            programme_id=application.programme_id,
+            year=decided_on.year,
+            application=application,
+            amount=application.computed_grant,
+            by=by,
+            comment=_("Bewilligung %(file)s") % {"file": application.file_number},
+        )
+    except BudgetError as error:
+        raise TransitionRefused(str(error)) from None
+    programme = application.programme
+    application.approved_by = by
+    application.approved_at = timezone.now()
+    application.approved_grant = application.computed_grant
+    application.budget_year = decided_on.year
+    application.completion_deadline = decided_on + relativedelta(months=programme.completion_months)
+    application.invoice_deadline = application.completion_deadline + relativedelta(months=programme.invoice_months)
+    return _run(application, "approve", by=by, comment=comment)
+
+
+@transaction.atomic
+def application_reject(*, application_id: int, by, comment: str) -> GrantApplication:
+    """Ablehnen, with reasons."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "reject", application)
+    comment = _require_comment(comment, _("Bitte begründen Sie die Ablehnung."))
+    return _run(application, "reject", by=by, comment=comment)
+
+
+def _release(application: GrantApplication, amount: Decimal, *, by, comment: str) -> None:
+    if amount > 0:
+        allocation = allocation_for_update(programme_id=application.programme_id, year=application.budget_year)
+        ledger_book(
+            allocation=allocation,
+            application=application,
+            kind=LedgerEntry.Kind.RELEASE,
+            amount=amount,
+            by=by,
+            comment=comment,
+        )
+
+
+@transaction.atomic
+def application_withdraw(*, application_id: int, by, comment: str = "") -> GrantApplication:
+    """Zurückziehen before payment; from approved it releases the commitment."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "withdraw", application)
+    if application.state == State.APPROVED:
+        _release(application, application.approved_grant, by=by, comment=_("Rücknahme %(file)s") % {
+            "file": application.file_number
+        })
+    return _run(application, "withdraw", by=by, comment=comment)
+
+
+@transaction.atomic
+def application_certify_invoices(
+    *, application_id: int, by, invoices: Iterable[ComponentInput], comment: str = ""
+) -> GrantApplication:
+    """Sachlich richtig: the caseworker records the final invoices; the payable amount follows.
+
+    payable = min(approved grant, grant recomputed on the actual eligible costs): lower costs
+    lower the grant, higher costs never raise it.
+    """
+    application = _lock(application_id)
+    _ensure_allowed(by, "certify_invoices", application)
+    if application.state != State.APPROVED:
+        raise TransitionRefused(_("Schlussrechnungen werden erst nach der Bewilligung bestätigt."))
+    _replace_cost_items(application, invoices, stage=CostItem.Stage.INVOICE)
+    actual = application.compute(stage=CostItem.Stage.INVOICE)
+    application.payable_amount = min(application.approved_grant, actual.grant)
+    application.invoices_certified_by = by
+    application.invoices_certified_at = timezone.now()
+    application.save()
+    StateLog.objects.create(
+        content_object=application,
+        transition="certify_invoices",
+        source_state=application.state,
+        state=application.state,
+        by=by,
+        description=comment or None,
+    )
+    return application
+
+
+@transaction.atomic
+def application_pay(*, application_id: int, by, comment: str = "") -> GrantApplication:
+    """Auszahlen: pay the certified amount and release the rest of the commitment (four-eyes)."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "pay", application)
+    if application.payable_amount is None:
+        raise TransitionRefused(_("Die Schlussrechnung ist noch nicht als sachlich richtig bestätigt."))
+    allocation = allocation_for_update(programme_id=application.programme_id, year=application.budget_year)
+    reason = _("Auszahlung %(file)s") % {"file": application.file_number}
+    if application.payable_amount > 0:
+        ledger_book(
+            allocation=allocation,
+            application=application,
+            kind=LedgerEntry.Kind.PAYMENT,
+            amount=application.payable_amount,
+            by=by,
+            comment=reason,
+        )
+    _release(application, application.approved_grant - application.payable_amount, by=by, comment=reason)
+    application.paid_by = by
+    application.paid_at = timezone.now()
+    application.paid_amount = application.payable_amount
+    return _run(application, "pay", by=by, comment=comment)
+
+
+@transaction.atomic
+def application_document(*, application_id: int, by, comment: str = "") -> GrantApplication:
+    """Abschließen: after-photos and final documentation are complete."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "document", application)
+    if not application.documents.filter(kind=Document.Kind.PHOTO_AFTER).exists():
+        raise TransitionRefused(_("Es fehlen die Fotos nach der Maßnahme."))
+    return _run(application, "document", by=by, comment=comment)
+
+
+TRANSITIONS = {
+    "submit": application_submit,
+    "return_to_applicant": application_return_to_applicant,
+    "check": application_check,
+    "approve": application_approve,
+    "reject": application_reject,
+    "withdraw": application_withdraw,
+    "pay": application_pay,
+    "document": application_document,
+}
