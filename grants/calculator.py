@@ -58,7 +58,7 @@ class Guideline:
 
 
 @dataclass(frozen=True)
-class CostItem:
+class CostLine:
     net: Decimal
     vat: Decimal = ZERO
     ancillary: bool = False
@@ -71,7 +71,7 @@ class CostItem:
 class ComponentCosts:
     kind: str
     area_m2: Decimal
-    items: Sequence[CostItem]
+    items: Sequence[CostLine]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
 from applicants.models import Applicant, Consultation, Property
 
-from .calculator import ComponentCosts, ComponentRule, CostItem, GrantResult, Guideline, Rounding, compute_grant
+from .calculator import ComponentCosts, ComponentRule, CostLine, GrantResult, Guideline, Rounding, compute_grant
 
 MAX_AMOUNT = Decimal("9999999.99")
 money_validators = [MinValueValidator(Decimal("0.00")), MaxValueValidator(MAX_AMOUNT)]
@@ -317,7 +317,7 @@ class GrantApplication(FSMModelMixin, models.Model):
                 kind=component.kind,
                 area_m2=component.area_m2,
                 items=[
-                    CostItem(net=i.net_amount, vat=i.vat_amount, ancillary=i.ancillary)
+                    CostLine(net=i.net_amount, vat=i.vat_amount, ancillary=i.ancillary)
                     for i in component.cost_items.all()
                     if i.stage == stage
                 ],

@@ -105,7 +105,8 @@ class ComponentInput:
 
 
 def _validated(instance):
-    instance.full_clean()
+    # The protected FSM field refuses even clean_fields' re-assignment of its own value.
+    instance.full_clean(exclude=["state"] if isinstance(instance, GrantApplication) else None)
     instance.save()
     return instance
 
