@@ -67,7 +67,7 @@ class Allocation(models.Model):
                 # Exact on PostgreSQL; the tolerance only absorbs SQLite's binary floats.
                 condition=Q(LessThan(Abs(_SHARE_SUM - Value(Decimal("100"))), Value(Decimal("0.001")))),
                 name="allocation_shares_sum_to_100",
-                violation_error_message=_("Die Förderanteile müssen zusammen 100 % ergeben."),
+                violation_error_message=_("Die Förderanteile müssen zusammen 100 %% ergeben."),
             ),
         ]
 

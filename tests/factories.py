@@ -27,7 +27,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
         for role in extracted or ():
-            self.groups.add(Group.objects.get(name=role))
+            self.groups.add(Group.objects.get_or_create(name=role)[0])
 
     @factory.post_generation
     def municipalities(self, create, extracted, **kwargs):
@@ -160,7 +160,7 @@ def advance(application, target: str, people):
 
     invoices = [ComponentInput("facade", Decimal("180"), (CostInput("Schlussrechnung", Decimal("35294.12"), Decimal("6705.88")),))]
     steps = [
-        ("submitted", lambda: services.application_submit(application_id=application.pk, by=people.owner)),
+        ("submitted", lambda: services.application_submit(application_id=application.pk, by=application.applicant.user)),
         ("checked", lambda: services.application_check(application_id=application.pk, by=people.caseworker)),
         ("approved", lambda: services.application_approve(application_id=application.pk, by=people.approver)),
         (

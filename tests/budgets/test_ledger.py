@@ -1,0 +1,143 @@
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from budgets.models import Allocation, LedgerEntry, LedgerIsAppendOnly
+from budgets.selectors import allocation_balance, allocation_balance_by_share
+from grants import services
+from grants.models import GrantApplication
+from grants.services import ComponentInput, CostInput, TransitionRefused
+
+from ..factories import AllocationFactory, ApplicantFactory, advance, make_application
+
+State = GrantApplication.State
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def approved(programme, allocation, people):
+    return advance(make_application(programme=programme, applicant=people.alice), State.APPROVED, people)
+
+
+def test_a_ledger_entry_can_never_be_changed_or_deleted(approved):
+    entry = approved.ledger_entries.get()
+    entry.amount = Decimal("1.00")
+    with pytest.raises(LedgerIsAppendOnly):
+        entry.save()
+    with pytest.raises(LedgerIsAppendOnly):
+        entry.delete()
+    with pytest.raises(LedgerIsAppendOnly):
+        LedgerEntry.objects.filter(pk=entry.pk).update(amount=Decimal("1.00"))
+    with pytest.raises(LedgerIsAppendOnly):
+        LedgerEntry.objects.all().delete()
+    assert LedgerEntry.objects.get(pk=entry.pk).amount == Decimal("7200.00")
+
+
+@pytest.mark.postgres
+def test_postgresql_itself_refuses_to_change_a_ledger_entry(approved):
+    with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE budgets_ledgerentry SET comment = 'x'")
+
+
+def test_every_entry_is_split_into_shares_that_add_up(approved, allocation):
+    entry = approved.ledger_entries.get()
+    assert (entry.federal_amount, entry.state_amount, entry.municipal_amount, entry.private_amount) == (
+        Decimal("2400.48"),
+        Decimal("2399.76"),
+        Decimal("2399.76"),
+        Decimal("0.00"),
+    )
+    by_share = allocation_balance_by_share(allocation)
+    assert by_share["federal"].committed + by_share["state"].committed + by_share["municipal"].committed == Decimal("7200.00")
+    assert by_share["federal"].allocation == Decimal("33340.00")
+
+
+@pytest.mark.parametrize(
+    ("shares", "amount"),
+    [
+        (("50", "30", "10", "0"), "1000"),  # 90 %
+        (("50", "50", "10", "0"), "1000"),  # 110 %
+        (("100", "0", "0", "0"), "-5"),
+        (("100", "0", "0", "0"), "0"),
+    ],
+)
+def test_an_allocation_needs_shares_summing_to_100_and_a_positive_amount(programme, shares, amount):
+    allocation = Allocation(
+        programme=programme,
+        year=2026,
+        amount=Decimal(amount),
+        **dict(zip(("federal_percent", "state_percent", "municipal_percent", "private_percent"), map(Decimal, shares), strict=True)),
+    )
+    with pytest.raises(ValidationError):
+        allocation.full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        allocation.save()
+    assert not Allocation.objects.exists()
+
+
+ACTIONS = ["submit", "return_to_applicant", "check", "approve", "reject", "withdraw", "certify_invoices", "pay", "document"]
+ACTOR = {
+    "submit": "owner",
+    "return_to_applicant": "caseworker",
+    "check": "caseworker",
+    "approve": "approver",
+    "reject": "approver",
+    "withdraw": "caseworker",
+    "certify_invoices": "caseworker",
+    "pay": "finance",
+    "document": "caseworker",
+}
+
+
+class Rollback(Exception):
+    pass
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    areas=st.lists(st.integers(20, 400), min_size=4, max_size=4),
+    steps=st.lists(
+        st.tuples(st.sampled_from(ACTIONS), st.integers(0, 3), st.integers(1000, 60000)), min_size=1, max_size=40
+    ),
+)
+def test_after_any_sequence_of_transitions_the_balance_follows_the_formulas(programme, people, areas, steps):
+    """committed = commitments − releases; paid = payments − reclaims; available = allocation − committed."""
+    try:
+        with transaction.atomic():
+            allocation = AllocationFactory(programme=programme, amount=Decimal("30000.00"))
+            applications = [
+                make_application(programme=programme, applicant=people.alice, area=str(area), with_consultation=i == 0)
+                for i, area in enumerate(areas)
+            ]
+            for action, index, invoice in steps:
+                application = applications[index]
+                by = getattr(people, ACTOR[action])
+                try:
+                    if action == "certify_invoices":
+                        invoices = [ComponentInput("facade", Decimal(areas[index]), (CostInput("Rechnung", Decimal(invoice)),))]
+                        services.application_certify_invoices(application_id=application.pk, by=by, invoices=invoices)
+                    else:
+                        comment = "" if action == "document" else "Begründung"
+                        if action == "document":
+                            from ..factories import add_document
+
+                            add_document(application, "photo_after")
+                        services.TRANSITIONS[action](application_id=application.pk, by=by, comment=comment or "ok")
+                except TransitionRefused:
+                    pass
+
+            states = GrantApplication.objects.filter(programme=programme)
+            approved = sum((a.approved_grant for a in states if a.state == State.APPROVED), Decimal("0"))
+            paid = sum((a.paid_amount for a in states if a.state in (State.PAID, State.DOCUMENTED)), Decimal("0"))
+            balance = allocation_balance(allocation)
+            assert balance.paid == paid
+            assert balance.committed == approved + paid
+            assert balance.available == allocation.amount - balance.committed
+            assert balance.available >= 0
+            raise Rollback
+    except Rollback:
+        pass
