@@ -12,6 +12,7 @@ from .models import SHARES, Allocation, LedgerEntry
 from .shares import split_by_shares
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 Kind = LedgerEntry.Kind
 
 
@@ -20,6 +21,11 @@ class Balance:
     allocation: Decimal
     committed: Decimal
     paid: Decimal
+
+    def __post_init__(self):
+        # SQLite hands sums back without their scale; money always has two places.
+        for name in ("allocation", "committed", "paid"):
+            object.__setattr__(self, name, Decimal(getattr(self, name)).quantize(CENT))
 
     @property
     def available(self) -> Decimal:

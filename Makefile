@@ -1,0 +1,57 @@
+# Förderdesk: `make run` sets everything up and serves the demo; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1:8000
+# The second test pass runs on the machine's PostgreSQL; pytest-django creates test_<name> itself.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/foerderdesk
+# Debian packages: WeasyPrint's Pango and HarfBuzz, pdftotext for reading letters back, venv for Debian's Python.
+DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils fonts-dejavu-core
+
+.DEFAULT_GOAL := help
+.PHONY: help run test system-packages install install-test lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+run: install ## install, migrate, load the demo data and serve on http://127.0.0.1:8000
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo_data
+	$(PY) manage.py runserver $(HOST)
+
+test: install-test ## checks, then the whole suite on SQLite and again on PostgreSQL
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest
+	DATABASE_URL=$(TEST_DATABASE_URL) FOERDERDESK_REQUIRE_POSTGRES=1 $(PY) -m pytest
+
+lint: install-test ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+system-packages: ## the Debian packages WeasyPrint needs (installed when run as root)
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done; \
+	          $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || echo python3-venv); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian packages: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else \
+	    echo "Please install as root: apt-get install $$missing"; \
+	  fi; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	$(MAKE) --no-print-directory system-packages
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed ## the virtual environment with every Python package
+
+install-test: install
+
+clean: ## remove the virtual environment, the SQLite database and uploaded files
+	rm -rf $(VENV) db.sqlite3 media staticfiles

@@ -1,0 +1,205 @@
+"""Demo data for a first run: Musterstadt with two programmes, allocations and cases in every state.
+
+Every case is driven through grants.services, so its ledger entries and log are real.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from applicants.models import Applicant, Consultation, Property, Role, User
+from budgets.models import Allocation
+
+from . import services
+from .models import Document, FundingAreaStreet, MeasureKind, Municipality, Programme, ProgrammeComponentRule
+from .services import ComponentInput, CostInput
+
+# Demo logins: username, password, role, full name. Printed by `make run`; never for production.
+DEMO_USERS = [
+    ("eigentuemerin", "demo-eigentuemerin", Role.APPLICANT, "Erika", "Mustermann"),
+    ("sachbearbeitung", "demo-sachbearbeitung", Role.CASEWORKER, "Sabine", "Sachs"),
+    ("bewilligung", "demo-bewilligung", Role.APPROVER, "Bernd", "Becker"),
+    ("kasse", "demo-kasse", Role.FINANCE, "Karin", "Kassner"),
+    ("pruefung", "demo-pruefung", Role.AUDITOR, "Paul", "Prüfer"),
+]
+DEMO_ADMIN = ("admin", "demo-admin")
+
+# A minimal valid one-page PDF, standing in for the scans an owner would upload.
+PLACEHOLDER_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def _user(username, password, role, first_name, last_name, municipality=None) -> User:
+    user = User.objects.create_user(
+        username=username, password=password, first_name=first_name, last_name=last_name,
+        email=f"{username}@musterstadt.example",
+    )  # fmt: skip
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    if municipality and role != Role.APPLICANT:
+        municipality.staff.add(user)
+    return user
+
+
+def _programmes(musterstadt: Municipality, year: int) -> tuple[Programme, Programme]:
+    facade = Programme.objects.create(
+        municipality=musterstadt,
+        kind=Programme.Kind.FACADE,
+        name="Fassadenprogramm Altstadt",
+        code="FP",
+        description="Zuschüsse für die Erneuerung von Fassaden, Hofflächen und Begrünung im Sanierungsgebiet Altstadt.",
+        funding_rate_percent=Decimal("50"),
+        property_cap=Decimal("15000.00"),
+        minimum_grant=Decimal("1000.00"),
+        ancillary_cap_percent=Decimal("15"),
+        opens_on=timezone.localdate().replace(month=1, day=1),
+        closes_on=timezone.localdate().replace(month=12, day=31),
+        consultation_required=True,
+        quotes_required=1,
+    )
+    ProgrammeComponentRule.objects.bulk_create([
+        ProgrammeComponentRule(programme=facade, component="facade", grant_cap_per_m2=Decimal("40.00")),
+        ProgrammeComponentRule(programme=facade, component="courtyard", cost_cap_per_m2=Decimal("60.00")),
+        ProgrammeComponentRule(programme=facade, component="greening", component_cap=Decimal("5000.00")),
+    ])  # fmt: skip
+    shop = Programme.objects.create(
+        municipality=musterstadt,
+        kind=Programme.Kind.SHOP_WINDOW,
+        name="Schaufenster- und Leerstandsprogramm",
+        code="SF",
+        description="Zuschüsse für die Gestaltung von Schaufenstern und die Wiederbelebung leerer Ladenlokale.",
+        funding_rate_percent=Decimal("40"),
+        property_cap=Decimal("10000.00"),
+        minimum_grant=Decimal("500.00"),
+        consultation_required=False,
+        quotes_required=2,
+    )
+    ProgrammeComponentRule.objects.create(programme=shop, component="shop_window", component_cap=Decimal("6000.00"))
+    for programme in (facade, shop):
+        FundingAreaStreet.objects.bulk_create([
+            FundingAreaStreet(programme=programme, street="Hauptstraße", number_from=1, number_to=99),
+            FundingAreaStreet(programme=programme, street="Marktplatz"),
+            FundingAreaStreet(programme=programme, street="Kirchgasse", number_from=2, number_to=40,
+                              parity=FundingAreaStreet.Parity.EVEN),
+        ])  # fmt: skip
+    Allocation.objects.create(
+        programme=facade, year=year, amount=Decimal("250000.00"),
+        federal_percent=Decimal("33.34"), state_percent=Decimal("33.33"), municipal_percent=Decimal("33.33"),
+    )  # fmt: skip
+    Allocation.objects.create(
+        programme=shop, year=year, amount=Decimal("80000.00"),
+        state_percent=Decimal("60.00"), municipal_percent=Decimal("40.00"),
+    )  # fmt: skip
+    return facade, shop
+
+
+def _document(application, kind: str, by: User) -> None:
+    document = Document(application=application, kind=kind, original_name=f"{kind}.pdf", uploaded_by=by)
+    document.file.save(f"{kind}.pdf", ContentFile(PLACEHOLDER_PDF), save=False)
+    document.save()
+
+
+def _case(programme, owner: User, name: str, street: str, number: str, measure: str, area: str, net: str, **applicant):
+    applicant = Applicant.objects.create(
+        user=owner, name=name, street=street, house_number=number, postcode="12345", city="Musterstadt",
+        email=owner.email, iban="DE02120300000000202051", **applicant,
+    )  # fmt: skip
+    prop = Property.objects.create(
+        registered_by=applicant, street=street, house_number=number, postcode="12345", city="Musterstadt",
+        cadastral_district="Musterstadt", cadastral_sheet="4", parcel=f"{number}/1",
+    )  # fmt: skip
+    net_amount = Decimal(net)
+    application = services.application_create(
+        programme=programme,
+        applicant=applicant,
+        property=prop,
+        by=owner,
+        description=f"{MeasureKind(measure).label}: {street} {number}",
+        components=[
+            ComponentInput(measure, Decimal(area), (
+                CostInput("Arbeiten laut Angebot", net_amount, (net_amount * Decimal("0.19")).quantize(Decimal("0.01"))),
+            ))
+        ],  # fmt: skip
+    )
+    Consultation.objects.create(
+        municipality=programme.municipality, applicant=applicant, property=prop,
+        held_on=timezone.localdate() - timedelta(days=30), adviser="Vor-Ort-Büro Altstadt",
+        topics="Farbkonzept, Fördervoraussetzungen", outcome="Antrag empfohlen",
+    )  # fmt: skip
+    for _ in range(programme.quotes_required):
+        _document(application, Document.Kind.QUOTE, owner)
+    _document(application, Document.Kind.PHOTO_BEFORE, owner)
+    _document(application, Document.Kind.LAND_REGISTER, owner)
+    return application
+
+
+@transaction.atomic
+def load_demo_data() -> bool:
+    """Create the demo once; returns False when Musterstadt already exists."""
+    if Municipality.objects.filter(name="Musterstadt").exists():
+        return False
+    year = timezone.localdate().year
+    musterstadt = Municipality.objects.create(
+        name="Musterstadt", official_name="Stadt Musterstadt – Amt für Stadtentwicklung",
+        address="Rathausplatz 1\n12345 Musterstadt",
+    )  # fmt: skip
+    users = {role: _user(*row[:2], role, *row[3:], municipality=musterstadt) for row in DEMO_USERS for role in [row[2]]}
+    if not User.objects.filter(username=DEMO_ADMIN[0]).exists():
+        User.objects.create_superuser(DEMO_ADMIN[0], "admin@musterstadt.example", DEMO_ADMIN[1])
+    facade, shop = _programmes(musterstadt, year)
+    owner, caseworker, approver, finance = (users[r] for r in (Role.APPLICANT, Role.CASEWORKER, Role.APPROVER, Role.FINANCE))
+
+    def walk(application, *steps):
+        for step in steps:
+            if step == "submit":
+                services.application_submit(application_id=application.pk, by=owner)
+            elif step == "check":
+                services.application_check(application_id=application.pk, by=caseworker, comment="Unterlagen vollständig")
+            elif step == "approve":
+                services.application_approve(application_id=application.pk, by=approver)
+            elif step == "reject":
+                services.application_reject(
+                    application_id=application.pk, by=approver, comment="Mit den Arbeiten wurde vor der Bewilligung begonnen."
+                )
+            elif step == "pay":
+                component = application.components.get()
+                net = sum(i.net_amount for i in component.cost_items.all()) * Decimal("0.9")
+                services.application_certify_invoices(
+                    application_id=application.pk, by=caseworker, comment="Schlussrechnung geprüft",
+                    invoices=[ComponentInput(component.kind, component.area_m2, (
+                        CostInput("Schlussrechnung", net.quantize(Decimal("0.01")),
+                                  (net * Decimal("0.19")).quantize(Decimal("0.01"))),
+                    ))],
+                )  # fmt: skip
+                services.application_pay(application_id=application.pk, by=finance)
+            elif step == "document":
+                _document(application, Document.Kind.PHOTO_AFTER, caseworker)
+                services.application_document(application_id=application.pk, by=caseworker, comment="Abnahme vor Ort")
+
+    walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "12", "facade", "180", "35294.12"))
+    walk(_case(facade, owner, "Erika Mustermann", "Marktplatz", "3", "facade", "420", "35294.12",
+               may_deduct_input_vat=True), "submit")  # fmt: skip
+    walk(_case(facade, owner, "Hausverwaltung Kirchgasse GbR", "Kirchgasse", "8", "courtyard", "150", "14000.00",
+               kind=Applicant.Kind.ORGANISATION, organisation="Hausverwaltung Kirchgasse GbR"), "submit", "check")  # fmt: skip
+    walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "40", "facade", "240", "30000.00"),
+         "submit", "check", "approve")  # fmt: skip
+    walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "41", "facade", "120", "12000.00"),
+         "submit", "check", "approve", "pay")  # fmt: skip
+    walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "7", "facade", "200", "20000.00"),
+         "submit", "check", "approve", "pay", "document")  # fmt: skip
+    walk(_case(shop, owner, "Café Markt OHG", "Marktplatz", "5", "shop_window", "12", "9000.00",
+               kind=Applicant.Kind.ORGANISATION, organisation="Café Markt OHG", may_deduct_input_vat=True,
+               standing=Applicant.Standing.TENANT), "submit", "reject")  # fmt: skip
+    walk(_case(shop, owner, "Buchhandlung Seitenweise", "Hauptstraße", "22", "shop_window", "8", "7000.00",
+               kind=Applicant.Kind.ORGANISATION, organisation="Buchhandlung Seitenweise", may_deduct_input_vat=True),
+         "submit")  # fmt: skip
+    return True

@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from grants.demo import DEMO_ADMIN, DEMO_USERS, load_demo_data
+
+
+class Command(BaseCommand):
+    help = "Load the Musterstadt demo (programmes, allocations, cases in every state, one user per role)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="also when DJANGO_DEBUG is off")
+
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("Demo data carries known passwords; refusing with DJANGO_DEBUG off (use --force).")
+        created = load_demo_data()
+        self.stdout.write("Demo-Daten angelegt." if created else "Demo-Daten sind bereits vorhanden.")
+        self.stdout.write("\nAnmeldung unter http://127.0.0.1:8000/konto/anmelden/ (Verwaltung: /admin/):")
+        for username, password, role, *_ in DEMO_USERS:
+            self.stdout.write(f"  {role.label:<28} {username:<18} Passwort: {password}")
+        self.stdout.write(f"  {'Administration':<28} {DEMO_ADMIN[0]:<18} Passwort: {DEMO_ADMIN[1]}")

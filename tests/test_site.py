@@ -1,0 +1,57 @@
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from applicants.models import User
+from budgets.models import LedgerEntry
+from grants.models import GrantApplication
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_home_page_speaks_german_and_lists_open_programmes(client, programme):
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<html lang="de">' in html
+    assert "Fassadenprogramm Altstadt" in html and "Fördersatz" in html
+    assert "15.000,00 €" in html
+
+
+def test_english_is_available_through_the_language_switch(client, programme):
+    response = client.post(reverse("set_language"), {"language": "en", "next": "/"}, follow=True)
+    assert '<html lang="en">' in response.content.decode()
+
+
+def test_the_demo_data_has_every_state_and_a_login_per_role(capsys):
+    call_command("load_demo_data", force=True)
+    out = capsys.readouterr().out
+    for username in ("eigentuemerin", "sachbearbeitung", "bewilligung", "kasse", "pruefung"):
+        assert username in out
+        assert User.objects.get(username=username).check_password(f"demo-{username}")
+    states = set(GrantApplication.objects.values_list("state", flat=True))
+    assert {"draft", "submitted", "checked", "approved", "paid", "documented", "rejected"} <= states
+    assert LedgerEntry.objects.filter(kind="payment").exists()
+
+    call_command("load_demo_data", force=True)  # a second run changes nothing
+    assert GrantApplication.objects.count() == 8
+
+
+def test_the_admin_shows_the_ledger_but_offers_no_way_to_change_it(admin_client):
+    call_command("load_demo_data", force=True)
+    entry = LedgerEntry.objects.first()
+    changelist = admin_client.get(reverse("admin:budgets_ledgerentry_changelist"))
+    assert changelist.status_code == 200
+    assert admin_client.get(reverse("admin:budgets_ledgerentry_add")).status_code == 403
+    assert admin_client.post(reverse("admin:budgets_ledgerentry_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
+    assert LedgerEntry.objects.filter(pk=entry.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["admin:grants_grantapplication_changelist", "admin:grants_programme_changelist", "admin:budgets_allocation_changelist",
+     "admin:applicants_applicant_changelist", "admin:applicants_consultation_changelist"],
+)  # fmt: skip
+def test_every_admin_list_opens(admin_client, name):
+    call_command("load_demo_data", force=True)
+    assert admin_client.get(reverse(name)).status_code == 200
