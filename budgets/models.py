@@ -60,7 +60,9 @@ class Allocation(models.Model):
                 condition=Q(amount__gt=0, amount__lte=MAX_AMOUNT), name="allocation_amount_positive"
             ),
             models.CheckConstraint(
-                condition=Q(federal_percent__gte=0, state_percent__gte=0, municipal_percent__gte=0, private_percent__gte=0),
+                condition=Q(
+                    federal_percent__gte=0, state_percent__gte=0, municipal_percent__gte=0, private_percent__gte=0
+                ),
                 name="allocation_shares_not_negative",
             ),
             models.CheckConstraint(
@@ -141,7 +143,9 @@ class LedgerEntry(models.Model):
                 name="ledger_parts_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(amount=F("federal_amount") + F("state_amount") + F("municipal_amount") + F("private_amount")),
+                condition=Q(
+                    amount=F("federal_amount") + F("state_amount") + F("municipal_amount") + F("private_amount")
+                ),
                 name="ledger_parts_sum_to_amount",
             ),
         ]

@@ -33,7 +33,9 @@ class Balance:
 
 
 def _sum(field: str, kind: str):
-    return Coalesce(Sum(field, filter=Q(kind=kind)), Value(ZERO), output_field=DecimalField(max_digits=14, decimal_places=2))
+    return Coalesce(
+        Sum(field, filter=Q(kind=kind)), Value(ZERO), output_field=DecimalField(max_digits=14, decimal_places=2)
+    )
 
 
 def _balance_aggregates(shares=("total", *SHARES)) -> dict:

@@ -11,6 +11,7 @@ from .models import Allocation, LedgerEntry
 from .selectors import allocation_balance
 from .shares import split_by_shares
 
+
 class BudgetError(Exception):
     """A booking the allocation cannot take; the message is meant for the user."""
 
@@ -25,7 +26,9 @@ def allocation_for_update(*, programme_id: int, year: int) -> Allocation:
         ) from None
 
 
-def ledger_book(*, allocation: Allocation, application, kind: str, amount: Decimal, by, comment: str = "") -> LedgerEntry:
+def ledger_book(
+    *, allocation: Allocation, application, kind: str, amount: Decimal, by, comment: str = ""
+) -> LedgerEntry:
     """Append one entry, split into the allocation's funding shares."""
     if amount <= 0:
         raise BudgetError(_("Eine Buchung braucht einen positiven Betrag."))
@@ -55,7 +58,12 @@ def ledger_commit(*, programme_id: int, year: int, application, amount: Decimal,
             % {"year": year, "available": _format_euro(available), "amount": _format_euro(amount)}
         )
     return ledger_book(
-        allocation=allocation, application=application, kind=LedgerEntry.Kind.COMMITMENT, amount=amount, by=by, comment=comment
+        allocation=allocation,
+        application=application,
+        kind=LedgerEntry.Kind.COMMITMENT,
+        amount=amount,
+        by=by,
+        comment=comment,
     )
 
 

@@ -125,9 +125,15 @@ def _case(programme, owner: User, name: str, street: str, number: str, measure: 
         by=owner,
         description=f"{MeasureKind(measure).label}: {street} {number}",
         components=[
-            ComponentInput(measure, Decimal(area), (
-                CostInput("Arbeiten laut Angebot", net_amount, (net_amount * Decimal("0.19")).quantize(Decimal("0.01"))),
-            ))
+            ComponentInput(
+                measure,
+                Decimal(area),
+                (
+                    CostInput(
+                        "Arbeiten laut Angebot", net_amount, (net_amount * Decimal("0.19")).quantize(Decimal("0.01"))
+                    ),
+                ),
+            )
         ],  # fmt: skip
     )
     Consultation.objects.create(
@@ -156,19 +162,25 @@ def load_demo_data() -> bool:
     if not User.objects.filter(username=DEMO_ADMIN[0]).exists():
         User.objects.create_superuser(DEMO_ADMIN[0], "admin@musterstadt.example", DEMO_ADMIN[1])
     facade, shop = _programmes(musterstadt, year)
-    owner, caseworker, approver, finance = (users[r] for r in (Role.APPLICANT, Role.CASEWORKER, Role.APPROVER, Role.FINANCE))
+    owner, caseworker, approver, finance = (
+        users[r] for r in (Role.APPLICANT, Role.CASEWORKER, Role.APPROVER, Role.FINANCE)
+    )
 
     def walk(application, *steps):
         for step in steps:
             if step == "submit":
                 services.application_submit(application_id=application.pk, by=owner)
             elif step == "check":
-                services.application_check(application_id=application.pk, by=caseworker, comment="Unterlagen vollständig")
+                services.application_check(
+                    application_id=application.pk, by=caseworker, comment="Unterlagen vollständig"
+                )
             elif step == "approve":
                 services.application_approve(application_id=application.pk, by=approver)
             elif step == "reject":
                 services.application_reject(
-                    application_id=application.pk, by=approver, comment="Mit den Arbeiten wurde vor der Bewilligung begonnen."
+                    application_id=application.pk,
+                    by=approver,
+                    comment="Mit den Arbeiten wurde vor der Bewilligung begonnen.",
                 )
             elif step == "pay":
                 component = application.components.get()
@@ -189,7 +201,8 @@ def load_demo_data() -> bool:
     walk(_case(facade, owner, "Erika Mustermann", "Marktplatz", "3", "facade", "420", "35294.12",
                may_deduct_input_vat=True), "submit")  # fmt: skip
     walk(_case(facade, owner, "Hausverwaltung Kirchgasse GbR", "Kirchgasse", "8", "courtyard", "150", "14000.00",
-               kind=Applicant.Kind.ORGANISATION, organisation="Hausverwaltung Kirchgasse GbR"), "submit", "check")  # fmt: skip
+               kind=Applicant.Kind.ORGANISATION, organisation="Hausverwaltung Kirchgasse GbR"),
+         "submit", "check")  # fmt: skip
     walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "40", "facade", "240", "30000.00"),
          "submit", "check", "approve")  # fmt: skip
     walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "41", "facade", "120", "12000.00"),

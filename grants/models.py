@@ -195,7 +195,9 @@ class FundingAreaStreet(models.Model):
         verbose_name_plural = _("Fördergebiet")
         constraints = [
             models.CheckConstraint(
-                condition=Q(number_from__isnull=True) | Q(number_to__isnull=True) | Q(number_to__gte=models.F("number_from")),
+                condition=Q(number_from__isnull=True)
+                | Q(number_to__isnull=True)
+                | Q(number_to__gte=models.F("number_from")),
                 name="funding_area_range_in_order",
                 violation_error_message=_("Die Hausnummern-Spanne ist verkehrt herum."),
             )
@@ -302,7 +304,9 @@ class GrantApplication(FSMModelMixin, models.Model):
                 name="file_number_unique_per_programme",
             ),
             models.CheckConstraint(
-                condition=Q(approved_grant__isnull=True) | Q(paid_amount__isnull=True) | Q(paid_amount__lte=models.F("approved_grant")),
+                condition=Q(approved_grant__isnull=True)
+                | Q(paid_amount__isnull=True)
+                | Q(paid_amount__lte=models.F("approved_grant")),
                 name="never_pay_more_than_approved",
             ),
         ]
@@ -435,7 +439,12 @@ class CostItem(models.Model):
         verbose_name_plural = _("Kostenpositionen")
         constraints = [
             models.CheckConstraint(
-                condition=Q(net_amount__gte=0, net_amount__lte=MAX_AMOUNT, vat_amount__gte=0, vat_amount__lte=models.F("net_amount")),
+                condition=Q(
+                    net_amount__gte=0,
+                    net_amount__lte=MAX_AMOUNT,
+                    vat_amount__gte=0,
+                    vat_amount__lte=models.F("net_amount"),
+                ),
                 name="cost_item_amounts_plausible",
             )
         ]

@@ -59,8 +59,10 @@ def decide(user, action: str, application: GrantApplication) -> Decision:
     if not user.is_authenticated:
         return Decision(False, _("Bitte melden Sie sich an."))
     if action == "view":
-        return ALLOWED if is_owner(user, application) or is_staff_of(user, application) else Decision(
-            False, _("Antrag nicht gefunden.")
+        return (
+            ALLOWED
+            if is_owner(user, application) or is_staff_of(user, application)
+            else Decision(False, _("Antrag nicht gefunden."))
         )
     if action in OWNER_ACTIONS and is_owner(user, application):
         return ALLOWED
@@ -74,7 +76,10 @@ def decide(user, action: str, application: GrantApplication) -> Decision:
     if action == "pay" and application.invoices_certified_by_id == user.pk:
         return Decision(
             False,
-            _("Sie haben die Schlussrechnung als sachlich richtig bestätigt; die Auszahlung muss eine andere Person freigeben."),
+            _(
+                "Sie haben die Schlussrechnung als sachlich richtig bestätigt; "
+                "die Auszahlung muss eine andere Person freigeben."
+            ),
         )
     return ALLOWED
 

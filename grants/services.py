@@ -346,9 +346,12 @@ def application_withdraw(*, application_id: int, by, comment: str = "") -> Grant
     application = _lock(application_id)
     _ensure_allowed(by, "withdraw", application)
     if application.state == State.APPROVED:
-        _release(application, application.approved_grant, by=by, comment=_("Rücknahme %(file)s") % {
-            "file": application.file_number
-        })
+        _release(
+            application,
+            application.approved_grant,
+            by=by,
+            comment=_("Rücknahme %(file)s") % {"file": application.file_number},
+        )
     return _run(application, "withdraw", by=by, comment=comment)
 
 

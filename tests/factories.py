@@ -158,9 +158,16 @@ def advance(application, target: str, people):
     """Walk an application along the main path up to ``target`` with the right person at each step."""
     from grants import services
 
-    invoices = [ComponentInput("facade", Decimal("180"), (CostInput("Schlussrechnung", Decimal("35294.12"), Decimal("6705.88")),))]
+    invoices = [
+        ComponentInput(
+            "facade", Decimal("180"), (CostInput("Schlussrechnung", Decimal("35294.12"), Decimal("6705.88")),)
+        )
+    ]
     steps = [
-        ("submitted", lambda: services.application_submit(application_id=application.pk, by=application.applicant.user)),
+        (
+            "submitted",
+            lambda: services.application_submit(application_id=application.pk, by=application.applicant.user),
+        ),
         ("checked", lambda: services.application_check(application_id=application.pk, by=people.caseworker)),
         ("approved", lambda: services.application_approve(application_id=application.pk, by=people.approver)),
         (

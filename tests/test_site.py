@@ -43,15 +43,23 @@ def test_the_admin_shows_the_ledger_but_offers_no_way_to_change_it(admin_client)
     changelist = admin_client.get(reverse("admin:budgets_ledgerentry_changelist"))
     assert changelist.status_code == 200
     assert admin_client.get(reverse("admin:budgets_ledgerentry_add")).status_code == 403
-    assert admin_client.post(reverse("admin:budgets_ledgerentry_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(reverse("admin:budgets_ledgerentry_delete", args=[entry.pk]), {"post": "yes"}).status_code
+        == 403
+    )
     assert LedgerEntry.objects.filter(pk=entry.pk).exists()
 
 
 @pytest.mark.parametrize(
     "name",
-    ["admin:grants_grantapplication_changelist", "admin:grants_programme_changelist", "admin:budgets_allocation_changelist",
-     "admin:applicants_applicant_changelist", "admin:applicants_consultation_changelist"],
-)  # fmt: skip
+    [
+        "admin:grants_grantapplication_changelist",
+        "admin:grants_programme_changelist",
+        "admin:budgets_allocation_changelist",
+        "admin:applicants_applicant_changelist",
+        "admin:applicants_consultation_changelist",
+    ],
+)
 def test_every_admin_list_opens(admin_client, name):
     call_command("load_demo_data", force=True)
     assert admin_client.get(reverse(name)).status_code == 200

@@ -22,7 +22,9 @@ def test_concurrent_approvals_never_over_commit_the_allocation(programme, people
     # Each grant is 7,200 €; 50,000 € carry six of them and leave 6,800 €.
     allocation = AllocationFactory(programme=programme, amount=Decimal("50000.00"))
     applications = [
-        advance(make_application(programme=programme, applicant=ApplicantFactory()), GrantApplication.State.CHECKED, people)
+        advance(
+            make_application(programme=programme, applicant=ApplicantFactory()), GrantApplication.State.CHECKED, people
+        )
         for _ in range(APPROVERS)
     ]
     approvers = [UserFactory(roles=["approver"], municipalities=[programme.municipality]) for _ in range(APPROVERS)]

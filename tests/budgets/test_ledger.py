@@ -12,7 +12,7 @@ from grants import services
 from grants.models import GrantApplication
 from grants.services import ComponentInput, CostInput, TransitionRefused
 
-from ..factories import AllocationFactory, ApplicantFactory, advance, make_application
+from ..factories import AllocationFactory, advance, make_application
 
 State = GrantApplication.State
 pytestmark = pytest.mark.django_db
@@ -52,7 +52,9 @@ def test_every_entry_is_split_into_shares_that_add_up(approved, allocation):
         Decimal("0.00"),
     )
     by_share = allocation_balance_by_share(allocation)
-    assert by_share["federal"].committed + by_share["state"].committed + by_share["municipal"].committed == Decimal("7200.00")
+    assert by_share["federal"].committed + by_share["state"].committed + by_share["municipal"].committed == Decimal(
+        "7200.00"
+    )
     assert by_share["federal"].allocation == Decimal("33340.00")
 
 
@@ -70,7 +72,13 @@ def test_an_allocation_needs_shares_summing_to_100_and_a_positive_amount(program
         programme=programme,
         year=2026,
         amount=Decimal(amount),
-        **dict(zip(("federal_percent", "state_percent", "municipal_percent", "private_percent"), map(Decimal, shares), strict=True)),
+        **dict(
+            zip(
+                ("federal_percent", "state_percent", "municipal_percent", "private_percent"),
+                map(Decimal, shares),
+                strict=True,
+            )
+        ),
     )
     with pytest.raises(ValidationError):
         allocation.full_clean()
@@ -79,7 +87,17 @@ def test_an_allocation_needs_shares_summing_to_100_and_a_positive_amount(program
     assert not Allocation.objects.exists()
 
 
-ACTIONS = ["submit", "return_to_applicant", "check", "approve", "reject", "withdraw", "certify_invoices", "pay", "document"]
+ACTIONS = [
+    "submit",
+    "return_to_applicant",
+    "check",
+    "approve",
+    "reject",
+    "withdraw",
+    "certify_invoices",
+    "pay",
+    "document",
+]
 ACTOR = {
     "submit": "owner",
     "return_to_applicant": "caseworker",
@@ -97,7 +115,9 @@ class Rollback(Exception):
     pass
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(
     areas=st.lists(st.integers(20, 400), min_size=4, max_size=4),
     steps=st.lists(
@@ -118,7 +138,9 @@ def test_after_any_sequence_of_transitions_the_balance_follows_the_formulas(prog
                 by = getattr(people, ACTOR[action])
                 try:
                     if action == "certify_invoices":
-                        invoices = [ComponentInput("facade", Decimal(areas[index]), (CostInput("Rechnung", Decimal(invoice)),))]
+                        invoices = [
+                            ComponentInput("facade", Decimal(areas[index]), (CostInput("Rechnung", Decimal(invoice)),))
+                        ]
                         services.application_certify_invoices(application_id=application.pk, by=by, invoices=invoices)
                     else:
                         comment = "" if action == "document" else "Begründung"

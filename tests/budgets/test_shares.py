@@ -24,7 +24,12 @@ def test_thirds_split_to_the_cent(amount, expected):
 
 def test_the_largest_remainder_gets_the_cent():
     shares = {"federal": D("0"), "state": D("60"), "municipal": D("40"), "private": D("0")}
-    assert split_by_shares(D("0.05"), shares) == {"federal": D("0"), "state": D("0.03"), "municipal": D("0.02"), "private": D("0")}
+    assert split_by_shares(D("0.05"), shares) == {
+        "federal": D("0"),
+        "state": D("0.03"),
+        "municipal": D("0.02"),
+        "private": D("0"),
+    }
 
 
 @st.composite

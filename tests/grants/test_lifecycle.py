@@ -37,7 +37,11 @@ def test_the_whole_lifecycle_books_the_ledger_and_logs_every_step(application, a
     assert application.approved_grant == Decimal("7200.00")
     assert application.paid_amount == Decimal("7200.00")
     assert application.checked_by == people.caseworker and application.approved_by == people.approver
-    log = list(StateLog.objects.for_(application).order_by("timestamp", "id").values_list("transition", "source_state", "state", "by__username"))
+    log = list(
+        StateLog.objects.for_(application)
+        .order_by("timestamp", "id")
+        .values_list("transition", "source_state", "state", "by__username")
+    )
     assert log == [
         ("submit", "draft", "submitted", "alice"),
         ("mark_checked", "submitted", "checked", "carla"),
@@ -230,7 +234,11 @@ def test_withdrawing_an_approved_application_releases_its_commitment(application
 def test_lower_actual_costs_lower_the_payment_and_release_the_rest(application, allocation, people):
     advance(application, State.APPROVED, people)
     # 20 m² less façade than planned is not the point; cheaper works are: 10,000 € gross → 5,000 € grant.
-    invoices = [ComponentInput("facade", Decimal("180"), (CostInput("Schlussrechnung", Decimal("8403.36"), Decimal("1596.64")),))]
+    invoices = [
+        ComponentInput(
+            "facade", Decimal("180"), (CostInput("Schlussrechnung", Decimal("8403.36"), Decimal("1596.64")),)
+        )
+    ]
     services.application_certify_invoices(application_id=application.pk, by=people.caseworker, invoices=invoices)
     services.application_pay(application_id=application.pk, by=people.finance)
 
@@ -242,7 +250,11 @@ def test_lower_actual_costs_lower_the_payment_and_release_the_rest(application, 
 
 def test_higher_actual_costs_never_raise_the_payment(application, people):
     advance(application, State.APPROVED, people)
-    invoices = [ComponentInput("facade", Decimal("180"), (CostInput("Schlussrechnung", Decimal("90000.00"), Decimal("17100.00")),))]
+    invoices = [
+        ComponentInput(
+            "facade", Decimal("180"), (CostInput("Schlussrechnung", Decimal("90000.00"), Decimal("17100.00")),)
+        )
+    ]
     services.application_certify_invoices(application_id=application.pk, by=people.caseworker, invoices=invoices)
     services.application_pay(application_id=application.pk, by=people.finance)
     application.refresh_from_db()
@@ -251,7 +263,9 @@ def test_higher_actual_costs_never_raise_the_payment(application, people):
 
 def test_check_names_every_missing_condition_and_changes_nothing(programme, allocation, people):
     outside = PropertyFactory(street="Bahnhofstraße", house_number="3")
-    application = make_application(programme=programme, applicant=people.alice, with_documents=False, with_consultation=False)
+    application = make_application(
+        programme=programme, applicant=people.alice, with_documents=False, with_consultation=False
+    )
     GrantApplication.objects.filter(pk=application.pk).update(works_started_on="2026-01-05")
     advance(application, State.SUBMITTED, people)
     GrantApplication.objects.filter(pk=application.pk).update(property=outside)
@@ -261,7 +275,14 @@ def test_check_names_every_missing_condition_and_changes_nothing(programme, allo
         services.application_check(application_id=application.pk, by=people.caseworker)
 
     reasons = " ".join(refused.value.reasons)
-    for expected in ("Angebote: 0 von 1", "Foto vor der Maßnahme", "Grundbuchauszug", "Fördergebiet", "Erstberatung", "vorzeitiger Maßnahmebeginn"):
+    for expected in (
+        "Angebote: 0 von 1",
+        "Foto vor der Maßnahme",
+        "Grundbuchauszug",
+        "Fördergebiet",
+        "Erstberatung",
+        "vorzeitiger Maßnahmebeginn",
+    ):
         assert expected in reasons
     assert snapshot(application) == before
 
@@ -330,7 +351,11 @@ def test_file_numbers_count_up_per_programme_and_year(programme, allocation, peo
 def test_bad_input_gets_a_validation_error_and_writes_nothing(field, component, message, programme, people):
     with pytest.raises(ValidationError) as error:
         services.application_create(
-            programme=programme, applicant=people.alice, property=PropertyFactory(), components=[component], by=people.owner
+            programme=programme,
+            applicant=people.alice,
+            property=PropertyFactory(),
+            components=[component],
+            by=people.owner,
         )
     assert message in error.value.message_dict
     assert not GrantApplication.objects.exists() and not CostItem.objects.exists()
