@@ -21,6 +21,7 @@ run: install ## install, migrate, load the demo data and serve on http://127.0.0
 	$(PY) manage.py runserver $(HOST)
 
 test: install-test ## checks, then the whole suite on SQLite and again on PostgreSQL
+	$(VENV)/bin/ruff check .
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
