@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/foerderdesk
 DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils fonts-dejavu-core
 
 .DEFAULT_GOAL := help
-.PHONY: help run test system-packages install install-test lint clean
+.PHONY: help run test system-packages install install-test lint worker beat clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -26,6 +26,12 @@ test: install-test ## checks, then the whole suite on SQLite and again on Postgr
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 	DATABASE_URL=$(TEST_DATABASE_URL) FOERDERDESK_REQUIRE_POSTGRES=1 $(PY) -m pytest
+
+worker: install ## a Celery worker; needs CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0
+	$(VENV)/bin/celery -A config worker --loglevel=INFO
+
+beat: install ## the Celery schedule (daily digest 7:00, reminders 6:30); needs CELERY_BROKER_URL
+	$(VENV)/bin/celery -A config beat --loglevel=INFO --schedule=$(VENV)/celerybeat-schedule
 
 lint: install-test ## ruff lint and format check
 	$(VENV)/bin/ruff check .

@@ -1,13 +1,20 @@
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
 from django_fsm_log.admin import StateLogInline
 
+from .letters import letter_batch_create
 from .models import (
     CostItem,
     Document,
     FundingAreaStreet,
     GrantApplication,
+    Letter,
+    LetterBatch,
+    LetterTemplate,
     MeasureComponent,
     Municipality,
+    OutboundEmail,
     Programme,
     ProgrammeComponentRule,
 )
@@ -64,6 +71,12 @@ class GrantApplicationAdmin(admin.ModelAdmin):
         "payable_amount", "paid_by", "paid_at", "paid_amount",
     )  # fmt: skip
     inlines = [ComponentInline, DocumentInline, StateLogInline]
+    actions = ["make_missing_letters"]
+
+    @admin.action(description=_("Fehlende Schreiben im Hintergrund erzeugen"))
+    def make_missing_letters(self, request, queryset):
+        batch = letter_batch_create(application_ids=queryset.values_list("pk", flat=True), by=request.user)
+        return redirect("letter-batch", pk=batch.pk)
 
     def has_change_permission(self, request, obj=None):
         editable = obj is None or obj.state == GrantApplication.State.DRAFT
@@ -80,3 +93,52 @@ class MeasureComponentAdmin(admin.ModelAdmin):
     list_display = ("application", "kind", "area_m2")
     raw_id_fields = ("application",)
     inlines = [CostItemInline]
+
+
+@admin.register(LetterTemplate)
+class LetterTemplateAdmin(admin.ModelAdmin):
+    """Staff edit the wording of letters here, per municipality or per programme, without a deploy."""
+
+    list_display = ("kind", "municipality", "programme", "subject")
+    list_filter = ("municipality", "kind")
+
+
+@admin.register(Letter)
+class LetterAdmin(admin.ModelAdmin):
+    """Letters are made by the lifecycle and never changed; a correction is a new letter."""
+
+    list_display = ("created_at", "application", "kind", "subject", "sha256")
+    list_filter = ("kind",)
+    search_fields = ("application__file_number", "subject")
+    list_select_related = ("application",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "to", "subject", "sent_at")
+    search_fields = ("to", "subject", "key")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LetterBatch)
+class LetterBatchAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "created_by", "created_at", "status", "created_letters")
+    readonly_fields = ("created_by", "status", "total", "done", "created_letters", "failures")
+    exclude = ("applications",)
+
+    def has_add_permission(self, request):
+        return False

@@ -17,7 +17,16 @@ from applicants.models import Applicant, Consultation, Property, Role, User
 from budgets.models import Allocation
 
 from . import services
-from .models import Document, FundingAreaStreet, MeasureKind, Municipality, Programme, ProgrammeComponentRule
+from .letter_defaults import DEFAULTS
+from .models import (
+    Document,
+    FundingAreaStreet,
+    LetterTemplate,
+    MeasureKind,
+    Municipality,
+    Programme,
+    ProgrammeComponentRule,
+)
 from .services import ComponentInput, CostInput
 
 # Demo logins: username, password, role, full name. Printed by `make run`; never for production.
@@ -162,6 +171,17 @@ def load_demo_data() -> bool:
     if not User.objects.filter(username=DEMO_ADMIN[0]).exists():
         User.objects.create_superuser(DEMO_ADMIN[0], "admin@musterstadt.example", DEMO_ADMIN[1])
     facade, shop = _programmes(musterstadt, year)
+    LetterTemplate.objects.bulk_create(
+        LetterTemplate(
+            municipality=musterstadt,
+            kind=kind,
+            subject=wording["subject"],
+            body=wording["body"],
+            signatory="Im Auftrag\n\nSabine Sachs\nSachgebiet Städtebauförderung",
+            legal_remedy_notice=wording["legal_remedy_notice"],
+        )
+        for kind, wording in DEFAULTS.items()
+    )
     owner, caseworker, approver, finance = (
         users[r] for r in (Role.APPLICANT, Role.CASEWORKER, Role.APPROVER, Role.FINANCE)
     )

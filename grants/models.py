@@ -483,3 +483,169 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.original_name}"
+
+
+class LetterKind(models.TextChoices):
+    RECEIPT = "receipt", _("Eingangsbestätigung")
+    DOCUMENTS_REQUEST = "documents_request", _("Nachforderung von Unterlagen")
+    APPROVAL = "approval", _("Zuwendungsbescheid")
+    REJECTION = "rejection", _("Ablehnungsbescheid")
+    PAYMENT = "payment", _("Auszahlungsmitteilung")
+
+
+class LetterTemplate(models.Model):
+    """The wording of one kind of letter for a municipality, or for one of its programmes.
+
+    Staff edit these in the admin; subject and body are Django templates with the case's
+    data (see grants.letters.letter_context). A programme's template wins over the
+    municipality's; without either, the German default set in grants.letter_defaults applies.
+    """
+
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("Kommune"), on_delete=models.CASCADE, related_name="letter_templates"
+    )
+    programme = models.ForeignKey(
+        Programme,
+        verbose_name=_("nur für Programm"),
+        on_delete=models.CASCADE,
+        related_name="letter_templates",
+        null=True,
+        blank=True,
+    )
+    kind = models.CharField(_("Art"), max_length=30, choices=LetterKind.choices)
+    letterhead = models.TextField(
+        _("Briefkopf"), blank=True, help_text=_("leer: amtliche Bezeichnung und Anschrift der Kommune")
+    )
+    subject = models.CharField(_("Betreff"), max_length=300)
+    body = models.TextField(_("Text"), help_text=_("Django-Vorlagensprache, z. B. {{ application.file_number }}"))
+    signatory = models.TextField(_("Unterschrift"), help_text=_("Name und Funktion, eine Zeile je Angabe"))
+    legal_remedy_notice = models.TextField(_("Rechtsbehelfsbelehrung"), blank=True)
+
+    class Meta:
+        verbose_name = _("Briefvorlage")
+        verbose_name_plural = _("Briefvorlagen")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "kind"], condition=Q(programme__isnull=True), name="one_default_letter_per_kind"
+            ),
+            models.UniqueConstraint(
+                fields=["programme", "kind"], condition=Q(programme__isnull=False), name="one_programme_letter_per_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} – {self.programme or self.municipality}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+        from django.template import Template, TemplateSyntaxError
+
+        if self.programme_id and self.programme.municipality_id != self.municipality_id:
+            raise ValidationError({"programme": _("Das Programm gehört zu einer anderen Kommune.")})
+        for field in ("subject", "body"):
+            try:
+                Template(getattr(self, field))
+            except TemplateSyntaxError as error:
+                raise ValidationError({field: _("Fehler in der Vorlage: %(error)s") % {"error": error}}) from None
+
+
+class ImmutableModel(models.Model):
+    """Rows that are written once and never changed or deleted (letters)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError(
+                _("Ein erzeugtes Schreiben wird nie geändert; eine Korrektur ist ein neues Schreiben.")
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(_("Ein erzeugtes Schreiben wird nie gelöscht."))
+
+
+def letter_upload_to(instance: Letter, filename: str) -> str:
+    return f"letters/{instance.application_id}/{filename}"
+
+
+class Letter(ImmutableModel):
+    """A generated letter (PDF/A-3b), stored with its SHA-256 and never changed."""
+
+    application = models.ForeignKey(GrantApplication, on_delete=models.PROTECT, related_name="letters")
+    kind = models.CharField(_("Art"), max_length=30, choices=LetterKind.choices)
+    key = models.CharField(
+        _("Schlüssel"), max_length=100, unique=True, help_text=_("macht die Erzeugung wiederholbar ohne Dubletten")
+    )
+    subject = models.CharField(_("Betreff"), max_length=300)
+    file = models.FileField(_("Datei"), upload_to=letter_upload_to)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    corrects = models.ForeignKey(
+        "self", verbose_name=_("berichtigt"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("erzeugt am"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("Schreiben")
+        verbose_name_plural = _("Schreiben")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.application}"
+
+
+class OutboundEmail(models.Model):
+    """One e-mail Förderdesk sends; its key makes a retried task send nothing twice."""
+
+    key = models.CharField(_("Schlüssel"), max_length=150, unique=True)
+    application = models.ForeignKey(
+        GrantApplication, on_delete=models.PROTECT, related_name="emails", null=True, blank=True
+    )
+    letter = models.ForeignKey(Letter, on_delete=models.PROTECT, null=True, blank=True, related_name="emails")
+    to = models.CharField(_("an"), max_length=500)
+    subject = models.CharField(_("Betreff"), max_length=300)
+    body = models.TextField(_("Text"))
+    created_at = models.DateTimeField(_("angelegt am"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("gesendet am"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("E-Mail")
+        verbose_name_plural = _("E-Mails")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to}"
+
+
+class LetterBatch(models.Model):
+    """Letters rendered for many cases at once in the background, with progress."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("wartet")
+        RUNNING = "running", _("läuft")
+        DONE = "done", _("fertig")
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("angelegt am"), auto_now_add=True)
+    applications = models.ManyToManyField(GrantApplication, related_name="+")
+    status = models.CharField(_("Status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(_("Anzahl"), default=0)
+    done = models.PositiveIntegerField(_("erledigt"), default=0)
+    created_letters = models.PositiveIntegerField(_("neue Schreiben"), default=0)
+    failures = models.JSONField(_("Fehler"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("Stapel Schreiben")
+        verbose_name_plural = _("Stapel Schreiben")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return _("Stapel %(id)s: %(done)s von %(total)s") % {"id": self.pk, "done": self.done, "total": self.total}
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else round(100 * self.done / self.total)

@@ -27,6 +27,7 @@ from budgets.services import BudgetError, allocation_for_update, ledger_book, le
 
 from .models import CostItem, Document, GrantApplication, MeasureComponent, Programme
 from .rules import decide
+from .tasks import enqueue, notify_transition
 
 State = GrantApplication.State
 
@@ -82,6 +83,9 @@ def _require_comment(comment: str, message: str) -> str:
 def _run(application: GrantApplication, action: str, *, by, comment: str) -> GrantApplication:
     getattr(application, TRANSITION_METHOD.get(action, action))(by=by, description=comment or None)
     application.save()
+    log_id = StateLog.objects.for_(application).order_by("-pk").values_list("pk", flat=True).first()
+    # Letters and e-mail leave the database: only once the transition has committed.
+    transaction.on_commit(lambda: enqueue(notify_transition, state_log_id=log_id))
     return application
 
 

@@ -1,0 +1,101 @@
+"""The German default wording of every letter; municipalities override it with LetterTemplate rows.
+
+Subject and body are Django templates. The context is grants.letters.letter_context: application,
+applicant, property, programme, municipality, today, comment (the words of the transition),
+and the amounts and deadlines of the case. ``{% load formatting %}`` is always available (``|euro``).
+"""
+
+from .models import LetterKind
+
+SIGNATORY = "Im Auftrag\n\nSachgebiet Städtebauförderung"
+
+LEGAL_REMEDY_NOTICE = (
+    "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben werden. "
+    "Der Widerspruch ist schriftlich, in elektronischer Form nach § 3a Abs. 2 VwVfG oder zur Niederschrift "
+    "bei der {{ municipality.official_name|default:municipality.name }} einzulegen."
+)
+
+DEFAULTS = {
+    LetterKind.RECEIPT: {
+        "subject": "Eingangsbestätigung zu Ihrem Antrag {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+wir haben Ihren Antrag auf Förderung aus dem {{ programme.name }} am {{ application.submitted_at|date:"d.m.Y" }} erhalten. Er wird unter dem Aktenzeichen {{ application.file_number }} geführt; bitte geben Sie es bei jeder Nachricht an.
+
+Maßnahme: {{ application.description|default:"siehe Antrag" }}
+Grundstück: {{ property.address }}
+Beantragte Kosten: {{ application.total_costs|euro }}
+Nach der Förderrichtlinie voraussichtlich förderfähig: {{ application.computed_grant|euro }}
+
+Wir prüfen Ihren Antrag und melden uns, falls Unterlagen fehlen. Bitte beachten Sie: Mit der Maßnahme darf erst nach der Bewilligung begonnen werden; auch der Abschluss eines Bauvertrags gilt bereits als Beginn.""",
+        "legal_remedy_notice": "",
+    },
+    LetterKind.DOCUMENTS_REQUEST: {
+        "subject": "Nachforderung von Unterlagen zu Ihrem Antrag {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+für die Prüfung Ihres Antrags {{ application.file_number }} ({{ programme.name }}) benötigen wir noch Folgendes:
+
+{{ comment }}
+
+Bitte ergänzen Sie Ihren Antrag und reichen Sie ihn danach erneut ein. Bis dahin ruht die Bearbeitung.""",
+        "legal_remedy_notice": "",
+    },
+    LetterKind.APPROVAL: {
+        "subject": "Zuwendungsbescheid – {{ programme.name }} – {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+auf Ihren Antrag vom {{ application.submitted_at|date:"d.m.Y" }} bewilligen wir Ihnen für die Maßnahme am Grundstück {{ property.address }} eine Zuwendung als Zuschuss in Höhe von
+
+{{ application.approved_grant|euro }}
+
+(Projektförderung als Anteilfinanzierung).
+
+Berechnung: Gesamtkosten {{ application.total_costs|euro }}, davon förderfähig {{ application.eligible_costs|euro }}; Fördersatz {{ programme.funding_rate_percent|floatformat:"-2" }} %. Maßgeblich für die Höhe war: {{ bound_by }}.
+{% for component in components %}
+– {{ component.label }}: {{ component.area_m2|floatformat:"-2" }} m², förderfähig {{ component.eligible|euro }}, Zuschuss {{ component.grant|euro }} ({{ component.bound_by }}){% endfor %}
+
+Nebenbestimmungen:
+1. Die Maßnahme ist bis zum {{ application.completion_deadline|date:"d.m.Y" }} abzuschließen.
+2. Die Schlussrechnungen mit Fotos nach Abschluss der Arbeiten sind bis zum {{ application.invoice_deadline|date:"d.m.Y" }} einzureichen.
+3. Der geförderte Zustand ist für {{ programme.commitment_years }} Jahre ab Fertigstellung zu erhalten (Zweckbindungsfrist).
+4. Ausgezahlt wird nach Prüfung der Schlussrechnungen; geringere Kosten mindern die Zuwendung, höhere Kosten erhöhen sie nicht.
+5. Bei Verstoß gegen diese Bestimmungen kann der Bescheid widerrufen und die Zuwendung mit Zinsen (§ 49a VwVfG) zurückgefordert werden.
+
+Begründung: Ihr Antrag erfüllt die Voraussetzungen der Förderrichtlinie; das Grundstück liegt im Fördergebiet, die Unterlagen sind vollständig und die Mittel des Programmjahres {{ application.budget_year }} stehen zur Verfügung.{% if comment %}
+{{ comment }}{% endif %}""",
+        "legal_remedy_notice": LEGAL_REMEDY_NOTICE,
+    },
+    LetterKind.REJECTION: {
+        "subject": "Ablehnungsbescheid – {{ programme.name }} – {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+Ihren Antrag vom {{ application.submitted_at|date:"d.m.Y" }} auf Förderung der Maßnahme am Grundstück {{ property.address }} lehnen wir ab.
+
+Begründung:
+{{ comment }}""",
+        "legal_remedy_notice": LEGAL_REMEDY_NOTICE,
+    },
+    LetterKind.PAYMENT: {
+        "subject": "Auszahlung der Zuwendung – {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+nach Prüfung Ihrer Schlussrechnungen zahlen wir Ihnen die Zuwendung aus dem Bescheid vom {{ application.approved_at|date:"d.m.Y" }} aus:
+
+Bewilligt: {{ application.approved_grant|euro }}
+Ausgezahlt: {{ application.paid_amount|euro }}{% if released_amount %}
+Nicht benötigt und freigegeben: {{ released_amount|euro }}{% endif %}
+
+Der Betrag wird in den nächsten Tagen auf Ihr Konto {{ applicant.iban }} überwiesen. Bitte denken Sie an die Zweckbindungsfrist von {{ programme.commitment_years }} Jahren.""",
+        "legal_remedy_notice": "",
+    },
+}
+
+# Which transition produces which letter.
+LETTER_FOR_TRANSITION = {
+    "submit": LetterKind.RECEIPT,
+    "return_to_applicant": LetterKind.DOCUMENTS_REQUEST,
+    "approve": LetterKind.APPROVAL,
+    "reject": LetterKind.REJECTION,
+    "pay": LetterKind.PAYMENT,
+}

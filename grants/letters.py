@@ -1,0 +1,186 @@
+"""Letters: the case's data in the municipality's wording, rendered once as PDF/A-3b and kept.
+
+A letter is identified by a key (e.g. ``approval:log-42`` for the approval logged as entry 42),
+so generating it again — a retried task, a batch run — returns the letter already made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.template import Context, Template
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from weasyprint import HTML
+
+from .calculator import Bound
+from .letter_defaults import DEFAULTS
+from .models import GrantApplication, Letter, LetterBatch, LetterKind, LetterTemplate, MeasureKind
+
+
+@dataclass(frozen=True)
+class Wording:
+    letterhead: str
+    subject: str
+    body: str
+    signatory: str
+    legal_remedy_notice: str
+
+
+def wording_for(application: GrantApplication, kind: str) -> Wording:
+    """The programme's template, else the municipality's, else the German default."""
+    programme = application.programme
+    templates = {
+        (t.programme_id is not None): t
+        for t in LetterTemplate.objects.filter(municipality=programme.municipality_id, kind=kind)
+        if t.programme_id in (None, programme.pk)
+    }
+    chosen = templates.get(True) or templates.get(False)
+    if chosen:
+        return Wording(chosen.letterhead, chosen.subject, chosen.body, chosen.signatory, chosen.legal_remedy_notice)
+    default = DEFAULTS[LetterKind(kind)]
+    from .letter_defaults import SIGNATORY
+
+    return Wording("", default["subject"], default["body"], SIGNATORY, default["legal_remedy_notice"])
+
+
+def letter_context(application: GrantApplication, *, comment: str = "") -> dict:
+    computation = application.computation or {}
+    released = None
+    if application.paid_amount is not None and application.approved_grant is not None:
+        released = application.approved_grant - application.paid_amount
+    return {
+        "application": application,
+        "applicant": application.applicant,
+        "property": application.property,
+        "programme": application.programme,
+        "municipality": application.programme.municipality,
+        "today": timezone.localdate(),
+        "comment": comment,
+        "bound_by": Bound(computation["bound_by"]).label if computation.get("bound_by") else "",
+        "components": [
+            {
+                "label": MeasureKind(c["kind"]).label,
+                "area_m2": next((m.area_m2 for m in application.components.all() if m.kind == c["kind"]), None),
+                "eligible": c["eligible"],
+                "grant": c["grant"],
+                "bound_by": Bound(c["bound_by"]).label,
+            }
+            for c in computation.get("components", [])
+        ],
+        "released_amount": released,
+    }
+
+
+def _render(text: str, context: dict) -> str:
+    return Template("{% load formatting %}" + text).render(Context(context, autoescape=False)).strip()
+
+
+def render_letter(application: GrantApplication, kind: str, *, comment: str = "") -> tuple[str, bytes]:
+    """Subject and PDF/A-3b bytes of a letter, in German whatever language the request had."""
+    with translation.override("de"):
+        wording = wording_for(application, kind)
+        context = letter_context(application, comment=comment)
+        subject = _render(wording.subject, context)
+        html = render_to_string(
+            "letters/letter.html",
+            {
+                **context,
+                "subject": subject,
+                "letterhead": _render(wording.letterhead, context),
+                "body": _render(wording.body, context),
+                "signatory": _render(wording.signatory, context),
+                "legal_remedy_notice": _render(wording.legal_remedy_notice, context),
+            },
+        )
+    return subject, HTML(string=html).write_pdf(pdf_variant="pdf/a-3b")
+
+
+def letter_ensure(
+    *, application_id: int, kind: str, key: str, comment: str = "", by=None, corrects: Letter | None = None
+) -> tuple[Letter, bool]:
+    """Generate the letter with this key once; a second call returns the first letter."""
+    existing = Letter.objects.filter(key=key).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            # The application row serialises two workers making the same letter.
+            application = (
+                GrantApplication.objects.select_for_update(of=("self",))
+                .select_related("programme__municipality", "applicant", "property")
+                .get(pk=application_id)
+            )
+            existing = Letter.objects.filter(key=key).first()
+            if existing:
+                return existing, False
+            subject, pdf = render_letter(application, kind, comment=comment)
+            letter = Letter(
+                application=application,
+                kind=kind,
+                key=key,
+                subject=subject[:300],
+                sha256=hashlib.sha256(pdf).hexdigest(),
+                created_by=by,
+                corrects=corrects,
+            )
+            stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+            letter.file.save(
+                f"{kind}-{application.file_number or application.pk}-{stamp}.pdf", ContentFile(pdf), save=False
+            )
+            letter.save()
+            return letter, True
+    except IntegrityError:
+        return Letter.objects.get(key=key), False
+
+
+def letters_make_missing(application: GrantApplication) -> int:
+    """Make every letter the application's history calls for and does not have yet; returns how many."""
+    from django_fsm_log.models import StateLog
+
+    from .letter_defaults import LETTER_FOR_TRANSITION
+
+    created = 0
+    for log in StateLog.objects.for_(application).filter(transition__in=LETTER_FOR_TRANSITION).order_by("pk"):
+        kind = LETTER_FOR_TRANSITION[log.transition]
+        _, made = letter_ensure(
+            application_id=application.pk,
+            kind=kind,
+            key=f"{kind}:log-{log.pk}",
+            comment=log.description or "",
+            by=log.by,
+        )
+        created += made
+    return created
+
+
+def letter_batch_create(*, application_ids, by) -> LetterBatch:
+    """A batch that makes the missing letters of many cases in the background (grants.tasks)."""
+    from .tasks import enqueue, render_letter_batch
+
+    ids = list(application_ids)
+    batch = LetterBatch.objects.create(created_by=by, total=len(ids))
+    batch.applications.set(ids)
+    transaction.on_commit(lambda: enqueue(render_letter_batch, batch_id=batch.pk))
+    return batch
+
+
+def letter_batch_run(*, batch_id: int) -> LetterBatch:
+    from django.db.models import F
+
+    LetterBatch.objects.filter(pk=batch_id).update(status=LetterBatch.Status.RUNNING)
+    batch = LetterBatch.objects.get(pk=batch_id)
+    for application in batch.applications.select_related("programme__municipality", "applicant", "property"):
+        try:
+            made = letters_make_missing(application)
+        except Exception as error:  # one broken template must not stop the other cases
+            batch.failures = [*batch.failures, f"{application}: {error}"]
+            LetterBatch.objects.filter(pk=batch_id).update(failures=batch.failures, done=F("done") + 1)
+            continue
+        LetterBatch.objects.filter(pk=batch_id).update(done=F("done") + 1, created_letters=F("created_letters") + made)
+    LetterBatch.objects.filter(pk=batch_id).update(status=LetterBatch.Status.DONE)
+    batch.refresh_from_db()
+    return batch

@@ -1,0 +1,189 @@
+"""E-mails to owners and staff. Each has a key, so a retried task sends nothing twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django_fsm_log.models import StateLog
+
+from applicants.models import Role, User
+
+from .letter_defaults import LETTER_FOR_TRANSITION
+from .letters import letter_ensure
+from .models import GrantApplication, Letter, OutboundEmail
+from .selectors import applications_waiting_for
+
+logger = logging.getLogger(__name__)
+State = GrantApplication.State
+
+# What happens next, in the owner's words, after each state is reached.
+NEXT_STEP = {
+    State.SUBMITTED: "Wir prüfen Ihren Antrag und melden uns, falls etwas fehlt.",
+    State.DRAFT: "Bitte ergänzen Sie Ihren Antrag und reichen Sie ihn erneut ein.",
+    State.CHECKED: "Ihr Antrag ist vollständig geprüft; über die Bewilligung entscheidet nun eine zweite Person.",
+    State.APPROVED: (
+        "Sie können mit der Maßnahme beginnen. Reichen Sie nach Abschluss die Schlussrechnungen und Fotos ein."
+    ),
+    State.REJECTED: "Die Gründe und Ihre Möglichkeit, Widerspruch einzulegen, finden Sie im beigefügten Bescheid.",
+    State.WITHDRAWN: "Ihr Antrag ist zurückgezogen; es ist nichts weiter zu tun.",
+    State.PAID: (
+        "Die Zuwendung wird überwiesen. Bitte reichen Sie noch die Fotos nach Abschluss ein, falls nicht geschehen."
+    ),
+    State.DOCUMENTED: "Ihr Förderfall ist abgeschlossen. Bitte beachten Sie die Zweckbindungsfrist.",
+}
+
+
+def owner_address(application: GrantApplication) -> str:
+    applicant = application.applicant
+    return applicant.email or (applicant.user.email if applicant.user_id else "")
+
+
+def email_send_once(
+    *, key: str, to: list[str], subject: str, body: str, application=None, letter: Letter | None = None
+) -> OutboundEmail | None:
+    """Send an e-mail unless one with this key went out already; returns the record only when it sent."""
+    to = [address for address in to if address]
+    if not to:
+        return None
+    with transaction.atomic():
+        record, _ = OutboundEmail.objects.select_for_update().get_or_create(
+            key=key,
+            defaults={
+                "to": ", ".join(to),
+                "subject": subject[:300],
+                "body": body,
+                "application": application,
+                "letter": letter,
+            },
+        )
+        if record.sent_at:
+            return None
+        message = EmailMessage(record.subject, record.body, settings.DEFAULT_FROM_EMAIL, to)
+        if letter:
+            with letter.file.open("rb") as pdf:
+                message.attach(letter.file.name.rsplit("/", 1)[-1], pdf.read(), "application/pdf")
+        message.send()
+        record.sent_at = timezone.now()
+        record.save(update_fields=["sent_at"])
+        return record
+
+
+def notify_transition(*, state_log_id: int) -> tuple[Letter | None, OutboundEmail | None]:
+    """After a state change: make its letter (where there is one) and e-mail the owner."""
+    log = StateLog.objects.select_related("by").get(pk=state_log_id)
+    application = (
+        GrantApplication.objects.select_related("programme__municipality", "applicant__user", "property")
+        .prefetch_related("components")
+        .get(pk=log.object_id)
+    )
+    letter = None
+    kind = LETTER_FOR_TRANSITION.get(log.transition)
+    if kind:
+        letter, _ = letter_ensure(
+            application_id=application.pk,
+            kind=kind,
+            key=f"{kind}:log-{log.pk}",
+            comment=log.description or "",
+            by=log.by,
+        )
+    with translation.override("de"):
+        state = GrantApplication.State(log.state)
+        body = render_to_string(
+            "emails/transition.txt",
+            {
+                "application": application,
+                "state": state.label,
+                "next_step": NEXT_STEP.get(state, ""),
+                "comment": log.description or "",
+                "letter": letter,
+            },
+        )
+        subject = f"Ihr Antrag {application.file_number or application.pk}: {state.label}"
+    email = email_send_once(
+        key=f"transition:log-{log.pk}",
+        to=[owner_address(application)],
+        subject=subject,
+        body=body,
+        application=application,
+        letter=letter,
+    )
+    return letter, email
+
+
+def send_daily_digests(*, on=None) -> int:
+    """Each member of staff gets one e-mail a day listing what waits for them."""
+    on = on or timezone.localdate()
+    sent = 0
+    staff = User.objects.filter(
+        is_active=True, municipalities__isnull=False, groups__name__in=[Role.CASEWORKER, Role.APPROVER, Role.FINANCE]
+    ).distinct()
+    for user in staff:
+        waiting = list(applications_waiting_for(user))
+        if not waiting:
+            continue
+        with translation.override("de"):
+            body = render_to_string("emails/digest.txt", {"user": user, "waiting": waiting, "on": on})
+        if email_send_once(
+            key=f"digest:{user.pk}:{on.isoformat()}",
+            to=[user.email],
+            subject=f"Förderdesk: {len(waiting)} Vorgänge warten auf Sie",
+            body=body,
+        ):
+            sent += 1
+    return sent
+
+
+def send_reminders(*, on=None) -> int:
+    """Deadline reminders: completion in four weeks, final invoices overdue, a submitted case untouched for 14 days."""
+    on = on or timezone.localdate()
+    sent = 0
+    approved = GrantApplication.objects.filter(state=State.APPROVED).select_related(
+        "applicant__user", "programme__municipality"
+    )
+    for application in approved.filter(completion_deadline__lte=on + timedelta(weeks=4), completion_deadline__gte=on):
+        sent += bool(
+            email_send_once(
+                key=f"reminder:completion:{application.pk}",
+                to=[owner_address(application)],
+                subject=f"Erinnerung: Ihre Maßnahme {application.file_number} ist bis zum "
+                f"{application.completion_deadline:%d.%m.%Y} abzuschließen",
+                body=render_to_string("emails/reminder_completion.txt", {"application": application}),
+                application=application,
+            )
+        )
+    for application in approved.filter(invoice_deadline__lt=on, invoices_certified_at__isnull=True):
+        sent += bool(
+            email_send_once(
+                key=f"reminder:invoices-overdue:{application.pk}",
+                to=[owner_address(application)],
+                subject=f"Schlussrechnungen zu {application.file_number} überfällig",
+                body=render_to_string("emails/reminder_invoices.txt", {"application": application}),
+                application=application,
+            )
+        )
+    cutoff = timezone.now() - timedelta(days=14)
+    for application in GrantApplication.objects.filter(state=State.SUBMITTED).select_related("programme__municipality"):
+        last = StateLog.objects.for_(application).order_by("-timestamp").first()
+        if last is None or last.timestamp > cutoff:
+            continue
+        caseworkers = User.objects.filter(
+            is_active=True, municipalities=application.programme.municipality_id, groups__name=Role.CASEWORKER
+        )
+        sent += bool(
+            email_send_once(
+                key=f"reminder:untouched:{application.pk}:log-{last.pk}",
+                to=[u.email for u in caseworkers],
+                subject=f"Seit 14 Tagen unbearbeitet: {application.file_number}",
+                body=render_to_string(
+                    "emails/reminder_untouched.txt", {"application": application, "since": last.timestamp}
+                ),
+                application=application,
+            )
+        )
+    return sent

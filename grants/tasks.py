@@ -1,0 +1,41 @@
+"""Celery entry points; each only calls a service. All are safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from . import letters, notifications
+
+logger = logging.getLogger(__name__)
+
+RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "max_retries": 5}
+
+
+@shared_task(**RETRY)
+def notify_transition(*, state_log_id: int) -> None:
+    notifications.notify_transition(state_log_id=state_log_id)
+
+
+@shared_task(**RETRY)
+def send_daily_digests() -> int:
+    return notifications.send_daily_digests()
+
+
+@shared_task(**RETRY)
+def send_reminders() -> int:
+    return notifications.send_reminders()
+
+
+@shared_task
+def render_letter_batch(*, batch_id: int) -> None:
+    letters.letter_batch_run(batch_id=batch_id)
+
+
+def enqueue(task, **kwargs) -> None:
+    """Queue a task; a broker that is down must not turn a committed transition into an error page."""
+    try:
+        task.delay(**kwargs)
+    except Exception:
+        logger.exception("Could not queue %s(%s); the batch action can make up for it.", task.name, kwargs)
