@@ -3,7 +3,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from django_fsm_log.admin import StateLogInline
 
-from .letters import letter_batch_create
+from .letters import letter_batch_create, letter_correct
 from .models import (
     CostItem,
     Document,
@@ -107,10 +107,17 @@ class LetterTemplateAdmin(admin.ModelAdmin):
 class LetterAdmin(admin.ModelAdmin):
     """Letters are made by the lifecycle and never changed; a correction is a new letter."""
 
-    list_display = ("created_at", "application", "kind", "subject", "sha256")
+    list_display = ("created_at", "application", "kind", "subject", "corrects", "sha256")
     list_filter = ("kind",)
     search_fields = ("application__file_number", "subject")
-    list_select_related = ("application",)
+    list_select_related = ("application", "corrects")
+    actions = ["correct"]
+
+    @admin.action(description=_("Berichtigtes Schreiben erzeugen (das alte bleibt unverändert)"))
+    def correct(self, request, queryset):
+        for letter in queryset:
+            letter_correct(letter_id=letter.pk, by=request.user)
+        self.message_user(request, _("%(count)s berichtigte Schreiben erzeugt.") % {"count": queryset.count()})
 
     def has_add_permission(self, request):
         return False

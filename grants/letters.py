@@ -184,3 +184,25 @@ def letter_batch_run(*, batch_id: int) -> LetterBatch:
     LetterBatch.objects.filter(pk=batch_id).update(status=LetterBatch.Status.DONE)
     batch.refresh_from_db()
     return batch
+
+
+def letter_correct(*, letter_id: int, by) -> Letter:
+    """Berichtigung: a new letter of the same kind from today's data and wording; the old one stays as it was."""
+    import uuid
+
+    original = Letter.objects.select_related("application").get(pk=letter_id)
+    from django_fsm_log.models import StateLog
+
+    comment = ""
+    if original.key.startswith(f"{original.kind}:log-"):
+        log = StateLog.objects.filter(pk=original.key.rsplit("-", 1)[-1]).first()
+        comment = (log.description or "") if log else ""
+    letter, _ = letter_ensure(
+        application_id=original.application_id,
+        kind=original.kind,
+        key=f"correction:{original.pk}:{uuid.uuid4().hex[:12]}",
+        comment=comment,
+        by=by,
+        corrects=original,
+    )
+    return letter

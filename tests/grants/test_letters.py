@@ -282,3 +282,27 @@ def test_staff_get_one_daily_digest_of_what_waits_for_them(application, walk, pe
     assert digest.to == [people.caseworker.email]
     assert application.file_number in digest.body and "Alice Amsel" in digest.body
     assert notifications.send_daily_digests() == 0  # same day, nothing twice
+
+
+def test_a_correction_is_a_new_letter_and_the_old_one_stays(application, walk, people, programme):
+    walk(application, State.APPROVED)
+    original = application.letters.get(kind=LetterKind.APPROVAL)
+    original_hash = original.sha256
+    LetterTemplate.objects.create(
+        municipality=programme.municipality,
+        kind=LetterKind.APPROVAL,
+        subject="Berichtigter Bescheid {{ application.file_number }}",
+        body="Zuwendung: {{ application.approved_grant|euro }}",
+        signatory="Amtsleitung",
+    )
+
+    from grants.letters import letter_correct
+
+    corrected = letter_correct(letter_id=original.pk, by=people.caseworker)
+
+    assert corrected.pk != original.pk and corrected.corrects == original
+    assert "Zuwendung: 7.200,00 €" in one_line(pdf_text(corrected))
+    original.refresh_from_db()
+    assert original.sha256 == original_hash
+    with original.file.open("rb") as pdf:
+        assert hashlib.sha256(pdf.read()).hexdigest() == original_hash
