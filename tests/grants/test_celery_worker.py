@@ -26,10 +26,17 @@ def redis_broker():
     client.ping()  # no Redis is a failure here, not a skip: CI starts it
     client.flushdb()
     previous = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
-    celery_app.conf.update(broker_url=BROKER, task_always_eager=False)
+    use_broker(broker_url=BROKER, task_always_eager=False)
     yield client
-    celery_app.conf.update(previous)
+    use_broker(**previous)
     client.flushdb()
+
+
+def use_broker(**conf):
+    celery_app.conf.update(**conf)
+    # An earlier inline retry may have opened the producer pool on memory://; drop it as a fork would.
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture
