@@ -8,6 +8,7 @@ urlpatterns = [
     path("", grant_views.home, name="home"),
     path("konto/anmelden/", auth_views.LoginView.as_view(), name="login"),
     path("konto/abmelden/", auth_views.LogoutView.as_view(), name="logout"),
+    path("arbeitsplatz/", include("config.workspace_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
