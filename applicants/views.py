@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -23,7 +23,10 @@ from .services import AddressInput, PersonInput, consultation_record
 def consultations(request):
     user = request.user
     municipality = Municipality.objects.filter(pk__in=user.municipality_ids).order_by("name").first()
-    may_record = bool(may_record_consultation(user, municipality))
+    decision = may_record_consultation(user, municipality)
+    if request.method == "POST" and not decision:
+        raise PermissionDenied(decision.reason)
+    may_record = bool(decision)
     form = ConsultationForm(request.POST or None) if may_record else None
     errors = []
     if request.method == "POST" and form is not None and form.is_valid():

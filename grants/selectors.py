@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Case, Count, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, DateTimeField, Exists, F, Min, OuterRef, Q, QuerySet, Sum, When
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
 
@@ -105,9 +106,10 @@ def workspace_applications(
 
 def application_years(user) -> list[int]:
     """The years the list can be filtered by: from the first submission to this year."""
-    first = visible_applications(user).order_by("created_at").values_list("created_at", flat=True).first()
-    this_year = date.today().year
-    return list(range(this_year, (first.year if first else this_year) - 1, -1))
+    firsts = visible_applications(user).aggregate(created=Min("created_at"), submitted=Min("submitted_at"))
+    this_year = timezone.localdate().year
+    first = min((d.year for d in firsts.values() if d), default=this_year)
+    return list(range(this_year, min(first, this_year) - 1, -1))
 
 
 def _waiting_for(user) -> Q:
