@@ -8,6 +8,8 @@ HOST ?= 127.0.0.1:8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/foerderdesk
 # Debian packages: WeasyPrint's Pango and HarfBuzz, pdftotext for reading letters back, venv for Debian's Python.
 DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils fonts-dejavu-core
+# For the browser tests only: Debian's Chromium, driven by Playwright (its own browser download does not work here).
+TEST_DEBIAN_PACKAGES := chromium libatomic1
 
 .DEFAULT_GOAL := help
 .PHONY: help run test system-packages install install-test lint worker beat clean
@@ -56,9 +58,18 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
-install: $(VENV)/.installed ## the virtual environment with every Python package
+# KERN UX (served as static files) and axe-core (browser tests) from npm, exactly as package-lock.json says.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || [ "$$(id -u)" != 0 ] || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
+	@command -v npm >/dev/null || { echo "Please install Node.js and npm: apt-get install nodejs npm"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed ## the virtual environment with every Python package, and the npm packages
 
 install-test: install
+	@$(MAKE) --no-print-directory system-packages DEBIAN_PACKAGES="$(TEST_DEBIAN_PACKAGES)"
 
-clean: ## remove the virtual environment, the SQLite database and uploaded files
-	rm -rf $(VENV) db.sqlite3 media staticfiles
+clean: ## remove the virtual environment, node_modules, the SQLite database and uploaded files
+	rm -rf $(VENV) node_modules db.sqlite3 media staticfiles

@@ -72,3 +72,70 @@ def allocation_balance_by_share(allocation: Allocation) -> dict[str, Balance]:
     """The balance in total and per funding share, in one query."""
     row = LedgerEntry.objects.filter(allocation=allocation).aggregate(**_balance_aggregates())
     return _balances_from(row, allocation)
+
+
+def balances_of(allocations) -> dict[int, Balance]:
+    """The total balance of many allocations in one grouped query (the start page's budget at a glance)."""
+    allocations = list(allocations)
+    rows = (
+        LedgerEntry.objects.filter(allocation__in=allocations)
+        .values("allocation")
+        .annotate(**_balance_aggregates(("total",)))
+        .order_by()
+    )
+    by_id = {row["allocation"]: row for row in rows}
+    empty = dict.fromkeys(_balance_aggregates(("total",)), ZERO)
+    return {
+        a.pk: Balance(
+            allocation=a.amount,
+            committed=by_id.get(a.pk, empty)["total__commitment"] - by_id.get(a.pk, empty)["total__release"],
+            paid=by_id.get(a.pk, empty)["total__payment"] - by_id.get(a.pk, empty)["total__reclaim"],
+        )
+        for a in allocations
+    }
+
+
+def ledger_entries(allocation: Allocation, *, kind: str = "", booked_from=None, booked_to=None, q: str = ""):
+    """The ledger of one allocation, oldest first, filtered by kind, booking date and file number or text."""
+    entries = LedgerEntry.objects.filter(allocation=allocation).select_related("application", "booked_by")
+    if kind:
+        entries = entries.filter(kind=kind)
+    if booked_from:
+        entries = entries.filter(booked_at__date__gte=booked_from)
+    if booked_to:
+        entries = entries.filter(booked_at__date__lte=booked_to)
+    if q.strip():
+        entries = entries.filter(Q(application__file_number__icontains=q.strip()) | Q(comment__icontains=q.strip()))
+    return entries.order_by("booked_at", "id")
+
+
+@dataclass(frozen=True)
+class MonthPoint:
+    month: int
+    committed: Decimal  # cumulative, at the end of the month
+    paid: Decimal
+
+
+def monthly_progress(allocation: Allocation) -> list[MonthPoint]:
+    """Cumulative committed and paid at the end of each month of the programme year (for the burn-down)."""
+    from django.db.models.functions import ExtractMonth, ExtractYear
+
+    rows = (
+        LedgerEntry.objects.filter(allocation=allocation)
+        .annotate(year=ExtractYear("booked_at"), month=ExtractMonth("booked_at"))
+        .values("year", "month", "kind")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    by_month: dict[int, dict[str, Decimal]] = {m: dict.fromkeys(Kind.values, ZERO) for m in range(1, 13)}
+    for row in rows:
+        # Bookings after the programme year (late payments) count in December; earlier ones in January.
+        month = 12 if row["year"] > allocation.year else 1 if row["year"] < allocation.year else row["month"]
+        by_month[month][row["kind"]] += Decimal(row["total"])
+    points, committed, paid = [], ZERO, ZERO
+    for month in range(1, 13):
+        sums = by_month[month]
+        committed += sums[Kind.COMMITMENT] - sums[Kind.RELEASE]
+        paid += sums[Kind.PAYMENT] - sums[Kind.RECLAIM]
+        points.append(MonthPoint(month, committed.quantize(CENT), paid.quantize(CENT)))
+    return points

@@ -10,6 +10,7 @@ urlpatterns = [
     path("konto/abmelden/", auth_views.LogoutView.as_view(), name="logout"),
     path("schreiben/<int:pk>/", grant_views.letter_download, name="letter-download"),
     path("schreiben/stapel/<int:pk>/", grant_views.letter_batch_detail, name="letter-batch"),
+    path("arbeitsplatz/", include("config.workspace_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

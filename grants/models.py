@@ -649,3 +649,25 @@ class LetterBatch(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else round(100 * self.done / self.total)
+
+
+class InternalNote(models.Model):
+    """Interner Vermerk: a note staff keep on a case; never shown to the applicant."""
+
+    application = models.ForeignKey(
+        GrantApplication, verbose_name=_("Antrag"), on_delete=models.CASCADE, related_name="internal_notes"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("verfasst von"), on_delete=models.PROTECT, related_name="+"
+    )
+    text = models.TextField(_("Vermerk"))
+    created_at = models.DateTimeField(_("angelegt am"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("interner Vermerk")
+        verbose_name_plural = _("interne Vermerke")
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(text=""), name="internal_note_not_empty")]
+
+    def __str__(self) -> str:
+        return f"{self.application}: {self.text[:40]}"

@@ -38,6 +38,9 @@ STAFF_ROLE_FOR = {
     "certify_invoices": {Role.CASEWORKER},
     "pay": {Role.FINANCE},
     "document": {Role.CASEWORKER},
+    # Workspace actions that are not transitions; the auditor holds none of them (read only).
+    "note": {Role.CASEWORKER, Role.APPROVER, Role.FINANCE},
+    "link_consultation": {Role.CASEWORKER},
 }
 OWNER_ACTIONS = {"edit", "submit", "withdraw"}
 
@@ -92,3 +95,52 @@ def visible_applications(user) -> QuerySet[GrantApplication]:
     if user.is_municipal_staff:
         condition |= Q(programme__municipality__in=user.municipality_ids)
     return GrantApplication.objects.filter(condition)
+
+
+def may_use_workspace(user) -> bool:
+    """The caseworker workspace is for municipal staff (caseworker, approver, finance, auditor)."""
+    return user.is_authenticated and user.is_municipal_staff
+
+
+# The steps a workspace page may offer, in the order it shows them.
+WORKSPACE_STEPS = (
+    "check",
+    "approve",
+    "certify_invoices",
+    "pay",
+    "document",
+    "return_to_applicant",
+    "reject",
+    "withdraw",
+)
+_ACTION_FOR_METHOD = {"mark_checked": "check"}
+
+
+@dataclass(frozen=True)
+class Steps:
+    allowed: list[str]
+    refused: list[tuple[str, str]]  # (action, reason) the user's role covers but four-eyes forbids now
+
+
+def workspace_steps(user, application: GrantApplication) -> Steps:
+    """The steps ``user`` may take on ``application`` now: the state graph and ``decide`` together.
+
+    Certifying final invoices is possible while approved; paying needs them certified first.
+    A step the user's role covers but four-eyes refuses is returned with its reason, so the
+    page can say why the button is missing.
+    """
+    possible = {_ACTION_FOR_METHOD.get(t.name, t.name) for t in application.get_available_state_transitions()}
+    if application.state == GrantApplication.State.APPROVED:
+        possible.add("certify_invoices")
+        if application.payable_amount is None:
+            possible.discard("pay")
+    allowed, refused = [], []
+    for action in WORKSPACE_STEPS:
+        if action not in possible:
+            continue
+        decision = decide(user, action, application)
+        if decision:
+            allowed.append(action)
+        elif is_staff_of(user, application) and any(user.has_role(r) for r in STAFF_ROLE_FOR[action]):
+            refused.append((action, decision.reason))
+    return Steps(allowed, refused)

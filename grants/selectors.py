@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Count, DateTimeField, Exists, F, Min, OuterRef, Q, QuerySet, Sum, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm_log.models import StateLog
 
-from .models import GrantApplication, Programme
+from applicants.models import Consultation, Role
+
+from .models import Document, GrantApplication, Programme, _normalise_street
+from .rules import visible_applications
+
+State = GrantApplication.State
 
 
 def open_programmes(*, on: date) -> QuerySet[Programme]:
@@ -19,21 +29,242 @@ def open_programmes(*, on: date) -> QuerySet[Programme]:
     )
 
 
-def applications_waiting_for(user) -> QuerySet[GrantApplication]:
-    """What waits for this member of staff, oldest first: to check, approve, pay or document."""
-    from applicants.models import Role
+def programmes_of(user) -> QuerySet[Programme]:
+    """The programmes of the user's municipalities, for filters and the dashboard."""
+    return Programme.objects.filter(municipality__in=user.municipality_ids).select_related("municipality")
 
+
+# The list's sort keys (what the page offers) and the columns they order by.
+APPLICATION_SORTS = {
+    "file_number": ("file_number",),
+    "applicant": ("applicant__name",),
+    "street": ("property__street", "property__house_number"),
+    "programme": ("programme__name",),
+    "state": ("state",),
+    "submitted": ("submitted_at",),
+    "grant": ("computed_grant",),
+}
+DEFAULT_SORT = "-submitted"
+SEARCH_FIELDS = (
+    "file_number",
+    "applicant__name",
+    "applicant__organisation",
+    "property__street",
+    "property__house_number",
+    "property__postcode",
+    "property__city",
+)
+
+
+def _ordering(sort: str) -> list:
+    key = sort.removeprefix("-")
+    if key not in APPLICATION_SORTS:
+        key, sort = "submitted", DEFAULT_SORT
+    descending = sort.startswith("-")
+    columns = [F(c).desc(nulls_last=True) if descending else F(c).asc(nulls_last=True) for c in APPLICATION_SORTS[key]]
+    return [*columns, "-pk" if descending else "pk"]
+
+
+def workspace_applications(
+    user,
+    *,
+    programme: int | None = None,
+    state: str = "",
+    year: int | None = None,
+    street: str = "",
+    applicant: str = "",
+    q: str = "",
+    sort: str = DEFAULT_SORT,
+) -> QuerySet[GrantApplication]:
+    """The application list of the workspace: filtered, searched and sorted, with what each row shows.
+
+    The search matches every word against file number, applicant and address; the year is
+    the year of submission (of creation for drafts).
+    """
+    applications = visible_applications(user).select_related("programme", "applicant", "property")
+    if programme:
+        applications = applications.filter(programme_id=programme)
+    if state:
+        applications = applications.filter(state=state)
+    if year:
+        applications = applications.filter(
+            Q(submitted_at__year=year) | Q(submitted_at__isnull=True, created_at__year=year)
+        )
+    if street:
+        applications = applications.filter(property__street__icontains=street.strip())
+    if applicant:
+        applications = applications.filter(
+            Q(applicant__name__icontains=applicant.strip()) | Q(applicant__organisation__icontains=applicant.strip())
+        )
+    for word in q.split():
+        match = Q()
+        for field in SEARCH_FIELDS:
+            match |= Q(**{f"{field}__icontains": word})
+        applications = applications.filter(match)
+    return applications.order_by(*_ordering(sort))
+
+
+def application_years(user) -> list[int]:
+    """The years the list can be filtered by: from the first submission to this year."""
+    firsts = visible_applications(user).aggregate(created=Min("created_at"), submitted=Min("submitted_at"))
+    this_year = timezone.localdate().year
+    first = min((d.year for d in firsts.values() if d), default=this_year)
+    return list(range(this_year, min(first, this_year) - 1, -1))
+
+
+def _waiting_for(user) -> Q:
+    """What waits for the user's roles; a step four-eyes forbids them is not theirs to wait for."""
     waiting = Q(pk__in=[])
     if user.has_role(Role.CASEWORKER):
-        waiting |= Q(state__in=[GrantApplication.State.SUBMITTED, GrantApplication.State.PAID])
+        waiting |= Q(state=State.SUBMITTED) | Q(state=State.PAID)
+        waiting |= Q(state=State.APPROVED, payable_amount__isnull=True, has_invoice=True)
     if user.has_role(Role.APPROVER):
-        waiting |= Q(state=GrantApplication.State.CHECKED) & ~Q(checked_by=user)
+        waiting |= Q(state=State.CHECKED) & ~Q(checked_by=user)
     if user.has_role(Role.FINANCE):
-        waiting |= Q(state=GrantApplication.State.APPROVED, invoices_certified_at__isnull=False) & ~Q(
-            invoices_certified_by=user
-        )
+        waiting |= Q(state=State.APPROVED, payable_amount__isnull=False) & ~Q(invoices_certified_by=user)
+    return waiting
+
+
+def applications_waiting_for(user) -> QuerySet[GrantApplication]:
+    """My queue: the cases that wait for a step of the user's roles, oldest first, with deadlines."""
     return (
-        GrantApplication.objects.filter(waiting, programme__municipality__in=user.municipality_ids)
+        visible_applications(user)
+        .filter(programme__municipality__in=user.municipality_ids)
+        .annotate(
+            has_invoice=Exists(Document.objects.filter(application=OuterRef("pk"), kind=Document.Kind.INVOICE)),
+            waiting_since=Case(
+                When(state=State.SUBMITTED, then=F("submitted_at")),
+                When(state=State.CHECKED, then=F("checked_at")),
+                When(state=State.APPROVED, payable_amount__isnull=False, then=F("invoices_certified_at")),
+                When(state=State.APPROVED, then=F("approved_at")),
+                When(state=State.PAID, then=F("paid_at")),
+                output_field=DateTimeField(),
+            ),
+        )
+        .filter(_waiting_for(user))
         .select_related("programme", "applicant", "property")
-        .order_by("submitted_at", "pk")
+        .order_by(F("waiting_since").asc(nulls_last=True), "pk")
     )
+
+
+def state_counts(user) -> list[tuple[str, str, int]]:
+    """Number of visible applications per state, every state listed: (state, label, count)."""
+    counts = dict(visible_applications(user).values_list("state").annotate(n=Count("pk")).order_by())
+    return [(state, label, counts.get(state, 0)) for state, label in State.choices]
+
+
+def pending_grants(programme_ids) -> dict[int, Decimal]:
+    """What the submitted and checked applications of each programme would need if approved."""
+    rows = (
+        GrantApplication.objects.filter(programme_id__in=programme_ids, state__in=[State.SUBMITTED, State.CHECKED])
+        .values_list("programme_id")
+        .annotate(total=Sum("computed_grant"))
+        .order_by()
+    )
+    return {programme_id: Decimal(total).quantize(Decimal("0.01")) for programme_id, total in rows}
+
+
+def workspace_application(user, pk: int) -> GrantApplication:
+    """One application with everything its workspace page shows; raises DoesNotExist outside the user's view."""
+    return (
+        visible_applications(user)
+        .select_related(
+            "programme__municipality",
+            "applicant",
+            "property",
+            "consultation",
+            "checked_by",
+            "approved_by",
+            "invoices_certified_by",
+            "paid_by",
+        )
+        .prefetch_related("components__cost_items", "documents", "internal_notes__author", "programme__component_rules")
+        .get(pk=pk)
+    )
+
+
+def application_history(application: GrantApplication) -> QuerySet[StateLog]:
+    """Every transition of the case (who, when, from, to, comment), oldest first."""
+    return StateLog.objects.for_(application).select_related("by").order_by("timestamp", "pk")
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    label: str
+    ok: bool
+    detail: str
+
+
+def completeness_checklist(application: GrantApplication) -> list[CheckItem]:
+    """The completeness check (Vollständigkeitsprüfung) as a list, from the same rules the check applies."""
+    from .services import find_consultation, missing_documents
+
+    programme = application.programme
+    quotes = sum(1 for d in application.documents.all() if d.kind == Document.Kind.QUOTE)
+    missing = missing_documents(application)
+    if quotes < programme.quotes_required:
+        missing = missing[1:]  # missing_documents names the quotes first; they have their own line here
+    prop = application.property
+    in_area = programme.covers(prop.street, prop.house_number)
+    consultation = find_consultation(application)
+    early = bool(application.works_started_on and not application.early_start_permitted)
+    if consultation:
+        consultation_detail = _("Erstberatung am %(date)s durch %(adviser)s") % {
+            "date": consultation.held_on.strftime("%d.%m.%Y"),
+            "adviser": consultation.adviser,
+        }
+    elif programme.consultation_required:
+        consultation_detail = _("Keine Erstberatung erfasst; das Programm verlangt sie.")
+    else:
+        consultation_detail = _("Das Programm verlangt keine Erstberatung.")
+    return [
+        CheckItem(
+            _("Angebote"),
+            quotes >= programme.quotes_required,
+            _("%(have)s von %(need)s liegen vor.") % {"have": quotes, "need": programme.quotes_required},
+        ),
+        CheckItem(_("Unterlagen"), not missing, " ".join(missing) or _("Alle Unterlagen liegen vor.")),
+        CheckItem(
+            _("Fördergebiet"),
+            in_area,
+            _("Das Grundstück liegt im Fördergebiet.") if in_area else _("Das Grundstück liegt nicht im Fördergebiet."),
+        ),
+        CheckItem(
+            _("Erstberatung"), consultation is not None or not programme.consultation_required, consultation_detail
+        ),
+        CheckItem(
+            _("Kein vorzeitiger Maßnahmebeginn"),
+            not early,
+            _("Mit der Maßnahme wurde vor der Bewilligung begonnen.")
+            if early
+            else _("Kein Beginn vor der Bewilligung."),
+        ),
+        CheckItem(
+            _("Zuschuss errechnet"),
+            application.computed_grant > 0,
+            _("Nach der Förderrichtlinie ergibt sich ein Zuschuss.")
+            if application.computed_grant > 0
+            else _("Nach der Förderrichtlinie ergibt sich kein Zuschuss."),
+        ),
+    ]
+
+
+def consultation_candidates(application: GrantApplication) -> list[Consultation]:
+    """Consultations of the municipality at the same address or for the same name, to link by hand."""
+    prop = application.property
+    candidates = (
+        Consultation.objects.filter(municipality=application.programme.municipality_id)
+        .filter(
+            Q(property__house_number__iexact=prop.house_number.strip())
+            | Q(applicant__name__iexact=application.applicant.name)
+        )
+        .select_related("applicant", "property")
+        .order_by("-held_on")[:20]
+    )
+    street = _normalise_street(prop.street)
+    return [
+        c
+        for c in candidates
+        if _normalise_street(c.property.street) == street
+        or c.applicant.name.lower() == application.applicant.name.lower()
+    ]

@@ -25,7 +25,7 @@ from applicants.models import Applicant, Consultation, Property
 from budgets.models import LedgerEntry
 from budgets.services import BudgetError, allocation_for_update, ledger_book, ledger_commit
 
-from .models import CostItem, Document, GrantApplication, MeasureComponent, Programme
+from .models import CostItem, Document, GrantApplication, InternalNote, MeasureComponent, Programme
 from .rules import decide
 from .tasks import enqueue, notify_transition
 
@@ -434,3 +434,44 @@ TRANSITIONS = {
     "pay": application_pay,
     "document": application_document,
 }
+
+
+# --- workspace ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def note_add(*, application_id: int, by, text: str) -> InternalNote:
+    """Interner Vermerk: staff note on a case, never shown to the applicant."""
+    application = _lock(application_id)
+    if not decide(by, "view", application):
+        raise TransitionRefused(_("Antrag nicht gefunden."), code="not_found")
+    decision = decide(by, "note", application)
+    if not decision:
+        raise TransitionRefused(decision.reason, code="forbidden")
+    text = _require_comment(text, _("Bitte schreiben Sie einen Vermerk."))
+    return InternalNote.objects.create(application=application, author=by, text=text)
+
+
+@transaction.atomic
+def application_link_consultation(*, application_id: int, consultation_id: int, by) -> GrantApplication:
+    """Link the initial consultation (Erstberatung) recorded before the application to it.
+
+    A consultation is often recorded before the owner has an account, so the automatic match
+    by applicant and property misses it; the caseworker finds it and links it here.
+    """
+    application = _lock(application_id)
+    if not decide(by, "view", application):
+        raise TransitionRefused(_("Antrag nicht gefunden."), code="not_found")
+    decision = decide(by, "link_consultation", application)
+    if not decision:
+        raise TransitionRefused(decision.reason, code="forbidden")
+    consultation = Consultation.objects.filter(
+        pk=consultation_id, municipality=application.programme.municipality_id
+    ).first()
+    if consultation is None:
+        raise TransitionRefused(_("Erstberatung nicht gefunden."), code="not_found")
+    if application.state not in (State.DRAFT, State.SUBMITTED):
+        raise TransitionRefused(_("Die Erstberatung lässt sich nur vor der Prüfung zuordnen."))
+    application.consultation = consultation
+    application.save(update_fields=["consultation"])
+    return application

@@ -1,11 +1,67 @@
-from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
+"""Pages: the public home page and the caseworker workspace (Arbeitsplatz)."""
 
-from .models import Letter, LetterBatch
-from .rules import decide
-from .selectors import open_programmes
+from __future__ import annotations
+
+import mimetypes
+from decimal import Decimal
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from budgets.rules import visible_allocations
+from budgets.selectors import balances_of
+
+from . import services
+from .calculator import Bound
+from .exports import applications_workbook
+from .forms import ApplicationFilterForm, CertifyInvoicesForm, LinkConsultationForm, NoteForm, StepForm
+from .models import CostItem, Document, GrantApplication, Letter, LetterBatch, MeasureKind
+from .rules import decide, may_use_workspace, workspace_steps
+from .selectors import (
+    application_history,
+    application_years,
+    applications_waiting_for,
+    completeness_checklist,
+    consultation_candidates,
+    open_programmes,
+    pending_grants,
+    programmes_of,
+    state_counts,
+    workspace_application,
+    workspace_applications,
+)
+from .services import find_consultation
+
+PAGE_SIZE = 25
+State = GrantApplication.State
+
+STEP_LABELS = {
+    "check": gettext_lazy("Als geprüft bestätigen"),
+    "approve": gettext_lazy("Bewilligen"),
+    "certify_invoices": gettext_lazy("Schlussrechnung prüfen"),
+    "pay": gettext_lazy("Auszahlung freigeben"),
+    "document": gettext_lazy("Abschließen"),
+    "return_to_applicant": gettext_lazy("Zurück an Antragsteller/in"),
+    "reject": gettext_lazy("Ablehnen"),
+    "withdraw": gettext_lazy("Im Auftrag zurückziehen"),
+}
+STEPS_NEEDING_COMMENT = {"return_to_applicant", "reject"}
+HISTORY_LABELS = {
+    "submit": gettext_lazy("eingereicht"),
+    "mark_checked": gettext_lazy("geprüft"),
+    "certify_invoices": gettext_lazy("Schlussrechnung sachlich richtig"),
+    **{action: label for action, label in STEP_LABELS.items() if action not in ("check", "certify_invoices")},
+}
 
 
 def home(request):
@@ -27,3 +83,281 @@ def letter_download(request, pk: int):
 def letter_batch_detail(request, pk: int):
     batch = get_object_or_404(LetterBatch, pk=pk, created_by=request.user)
     return render(request, "grants/letter_batch.html", {"batch": batch})
+
+
+def workspace_view(view):
+    """Logged-in municipal staff only; everyone else is refused (403), anonymous users log in first."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not may_use_workspace(request.user):
+            raise PermissionDenied(_("Der Arbeitsplatz ist den Mitarbeitenden der Kommune vorbehalten."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _application_or_404(user, pk: int) -> GrantApplication:
+    try:
+        return workspace_application(user, pk)
+    except GrantApplication.DoesNotExist:
+        raise Http404(_("Antrag nicht gefunden.")) from None
+
+
+def awaited_step(application: GrantApplication) -> str:
+    if application.state == State.APPROVED:
+        return STEP_LABELS["pay" if application.payable_amount is not None else "certify_invoices"]
+    return {
+        State.SUBMITTED: STEP_LABELS["check"],
+        State.CHECKED: STEP_LABELS["approve"],
+        State.PAID: STEP_LABELS["document"],
+    }.get(application.state, "")
+
+
+def budget_at_a_glance(user, *, year: int) -> list[dict]:
+    """The allocations of the year with their balance and what pending applications would need."""
+    allocations = list(visible_allocations(user).filter(year=year).select_related("programme"))
+    balances = balances_of(allocations)
+    pending = pending_grants([a.programme_id for a in allocations])
+    return [
+        {
+            "allocation": a,
+            "balance": balances[a.pk],
+            "pending": pending.get(a.programme_id, Decimal("0.00")),
+            "short": pending.get(a.programme_id, Decimal("0.00")) > balances[a.pk].available,
+        }
+        for a in allocations
+    ]
+
+
+@workspace_view
+def workspace_start(request):
+    queue = applications_waiting_for(request.user)
+    first = list(queue[:PAGE_SIZE])
+    for application in first:
+        application.awaited_step = awaited_step(application)
+    return render(
+        request,
+        "workspace/start.html",
+        {
+            "nav": "start",
+            "queue": first,
+            "queue_total": queue.count() if len(first) == PAGE_SIZE else len(first),
+            "counts": state_counts(request.user),
+            "budgets": budget_at_a_glance(request.user, year=timezone.localdate().year),
+            "year": timezone.localdate().year,
+        },
+    )
+
+
+@workspace_view
+def application_list(request):
+    form = ApplicationFilterForm(
+        request.GET or None, programmes=programmes_of(request.user), years=application_years(request.user)
+    )
+    filters = form.filters() if request.GET else ApplicationFilterForm().filters()
+    applications = workspace_applications(request.user, **filters)
+    if request.GET.get("format") == "xlsx":
+        response = HttpResponse(
+            applications_workbook(applications.iterator(chunk_size=2000)),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="antraege-{timezone.localdate():%Y-%m-%d}.xlsx"'
+        return response
+    page = Paginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    return render(
+        request,
+        "workspace/application_list.html",
+        {"nav": "applications", "form": form, "page": page, "query": query.urlencode(), "sort": filters["sort"]},
+    )
+
+
+def _computation_rows(application: GrantApplication) -> list[dict]:
+    computation = application.computation or {}
+    rows = [
+        {
+            "label": MeasureKind(c["kind"]).label if c["kind"] in MeasureKind.values else c["kind"],
+            "costs": Decimal(c["costs"]),
+            "eligible": Decimal(c["eligible"]),
+            "grant": Decimal(c["grant"]),
+            "bound_by": Bound(c["bound_by"]).label if c["bound_by"] in Bound.values else c["bound_by"],
+        }
+        for c in computation.get("components", [])
+    ]
+    if computation:
+        rows.append(
+            {
+                "label": _("Antrag insgesamt"),
+                "costs": Decimal(computation["costs"]),
+                "eligible": Decimal(computation["eligible"]),
+                "grant": Decimal(computation["grant"]),
+                "bound_by": Bound(computation["bound_by"]).label
+                if computation["bound_by"] in Bound.values
+                else computation["bound_by"],
+                "total": True,
+            }
+        )
+    return rows
+
+
+def _detail_context(request, application: GrantApplication, **extra) -> dict:
+    steps = workspace_steps(request.user, application)
+    may_link = application.state in (State.DRAFT, State.SUBMITTED) and decide(
+        request.user, "link_consultation", application
+    )
+    components = list(application.components.all())
+    for component in components:
+        items = list(component.cost_items.all())
+        component.quotes = [i for i in items if i.stage == CostItem.Stage.QUOTE]
+        component.invoices = [i for i in items if i.stage == CostItem.Stage.INVOICE]
+    return {
+        "nav": "applications",
+        "application": application,
+        "components": components,
+        "computation": _computation_rows(application),
+        "checklist": completeness_checklist(application) if application.state == State.SUBMITTED else None,
+        "candidates": consultation_candidates(application)
+        if may_link and find_consultation(application) is None
+        else [],
+        "history": [
+            {
+                "log": log,
+                "step": HISTORY_LABELS.get(log.transition, log.transition),
+                "source": State(log.source_state).label if log.source_state in State.values else log.source_state,
+                "target": State(log.state).label if log.state in State.values else log.state,
+            }
+            for log in application_history(application)
+        ],
+        "steps": [(a, STEP_LABELS[a], a in STEPS_NEEDING_COMMENT) for a in steps.allowed if a != "certify_invoices"],
+        "may_certify": "certify_invoices" in steps.allowed,
+        "refused_steps": [(STEP_LABELS[a], reason) for a, reason in steps.refused],
+        "may_note": decide(request.user, "note", application).allowed,
+        "note_form": NoteForm(),
+        **extra,
+    }
+
+
+@workspace_view
+def application_detail(request, pk: int):
+    application = _application_or_404(request.user, pk)
+    return render(request, "workspace/application_detail.html", _detail_context(request, application))
+
+
+def _refused(request, application: GrantApplication, refusal: services.TransitionRefused, status=None):
+    """Show a refused step on the application page with its reasons, in the status its code stands for."""
+    if refusal.code == "not_found":
+        raise Http404(refusal.reasons[0])
+    status = status or {"forbidden": 403, "conflict": 409, "invalid": 400}.get(refusal.code, 400)
+    application = _application_or_404(request.user, application.pk)
+    return render(
+        request,
+        "workspace/application_detail.html",
+        _detail_context(request, application, errors=refusal.reasons),
+        status=status,
+    )
+
+
+@workspace_view
+@require_POST
+def application_step(request, pk: int, action: str):
+    application = _application_or_404(request.user, pk)
+    if action not in services.TRANSITIONS or action == "submit":
+        raise Http404
+    form = StepForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    try:
+        services.TRANSITIONS[action](application_id=application.pk, by=request.user, comment=comment)
+    except services.TransitionRefused as refusal:
+        return _refused(request, application, refusal)
+    messages.success(request, _("Erledigt: %(step)s.") % {"step": STEP_LABELS[action]})
+    return redirect("workspace:application", pk=application.pk)
+
+
+@workspace_view
+def application_certify(request, pk: int):
+    application = _application_or_404(request.user, pk)
+    if "certify_invoices" not in workspace_steps(request.user, application).allowed:
+        decision = decide(request.user, "certify_invoices", application)
+        raise PermissionDenied(
+            decision.reason
+            or _("Im Status „%(state)s“ ist dieser Schritt nicht möglich.") % {"state": application.get_state_display()}
+        )
+    components = list(application.components.all())
+    form = CertifyInvoicesForm(request.POST or None, components=components)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.application_certify_invoices(
+                application_id=application.pk,
+                by=request.user,
+                invoices=form.invoices(),
+                comment=form.cleaned_data["comment"],
+            )
+        except services.TransitionRefused as refusal:
+            errors = refusal.reasons
+        except ValidationError as error:
+            errors = error.messages
+        else:
+            messages.success(request, _("Die Schlussrechnung ist als sachlich richtig bestätigt."))
+            return redirect("workspace:application", pk=application.pk)
+    invoices = [d for d in application.documents.all() if d.kind == Document.Kind.INVOICE]
+    return render(
+        request,
+        "workspace/certify.html",
+        {"nav": "applications", "application": application, "form": form, "errors": errors, "invoices": invoices},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@workspace_view
+@require_POST
+def application_note(request, pk: int):
+    application = _application_or_404(request.user, pk)
+    try:
+        services.note_add(application_id=application.pk, by=request.user, text=request.POST.get("text", ""))
+    except services.TransitionRefused as refusal:
+        return _refused(request, application, refusal)
+    messages.success(request, _("Der Vermerk ist gespeichert."))
+    return redirect(reverse("workspace:application", kwargs={"pk": application.pk}) + "#vermerke")
+
+
+@workspace_view
+@require_POST
+def application_link_consultation(request, pk: int):
+    application = _application_or_404(request.user, pk)
+    form = LinkConsultationForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    try:
+        services.application_link_consultation(
+            application_id=application.pk, consultation_id=form.cleaned_data["consultation"], by=request.user
+        )
+    except services.TransitionRefused as refusal:
+        return _refused(request, application, refusal)
+    messages.success(request, _("Die Erstberatung ist dem Antrag zugeordnet."))
+    return redirect("workspace:application", pk=application.pk)
+
+
+@workspace_view
+def document_file(request, pk: int):
+    """A document shown in the browser (preview) for staff who may see its application."""
+    document = Document.objects.select_related("application").filter(pk=pk).first()
+    if document is None:
+        raise Http404
+    _application_or_404(request.user, document.application_id)
+    content_type = mimetypes.guess_type(document.original_name)[0] or "application/octet-stream"
+    inline = content_type in {"application/pdf", "image/jpeg", "image/png"}
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("Die Datei fehlt.")) from None
+    return FileResponse(
+        handle,
+        content_type=content_type if inline else "application/octet-stream",
+        as_attachment=not inline,
+        filename=document.original_name,
+    )

@@ -1,0 +1,31 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import postcode_validator
+
+
+class ConsultationSearchForm(forms.Form):
+    q = forms.CharField(label=_("Name oder Adresse"), required=False)
+
+
+class ConsultationForm(forms.Form):
+    """Erstberatung: who was advised, about which property, when and by whom."""
+
+    name = forms.CharField(label=_("Name der beratenen Person"), max_length=200)
+    email = forms.EmailField(label=_("E-Mail"), required=False)
+    phone = forms.CharField(label=_("Telefon"), max_length=50, required=False)
+    street = forms.CharField(label=_("Straße des Grundstücks"), max_length=200)
+    house_number = forms.CharField(label=_("Hausnummer"), max_length=20)
+    postcode = forms.CharField(label=_("PLZ"), max_length=5, validators=[postcode_validator])
+    city = forms.CharField(label=_("Ort"), max_length=100)
+    held_on = forms.DateField(label=_("Datum der Beratung"), widget=forms.DateInput(attrs={"type": "date"}))
+    adviser = forms.CharField(label=_("Beratung durch"), max_length=200)
+    topics = forms.CharField(label=_("Themen"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    outcome = forms.CharField(label=_("Ergebnis"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_held_on(self):
+        held_on = self.cleaned_data["held_on"]
+        if held_on > timezone.localdate():
+            raise forms.ValidationError(_("Eine Erstberatung kann nicht in der Zukunft liegen."))
+        return held_on

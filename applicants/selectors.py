@@ -1,0 +1,23 @@
+"""Reads about people and properties."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from .models import Consultation
+from .rules import visible_consultations
+
+
+def consultations_found(user, *, q: str = "") -> QuerySet[Consultation]:
+    """Consultations of the user's municipalities, each word matching the person's name or the address."""
+    consultations = visible_consultations(user).select_related("applicant", "property", "municipality", "recorded_by")
+    for word in q.split():
+        consultations = consultations.filter(
+            Q(applicant__name__icontains=word)
+            | Q(applicant__organisation__icontains=word)
+            | Q(property__street__icontains=word)
+            | Q(property__house_number__iexact=word)
+            | Q(property__postcode=word)
+            | Q(property__city__icontains=word)
+        )
+    return consultations.order_by("-held_on", "-pk")

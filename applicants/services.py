@@ -1,0 +1,91 @@
+"""Writes about people and properties: recording initial consultations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from .models import Applicant, Consultation, Property
+from .rules import may_record_consultation
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    name: str
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class AddressInput:
+    street: str
+    house_number: str
+    postcode: str
+    city: str
+
+
+def _applicant_for(person: PersonInput, address: AddressInput) -> Applicant:
+    # An owner already known by name and e-mail keeps one record; otherwise a new one without an account.
+    existing = Applicant.objects.filter(name__iexact=person.name.strip(), email__iexact=person.email.strip())
+    applicant = existing.order_by("id").first() if person.email else None
+    if applicant is None:
+        applicant = Applicant(
+            name=person.name.strip(), email=person.email.strip(), phone=person.phone.strip(), **address.__dict__
+        )
+        applicant.full_clean()
+        applicant.save()
+    return applicant
+
+
+def _property_at(address: AddressInput, applicant: Applicant) -> Property:
+    existing = Property.objects.filter(
+        street__iexact=address.street.strip(),
+        house_number__iexact=address.house_number.strip(),
+        postcode=address.postcode.strip(),
+    )
+    prop = existing.order_by("id").first()
+    if prop is None:
+        prop = Property(registered_by=applicant, **{k: v.strip() for k, v in address.__dict__.items()})
+        prop.full_clean()
+        prop.save()
+    return prop
+
+
+@transaction.atomic
+def consultation_record(
+    *,
+    municipality,
+    by,
+    person: PersonInput,
+    property_address: AddressInput,
+    held_on: date,
+    adviser: str,
+    topics: str = "",
+    outcome: str = "",
+) -> Consultation:
+    """Erstberatung: record the advice meeting for a person and a property before they apply.
+
+    The person and the property are found by name and e-mail and by address, or created
+    (without an account); the application later finds the consultation through them.
+    """
+    decision = may_record_consultation(by, municipality)
+    if not decision:
+        raise PermissionDenied(decision.reason)
+    applicant = _applicant_for(person, property_address)
+    prop = _property_at(property_address, applicant)
+    consultation = Consultation(
+        municipality=municipality,
+        applicant=applicant,
+        property=prop,
+        held_on=held_on,
+        adviser=adviser.strip(),
+        topics=topics.strip(),
+        outcome=outcome.strip(),
+        recorded_by=by,
+    )
+    consultation.full_clean()
+    consultation.save()
+    return consultation

@@ -1,0 +1,22 @@
+"""The caseworker workspace (Arbeitsplatz) under /arbeitsplatz/."""
+
+from django.urls import path
+
+from applicants import views as applicant_views
+from budgets import views as budget_views
+from grants import views as grant_views
+
+app_name = "workspace"
+urlpatterns = [
+    path("", grant_views.workspace_start, name="start"),
+    path("antraege/", grant_views.application_list, name="applications"),
+    path("antraege/<int:pk>/", grant_views.application_detail, name="application"),
+    path("antraege/<int:pk>/schritt/<str:action>/", grant_views.application_step, name="step"),
+    path("antraege/<int:pk>/schlussrechnung/", grant_views.application_certify, name="certify"),
+    path("antraege/<int:pk>/vermerk/", grant_views.application_note, name="note"),
+    path("antraege/<int:pk>/erstberatung/", grant_views.application_link_consultation, name="link_consultation"),
+    path("dokumente/<int:pk>/", grant_views.document_file, name="document"),
+    path("haushalt/", budget_views.budget_overview, name="budgets"),
+    path("haushalt/<int:pk>/", budget_views.allocation_dashboard, name="allocation"),
+    path("erstberatungen/", applicant_views.consultations, name="consultations"),
+]

@@ -1,0 +1,142 @@
+"""Forms of the caseworker workspace: HTTP input only, no business rule."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import GrantApplication
+from .selectors import APPLICATION_SORTS, DEFAULT_SORT
+
+
+class AmountField(forms.DecimalField):
+    """A euro amount as Germans write it ("12.345,67"); "12345.67" is understood too."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("min_value", Decimal("0"))
+        super().__init__(**kwargs)
+        self.widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip().replace("€", "").replace(" ", "").replace("\u00a0", "")
+            if "," in value:
+                value = value.replace(".", "").replace(",", ".")
+            elif re.fullmatch(r"\d{1,3}(\.\d{3})+", value):
+                value = value.replace(".", "")
+        return super().to_python(value)
+
+
+def _sort_choices():
+    labels = {
+        "file_number": _("Aktenzeichen"),
+        "applicant": _("Antragsteller/in"),
+        "street": _("Straße"),
+        "programme": _("Programm"),
+        "state": _("Status"),
+        "submitted": _("Eingang"),
+        "grant": _("Zuschuss"),
+    }
+    choices = []
+    for key in APPLICATION_SORTS:
+        choices += [(key, _("%(label)s aufsteigend") % {"label": labels[key]})]
+        choices += [(f"-{key}", _("%(label)s absteigend") % {"label": labels[key]})]
+    return choices
+
+
+class ApplicationFilterForm(forms.Form):
+    q = forms.CharField(label=_("Suche"), required=False, help_text=_("Aktenzeichen, Name oder Adresse"))
+    programme = forms.TypedChoiceField(label=_("Programm"), required=False, coerce=int, empty_value=None)
+    state = forms.ChoiceField(label=_("Status"), required=False)
+    year = forms.TypedChoiceField(label=_("Jahr"), required=False, coerce=int, empty_value=None)
+    street = forms.CharField(label=_("Straße"), required=False)
+    applicant = forms.CharField(label=_("Antragsteller/in"), required=False)
+    sort = forms.ChoiceField(label=_("Sortierung"), required=False)
+
+    def __init__(self, *args, programmes=(), years=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        every = [("", _("alle"))]
+        self.fields["programme"].choices = every + [(p.pk, p.name) for p in programmes]
+        self.fields["state"].choices = every + list(GrantApplication.State.choices)
+        self.fields["year"].choices = every + [(y, str(y)) for y in years]
+        self.fields["sort"].choices = _sort_choices()
+        self.fields["sort"].initial = DEFAULT_SORT
+
+    def filters(self) -> dict:
+        """The selector's keyword arguments; an invalid field is simply not applied."""
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        if self.is_bound and not self.is_valid():
+            data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        return {
+            "programme": data.get("programme"),
+            "state": data.get("state") or "",
+            "year": data.get("year"),
+            "street": data.get("street") or "",
+            "applicant": data.get("applicant") or "",
+            "q": data.get("q") or "",
+            "sort": data.get("sort") or DEFAULT_SORT,
+        }
+
+
+class StepForm(forms.Form):
+    comment = forms.CharField(label=_("Kommentar"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(label=_("Neuer interner Vermerk"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class LinkConsultationForm(forms.Form):
+    consultation = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class CertifyInvoicesForm(forms.Form):
+    """The actual costs of each measure from its final invoices, entered as one line per measure."""
+
+    comment = forms.CharField(
+        label=_("Vermerk „sachlich richtig“"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, components=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.components = list(components)
+        for component in self.components:
+            label = component.get_kind_display()
+            self.fields[f"net_{component.kind}"] = AmountField(label=_("%(kind)s: netto in €") % {"kind": label})
+            self.fields[f"vat_{component.kind}"] = AmountField(
+                label=_("%(kind)s: Umsatzsteuer in €") % {"kind": label}, initial=Decimal("0")
+            )
+        self.order_fields([*(f for c in self.components for f in (f"net_{c.kind}", f"vat_{c.kind}")), "comment"])
+
+    def clean(self):
+        cleaned = super().clean()
+        for component in self.components:
+            net, vat = cleaned.get(f"net_{component.kind}"), cleaned.get(f"vat_{component.kind}")
+            if net is not None and vat is not None and vat > net:
+                self.add_error(
+                    f"vat_{component.kind}", _("Die Umsatzsteuer kann nicht höher sein als der Nettobetrag.")
+                )
+        return cleaned
+
+    def invoices(self):
+        from .services import ComponentInput, CostInput
+
+        return [
+            ComponentInput(
+                kind=c.kind,
+                area_m2=c.area_m2,
+                costs=(
+                    CostInput(
+                        str(_("Schlussrechnung")),
+                        self.cleaned_data[f"net_{c.kind}"],
+                        self.cleaned_data[f"vat_{c.kind}"] or Decimal("0"),
+                    ),
+                ),
+            )
+            for c in self.components
+        ]
