@@ -35,7 +35,7 @@ def _flatten(errors, prefix: str = "") -> list[str]:
         return [m for key, value in errors.items() for m in _flatten(value, f"{prefix}{key}." if key else prefix)]
     if isinstance(errors, list):
         if all(isinstance(e, str) for e in errors):
-            label = prefix.rstrip(".").replace("non_field_errors", "").rstrip(".")
+            label = prefix.rstrip(".").removesuffix("non_field_errors").removesuffix("__all__").rstrip(".")
             return [f"{label}: {e}" if label else str(e) for e in errors]
         return [m for index, value in enumerate(errors) for m in _flatten(value, f"{prefix}{index}.")]
     return [f"{prefix.rstrip('.')}: {errors}" if prefix else str(errors)]

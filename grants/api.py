@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_filters
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
 from drf_spectacular.types import OpenApiTypes
@@ -39,7 +39,7 @@ class NotFoundAlike:
     def get_object(self):
         try:
             return super().get_object()
-        except exceptions.NotFound:
+        except (Http404, exceptions.NotFound):
             raise exceptions.NotFound(self.not_found_message or _("Nicht gefunden.")) from None
 
 
