@@ -32,7 +32,7 @@ class ErrorSerializer(serializers.Serializer):
 
 def _flatten(errors, prefix: str = "") -> list[str]:
     if isinstance(errors, dict):
-        return [m for key, value in errors.items() for m in _flatten(value, f"{prefix}{key}." if key else prefix)]
+        return [m for key, value in errors.items() for m in _flatten(value, f"{prefix}{key}." if key != "" else prefix)]
     if isinstance(errors, list):
         if all(isinstance(e, str) for e in errors):
             label = prefix.rstrip(".").removesuffix("non_field_errors").removesuffix("__all__").rstrip(".")
