@@ -70,9 +70,7 @@ def test_bad_input_is_a_400_that_says_what_is_wrong_and_writes_nothing(programme
     assert response.status_code == 400
     assert "Die Umsatzsteuer kann nicht höher sein als der Nettobetrag." in response.json()["detail"]
 
-    response = client.post(
-        "/api/applications/", {**body, "components": [{**FACADE, "area_m2": "-3"}]}, format="json"
-    )
+    response = client.post("/api/applications/", {**body, "components": [{**FACADE, "area_m2": "-3"}]}, format="json")
     assert response.status_code == 400
     assert response.json()["reasons"][0].startswith("components.0.area_m2: ")
 
@@ -156,7 +154,8 @@ def test_four_eyes_hold_through_the_api(programme, allocation, people, mustersta
 
     api(people.approver).post(f"/api/applications/{application.pk}/approve/", {}, format="json")
     invoices = {"invoices": [FACADE]}
-    assert client.post(f"/api/applications/{application.pk}/certify-invoices/", invoices, format="json").status_code == 200
+    response = client.post(f"/api/applications/{application.pk}/certify-invoices/", invoices, format="json")
+    assert response.status_code == 200
     response = client.post(f"/api/applications/{application.pk}/pay/", {}, format="json")
     assert response.status_code == 403
     assert "die Auszahlung muss eine andere Person freigeben" in response.json()["detail"]
