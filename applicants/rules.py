@@ -1,13 +1,56 @@
-"""Who may see and record initial consultations (Erstberatungen)."""
+"""Who may see applicants, properties and initial consultations (Erstberatungen).
+
+Owners see their own; staff see an applicant or property once it appears in an application
+or a consultation of one of their municipalities; anything else is "not found".
+"""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from grants.rules import ALLOWED, Decision
 
-from .models import Consultation, Role
+from .models import Applicant, Consultation, Property, Role
+
+
+def _in_municipalities(model_field: str, municipality_ids) -> Q:
+    from grants.models import GrantApplication
+
+    applications = GrantApplication.objects.filter(
+        **{model_field: OuterRef("pk")}, programme__municipality__in=municipality_ids
+    )
+    consultations = Consultation.objects.filter(**{model_field: OuterRef("pk")}, municipality__in=municipality_ids)
+    return Q(Exists(applications)) | Q(Exists(consultations))
+
+
+def own_applicants(user) -> QuerySet[Applicant]:
+    """The applicant profiles a user may apply as: only their own."""
+    if not user.is_authenticated:
+        return Applicant.objects.none()
+    return Applicant.objects.filter(user=user)
+
+
+def visible_applicants(user) -> QuerySet[Applicant]:
+    if not user.is_authenticated:
+        return Applicant.objects.none()
+    condition = Q(user=user)
+    if user.is_municipal_staff:
+        condition |= _in_municipalities("applicant", user.municipality_ids)
+    return Applicant.objects.filter(condition)
+
+
+def visible_properties(user) -> QuerySet[Property]:
+    """Properties an owner registered or applied for, and as staff those of their municipalities' cases."""
+    if not user.is_authenticated:
+        return Property.objects.none()
+    from grants.models import GrantApplication
+
+    own_applications = GrantApplication.objects.filter(property=OuterRef("pk"), applicant__user=user)
+    condition = Q(registered_by__user=user) | Q(Exists(own_applications))
+    if user.is_municipal_staff:
+        condition |= _in_municipalities("property", user.municipality_ids)
+    return Property.objects.filter(condition)
 
 
 def visible_consultations(user) -> QuerySet[Consultation]:

@@ -1,4 +1,4 @@
-"""Writes about people and properties: recording initial consultations."""
+"""Writes about people and properties: profiles, properties, initial consultations. Each validated, one transaction."""
 
 from __future__ import annotations
 
@@ -89,3 +89,21 @@ def consultation_record(
     consultation.full_clean()
     consultation.save()
     return consultation
+
+
+@transaction.atomic
+def applicant_create(*, user, **fields) -> Applicant:
+    """An owner records who applies (themselves, their company, their WEG …); the profile belongs to them."""
+    applicant = Applicant(user=user, **fields)
+    applicant.full_clean()
+    applicant.save()
+    return applicant
+
+
+@transaction.atomic
+def property_create(*, registered_by: Applicant, **fields) -> Property:
+    """Record a property (address and parcel) an applicant wants to apply for."""
+    prop = Property(registered_by=registered_by, **fields)
+    prop.full_clean()
+    prop.save()
+    return prop

@@ -1,14 +1,30 @@
-"""Who may see which allocations: staff of the programme's municipality."""
+"""Who may read the budget: staff of the programme's municipality, every staff role; owners never."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
-from .models import Allocation
+from grants.rules import ALLOWED, Decision
+
+from .models import Allocation, LedgerEntry
+
+
+def may_read_budgets(user) -> Decision:
+    if not user.is_authenticated:
+        return Decision(False, _("Bitte melden Sie sich an."))
+    if user.is_municipal_staff:
+        return ALLOWED
+    return Decision(False, _("Mittelausstattung und Buchungen sehen nur Mitarbeitende der Kommune."))
 
 
 def visible_allocations(user) -> QuerySet[Allocation]:
-    """Allocations of the user's municipalities; anything else is "not found"."""
-    if not (user.is_authenticated and user.is_municipal_staff):
+    if not may_read_budgets(user):
         return Allocation.objects.none()
     return Allocation.objects.filter(programme__municipality__in=user.municipality_ids)
+
+
+def visible_ledger_entries(user) -> QuerySet[LedgerEntry]:
+    if not may_read_budgets(user):
+        return LedgerEntry.objects.none()
+    return LedgerEntry.objects.filter(allocation__programme__municipality__in=user.municipality_ids)

@@ -1,8 +1,28 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
 
+from applicants.api import ApplicantViewSet, PropertyViewSet
+from budgets.api import AllocationViewSet, LedgerEntryViewSet
 from grants import views as grant_views
+from grants.api import ID, ApplicationViewSet, DocumentViewSet, HistoryViewSet, ProgrammeViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("programmes", ProgrammeViewSet, basename="programme")
+router.register("allocations", AllocationViewSet, basename="allocation")
+router.register("ledger", LedgerEntryViewSet, basename="ledger-entry")
+router.register("applicants", ApplicantViewSet, basename="applicant")
+router.register("properties", PropertyViewSet, basename="property")
+router.register("applications", ApplicationViewSet, basename="application")
+router.register(rf"applications/(?P<application_pk>{ID})/documents", DocumentViewSet, basename="application-document")
+router.register(rf"applications/(?P<application_pk>{ID})/history", HistoryViewSet, basename="application-history")
+
+handler404 = "config.api.not_found"
+handler500 = "config.api.server_error"
 
 urlpatterns = [
     path("", grant_views.home, name="home"),
@@ -13,4 +33,8 @@ urlpatterns = [
     path("arbeitsplatz/", include("config.workspace_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include(router.urls)),
 ]

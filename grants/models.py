@@ -4,6 +4,7 @@ import re
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -451,6 +452,11 @@ class CostItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.description}: {self.net_amount} € netto"
+
+    def clean(self) -> None:
+        # Says in words what the check constraint below enforces.
+        if self.net_amount is not None and self.vat_amount is not None and self.vat_amount > self.net_amount:
+            raise ValidationError({"vat_amount": _("Die Umsatzsteuer kann nicht höher sein als der Nettobetrag.")})
 
 
 def document_upload_to(instance: Document, filename: str) -> str:

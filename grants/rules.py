@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from applicants.models import Role
 
-from .models import GrantApplication
+from .models import GrantApplication, Programme
 
 
 @dataclass(frozen=True)
@@ -144,3 +144,21 @@ def workspace_steps(user, application: GrantApplication) -> Steps:
         elif is_staff_of(user, application) and any(user.has_role(r) for r in STAFF_ROLE_FOR[action]):
             refused.append((action, decision.reason))
     return Steps(allowed, refused)
+
+
+def may_apply(user) -> Decision:
+    """Only people with the applicant role create applications, applicant profiles and properties themselves."""
+    if not user.is_authenticated:
+        return Decision(False, _("Bitte melden Sie sich an."))
+    if user.has_role(Role.APPLICANT):
+        return ALLOWED
+    return Decision(False, _("Ihre Rolle erlaubt diesen Schritt nicht."))
+
+
+def visible_programmes(user) -> QuerySet[Programme]:
+    """Programmes the user may see: staff those of their municipalities, everyone else all (they are public)."""
+    if not user.is_authenticated:
+        return Programme.objects.none()
+    if user.is_municipal_staff:
+        return Programme.objects.filter(municipality__in=user.municipality_ids)
+    return Programme.objects.all()

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Case, Count, DateTimeField, Exists, F, Min, OuterRef, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, DateTimeField, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet, Sum, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
 
 from applicants.models import Consultation, Role
 
-from .models import Document, GrantApplication, Programme, _normalise_street
+from .models import CostItem, Document, GrantApplication, MeasureComponent, Programme, _normalise_street
 from .rules import visible_applications
 
 State = GrantApplication.State
@@ -180,6 +180,19 @@ def workspace_application(user, pk: int) -> GrantApplication:
         )
         .prefetch_related("components__cost_items", "documents", "internal_notes__author", "programme__component_rules")
         .get(pk=pk)
+    )
+
+
+def programmes_with_rules(programmes: QuerySet[Programme]) -> QuerySet[Programme]:
+    """Programmes with their municipality, component rules and funding area, in three queries whatever the count."""
+    return programmes.select_related("municipality").prefetch_related("component_rules", "funding_area")
+
+
+def applications_with_details(applications: QuerySet[GrantApplication]) -> QuerySet[GrantApplication]:
+    """Applications with programme, applicant, property and their measures with cost items, in three queries."""
+    return applications.select_related("programme__municipality", "applicant", "property").prefetch_related(
+        Prefetch("components", queryset=MeasureComponent.objects.order_by("id")),
+        Prefetch("components__cost_items", queryset=CostItem.objects.order_by("stage", "id")),
     )
 
 

@@ -176,6 +176,42 @@ def application_create(
     return application
 
 
+UNCHANGED = object()
+
+
+@transaction.atomic
+def application_update(
+    *,
+    application_id: int,
+    by,
+    description=UNCHANGED,
+    works_started_on=UNCHANGED,
+    components: Iterable[ComponentInput] | object = UNCHANGED,
+) -> GrantApplication:
+    """Change a draft: its description, start of works, and (replacing them all) its measures and quotes.
+
+    Only the owner edits, and only while the application is a draft; the grant is recomputed.
+    """
+    application = _lock(application_id)
+    _ensure_allowed(by, "edit", application)
+    if application.state != State.DRAFT:
+        raise TransitionRefused(
+            _("Im Status „%(state)s“ kann der Antrag nicht mehr geändert werden.")
+            % {"state": application.get_state_display()}
+        )
+    if description is not UNCHANGED:
+        application.description = description
+    if works_started_on is not UNCHANGED:
+        application.works_started_on = works_started_on
+    _validated(application)
+    if components is not UNCHANGED:
+        application.components.all().delete()
+        _replace_cost_items(application, components, stage=CostItem.Stage.QUOTE)
+    application.store_computation(application.compute())
+    application.save()
+    return application
+
+
 # --- transitions --------------------------------------------------------------------------
 
 

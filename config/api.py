@@ -1,0 +1,89 @@
+"""The REST API's common ground: one error format, pagination, and the schema that documents every error.
+
+Every error answers ``{"detail": "...", "reasons": ["..."]}`` in words a person can read;
+validation errors add ``fields`` with the messages per input field. The status says what
+happened: 400 bad input, 401 not logged in, 403 the role does not allow it, 404 not found
+or not visible (alike), 409 not possible in this state or not covered by the allocation.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from django.views import defaults
+from rest_framework import exceptions, pagination, serializers
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from grants.services import TransitionRefused
+
+STATUS_FOR_REFUSAL = {"not_found": 404, "forbidden": 403, "conflict": 409, "invalid": 400}
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error response."""
+
+    detail = serializers.CharField(help_text="Was schiefging, in einem Satz.")
+    reasons = serializers.ListField(child=serializers.CharField(), help_text="Jeder Grund einzeln.")
+    fields = serializers.DictField(
+        required=False, help_text="Bei ungültigen Eingaben: die Meldungen je Eingabefeld (auch verschachtelt)."
+    )
+
+
+def _flatten(errors, prefix: str = "") -> list[str]:
+    if isinstance(errors, dict):
+        return [m for key, value in errors.items() for m in _flatten(value, f"{prefix}{key}." if key != "" else prefix)]
+    if isinstance(errors, list):
+        if all(isinstance(e, str) for e in errors):
+            label = prefix.rstrip(".").removesuffix("non_field_errors").removesuffix("__all__").rstrip(".")
+            return [f"{label}: {e}" if label else str(e) for e in errors]
+        return [m for index, value in enumerate(errors) for m in _flatten(value, f"{prefix}{index}.")]
+    return [f"{prefix.rstrip('.')}: {errors}" if prefix else str(errors)]
+
+
+def exception_handler(exc, context):
+    """Turn refused transitions, Django's validation errors and every DRF error into the one error format."""
+    if isinstance(exc, TransitionRefused):
+        response = drf_exception_handler(exceptions.APIException(), context)
+        response.status_code = STATUS_FOR_REFUSAL.get(exc.code, 409)
+        response.data = {"detail": " ".join(exc.reasons), "reasons": exc.reasons}
+        return response
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=serializers.as_serializer_error(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        reasons = _flatten(fields)
+        response.data = {
+            "detail": _("Die Eingaben sind nicht vollständig oder nicht gültig: %(first)s")
+            % {"first": reasons[0] if reasons else ""},
+            "reasons": reasons,
+            "fields": fields,
+        }
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else str(response.data)
+        response.data = {"detail": str(detail), "reasons": [str(detail)]}
+    return response
+
+
+def not_found(request, exception=None):
+    """Unknown addresses under /api/ answer in the API's error format; the rest gets the normal page."""
+    if request.path.startswith("/api/"):
+        message = _("Nicht gefunden.")
+        return JsonResponse({"detail": message, "reasons": [message]}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        message = _("Ein interner Fehler ist aufgetreten; bitte versuchen Sie es später noch einmal.")
+        return JsonResponse({"detail": message, "reasons": [message]}, status=500)
+    return defaults.server_error(request)
+
+
+class Pagination(pagination.PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500

@@ -1,0 +1,290 @@
+"""REST endpoints for programmes and applications: reads through rules and selectors, writes through services."""
+
+from __future__ import annotations
+
+import django_filters
+from django.http import FileResponse, Http404
+from django.utils.translation import gettext as _
+from django_fsm_log.models import StateLog
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from . import services
+from .models import Document, GrantApplication, Programme
+from .rules import may_apply, visible_applications, visible_programmes
+from .selectors import application_history, applications_with_details, programmes_with_rules
+from .serializers import (
+    CertifyInvoicesSerializer,
+    DocumentSerializer,
+    GrantApplicationCreateSerializer,
+    GrantApplicationSerializer,
+    GrantApplicationUpdateSerializer,
+    HistoryEntrySerializer,
+    ProgrammeSerializer,
+    TransitionSerializer,
+    component_inputs,
+)
+
+ID = r"[0-9]{1,18}"
+
+
+class NotFoundAlike:
+    # Missing and not visible answer alike, in words.
+
+    not_found_message = ""
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except (Http404, exceptions.NotFound):
+            raise exceptions.NotFound(self.not_found_message or _("Nicht gefunden.")) from None
+
+
+class ProgrammeFilter(django_filters.FilterSet):
+    class Meta:
+        model = Programme
+        fields = ["municipality", "kind", "code"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Förderprogramme", description="Staff see their municipalities' programmes; everyone else all."
+    ),
+    retrieve=extend_schema(summary="Ein Förderprogramm mit Richtlinie, Maßnahmen-Regeln und Fördergebiet"),
+)
+class ProgrammeViewSet(NotFoundAlike, viewsets.ReadOnlyModelViewSet):
+    """Funding programmes with their guideline as data."""
+
+    serializer_class = ProgrammeSerializer
+    filterset_class = ProgrammeFilter
+    ordering_fields = ["name", "code", "opens_on", "closes_on", "id"]
+    ordering = ["name", "id"]
+    lookup_value_regex = ID
+    not_found_message = _("Förderprogramm nicht gefunden.")
+
+    def get_queryset(self):
+        return programmes_with_rules(visible_programmes(self.request.user))
+
+
+class ApplicationFilter(django_filters.FilterSet):
+    file_number = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = GrantApplication
+        fields = ["state", "programme", "applicant", "property", "budget_year", "file_number"]
+
+
+TRANSITION_HELP = {
+    "submit": "Einreichen (Antragsteller/in): vergibt das Aktenzeichen.",
+    "return_to_applicant": "Zurück an Antragsteller/in (Sachbearbeitung); der Kommentar sagt, was fehlt (Pflicht).",
+    "check": "Prüfen (Sachbearbeitung): Unterlagen, Fördergebiet, Erstberatung, kein vorzeitiger Beginn, Zuschuss.",
+    "approve": "Bewilligen (Bewilligung, nie wer geprüft hat): bindet den Zuschuss in der Mittelausstattung; "
+    "409, wenn sie ihn nicht tragen kann.",
+    "reject": "Ablehnen (Sachbearbeitung oder Bewilligung) mit Begründung (Pflicht).",
+    "withdraw": "Zurückziehen (Antragsteller/in oder Sachbearbeitung) vor der Auszahlung; gibt Bindungen frei.",
+    "pay": "Auszahlen (Kasse, nie wer die Schlussrechnung bestätigt hat).",
+    "document": "Abschließen (Sachbearbeitung): Fotos nach der Maßnahme liegen vor.",
+}
+
+
+def _transition(name: str):
+    """One POST endpoint per lifecycle step; the service decides who may, and when."""
+
+    def endpoint(self, request, pk=None):
+        data = self._valid(TransitionSerializer, request.data)
+        services.TRANSITIONS[name](application_id=int(pk), by=request.user, comment=data["comment"])
+        return self._answer(pk)
+
+    endpoint.__name__ = name
+    # @action first: it replaces the function's kwargs, where extend_schema keeps its annotation.
+    return extend_schema(
+        summary=TRANSITION_HELP[name].split(" (")[0],
+        description=TRANSITION_HELP[name],
+        request=TransitionSerializer,
+        responses={200: GrantApplicationSerializer},
+    )(action(detail=True, methods=["post"], url_path=name.replace("_", "-"))(endpoint))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Anträge", description="Owners see their own, staff their municipalities'."),
+    retrieve=extend_schema(summary="Ein Antrag mit Maßnahmen, Kosten und Rechenweg"),
+    create=extend_schema(
+        summary="Antrag als Entwurf anlegen",
+        description="Only applicants, for one of their own applicant profiles and a property they registered.",
+        request=GrantApplicationCreateSerializer,
+        responses={201: GrantApplicationSerializer},
+    ),
+    update=extend_schema(
+        summary="Entwurf ändern",
+        description="Only the owner, only while a draft (409 otherwise). `components` replaces all measures.",
+        request=GrantApplicationUpdateSerializer,
+        responses={200: GrantApplicationSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Entwurf teilweise ändern",
+        description="Only the owner, only while a draft (409 otherwise). `components` replaces all measures.",
+        request=GrantApplicationUpdateSerializer,
+        responses={200: GrantApplicationSerializer},
+    ),
+)
+class ApplicationViewSet(
+    NotFoundAlike,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Grant applications: owners see their own, staff those of their municipalities; one POST per lifecycle step."""
+
+    serializer_class = GrantApplicationSerializer
+    filterset_class = ApplicationFilter
+    ordering_fields = ["created_at", "submitted_at", "file_number", "computed_grant", "state", "id"]
+    ordering = ["-created_at", "-id"]
+    lookup_value_regex = ID
+    not_found_message = _("Antrag nicht gefunden.")
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    error_statuses = {name: {409} for name in [*services.TRANSITIONS, "certify_invoices", "update", "partial_update"]}
+
+    def get_queryset(self):
+        return applications_with_details(visible_applications(self.request.user))
+
+    def _valid(self, serializer_class, data, **kwargs):
+        serializer = serializer_class(data=data, context=self.get_serializer_context(), **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def _answer(self, pk, status_code=status.HTTP_200_OK):
+        application = applications_with_details(GrantApplication.objects.filter(pk=pk)).get()
+        return Response(GrantApplicationSerializer(application).data, status=status_code)
+
+    def create(self, request):
+        decision = may_apply(request.user)
+        if not decision:
+            raise exceptions.PermissionDenied(decision.reason)
+        data = self._valid(GrantApplicationCreateSerializer, request.data)
+        application = services.application_create(
+            programme=data["programme"],
+            applicant=data["applicant"],
+            property=data["property"],
+            description=data["description"],
+            works_started_on=data["works_started_on"],
+            components=component_inputs(data["components"]),
+            by=request.user,
+        )
+        return self._answer(application.pk, status.HTTP_201_CREATED)
+
+    def update(self, request, pk=None, partial=False):
+        data = self._valid(GrantApplicationUpdateSerializer, request.data, partial=partial)
+        changes = dict(data)
+        if "components" in changes:
+            changes["components"] = component_inputs(changes["components"])
+        services.application_update(application_id=int(pk), by=request.user, **changes)
+        return self._answer(pk)
+
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk, partial=True)
+
+    submit = _transition("submit")
+    return_to_applicant = _transition("return_to_applicant")
+    check = _transition("check")
+    approve = _transition("approve")
+    reject = _transition("reject")
+    withdraw = _transition("withdraw")
+    pay = _transition("pay")
+    document = _transition("document")
+
+    @extend_schema(
+        summary="Schlussrechnungen als sachlich richtig bestätigen",
+        description="Caseworker, after approval: records the final invoices; payable = min(approved, recomputed).",
+        request=CertifyInvoicesSerializer,
+        responses={200: GrantApplicationSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="certify-invoices")
+    def certify_invoices(self, request, pk=None):
+        data = self._valid(CertifyInvoicesSerializer, request.data)
+        services.application_certify_invoices(
+            application_id=int(pk),
+            by=request.user,
+            invoices=component_inputs(data["invoices"]),
+            comment=data["comment"],
+        )
+        return self._answer(pk)
+
+
+APPLICATION_PK = OpenApiParameter("application_pk", int, OpenApiParameter.PATH, description="ID des Antrags")
+
+
+class _OfVisibleApplication:
+    # Nested lists: the application must be visible first, or the whole address is "not found".
+
+    def application(self) -> GrantApplication:
+        if not hasattr(self, "_application"):
+            found = visible_applications(self.request.user).filter(pk=self.kwargs["application_pk"]).first()
+            if found is None:
+                raise exceptions.NotFound(_("Antrag nicht gefunden."))
+            self._application = found
+        return self._application
+
+
+class DocumentFilter(django_filters.FilterSet):
+    class Meta:
+        model = Document
+        fields = ["kind"]
+
+
+@extend_schema(parameters=[APPLICATION_PK])
+@extend_schema_view(
+    list=extend_schema(summary="Dokumente eines Antrags"),
+    retrieve=extend_schema(summary="Ein Dokument eines Antrags"),
+)
+class DocumentViewSet(_OfVisibleApplication, NotFoundAlike, viewsets.ReadOnlyModelViewSet):
+    """The files handed in with an application; visible to whoever may see the application."""
+
+    serializer_class = DocumentSerializer
+    filterset_class = DocumentFilter
+    ordering_fields = ["uploaded_at", "kind", "id"]
+    ordering = ["uploaded_at", "id"]
+    lookup_value_regex = ID
+    not_found_message = _("Dokument nicht gefunden.")
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Document.objects.none()
+        return Document.objects.filter(application=self.application())
+
+    @extend_schema(
+        summary="Die Datei eines Dokuments herunterladen",
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    @action(detail=True, methods=["get"])
+    def file(self, request, application_pk=None, pk=None):
+        document = self.get_object()
+        try:
+            handle = document.file.open("rb")
+        except (FileNotFoundError, ValueError):
+            raise exceptions.NotFound(_("Die Datei ist nicht mehr vorhanden.")) from None
+        return FileResponse(
+            handle, as_attachment=True, filename=document.original_name, content_type="application/octet-stream"
+        )
+
+
+class HistoryFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=GrantApplication.State.choices)
+
+
+@extend_schema(parameters=[APPLICATION_PK])
+@extend_schema_view(list=extend_schema(summary="Verlauf eines Antrags: wer, wann, von, nach, Kommentar"))
+class HistoryViewSet(_OfVisibleApplication, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Every logged step of an application: who, when, from which state to which, with the comment."""
+
+    serializer_class = HistoryEntrySerializer
+    filterset_class = HistoryFilter
+    ordering_fields = ["timestamp", "id"]
+    ordering = ["timestamp", "id"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return StateLog.objects.none()
+        return application_history(self.application())

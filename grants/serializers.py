@@ -1,0 +1,237 @@
+"""Thin serializers: they shape JSON and parse input; every rule and write lives in rules.py and services.py."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django_fsm_log.models import StateLog
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from applicants.rules import own_applicants, visible_properties
+
+from .models import MAX_AMOUNT, CostItem, Document, GrantApplication, MeasureComponent, MeasureKind, Programme
+from .rules import visible_programmes
+from .services import TRANSITION_METHOD, ComponentInput, CostInput
+
+
+def Money(**kwargs):  # noqa: N802 - reads like a field class
+    """Money as a decimal string with two places, never a float."""
+    return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
+
+
+class ProgrammeComponentRuleSerializer(serializers.Serializer):
+    component = serializers.CharField()
+    cost_cap_per_m2 = Money(allow_null=True)
+    grant_cap_per_m2 = Money(allow_null=True)
+    component_cap = Money(allow_null=True)
+
+
+class FundingAreaStreetSerializer(serializers.Serializer):
+    street = serializers.CharField()
+    number_from = serializers.IntegerField(allow_null=True)
+    number_to = serializers.IntegerField(allow_null=True)
+    parity = serializers.CharField()
+
+
+class ProgrammeSerializer(serializers.ModelSerializer):
+    municipality_name = serializers.CharField(source="municipality.name", read_only=True)
+    component_rules = ProgrammeComponentRuleSerializer(many=True, read_only=True)
+    funding_area = FundingAreaStreetSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Programme
+        fields = [
+            "id",
+            "municipality",
+            "municipality_name",
+            "kind",
+            "name",
+            "code",
+            "description",
+            "funding_rate_percent",
+            "property_cap",
+            "minimum_grant",
+            "minimum_eligible_costs",
+            "minimum_order_volume",
+            "ancillary_cap_percent",
+            "rounding",
+            "opens_on",
+            "closes_on",
+            "consultation_required",
+            "quotes_required",
+            "completion_months",
+            "invoice_months",
+            "commitment_years",
+            "component_rules",
+            "funding_area",
+        ]
+        read_only_fields = fields
+
+
+class CostItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CostItem
+        fields = ["stage", "description", "net_amount", "vat_amount", "ancillary"]
+        read_only_fields = fields
+
+
+class MeasureComponentSerializer(serializers.ModelSerializer):
+    cost_items = CostItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = MeasureComponent
+        fields = ["kind", "area_m2", "description", "cost_items"]
+        read_only_fields = fields
+
+
+class GrantApplicationSerializer(serializers.ModelSerializer):
+    components = MeasureComponentSerializer(many=True, read_only=True)
+    programme_name = serializers.CharField(source="programme.name", read_only=True)
+    applicant_name = serializers.CharField(source="applicant.__str__", read_only=True)
+    property_address = serializers.CharField(source="property.address", read_only=True)
+    computation = serializers.JSONField(read_only=True, help_text="Rechenweg: je Maßnahme und gesamt, mit Grenze.")
+
+    class Meta:
+        model = GrantApplication
+        fields = [
+            "id",
+            "file_number",
+            "state",
+            "programme",
+            "programme_name",
+            "applicant",
+            "applicant_name",
+            "property",
+            "property_address",
+            "description",
+            "works_started_on",
+            "early_start_permitted",
+            "created_at",
+            "submitted_at",
+            "total_costs",
+            "eligible_costs",
+            "computed_grant",
+            "computation",
+            "checked_at",
+            "approved_at",
+            "approved_grant",
+            "budget_year",
+            "completion_deadline",
+            "invoice_deadline",
+            "invoices_certified_at",
+            "payable_amount",
+            "paid_at",
+            "paid_amount",
+            "components",
+        ]
+        read_only_fields = fields
+
+
+# --- input ----------------------------------------------------------------------------------
+
+
+class CostInputSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=300)
+    net_amount = Money(min_value=Decimal("0.00"), max_value=MAX_AMOUNT)
+    vat_amount = Money(min_value=Decimal("0.00"), max_value=MAX_AMOUNT, default=Decimal("0.00"))
+    ancillary = serializers.BooleanField(default=False)
+
+
+class ComponentInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=MeasureKind.choices)
+    area_m2 = serializers.DecimalField(
+        max_digits=9, decimal_places=2, min_value=Decimal("0.01"), max_value=Decimal("100000")
+    )
+    description = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
+    costs = CostInputSerializer(many=True, max_length=100)
+
+
+def component_inputs(data: list[dict]) -> list[ComponentInput]:
+    return [
+        ComponentInput(
+            kind=c["kind"],
+            area_m2=c["area_m2"],
+            description=c.get("description", ""),
+            costs=tuple(CostInput(**cost) for cost in c["costs"]),
+        )
+        for c in data
+    ]
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class _ScopedField(serializers.PrimaryKeyRelatedField):
+    """A reference the caller may only point at what the rules let them use; anything else is 'does not exist'."""
+
+    def __init__(self, scope, **kwargs):
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.scope(self.context["request"].user)
+
+
+class GrantApplicationCreateSerializer(serializers.Serializer):
+    programme = _ScopedField(visible_programmes, help_text="Ein Programm, das Sie sehen.")
+    applicant = _ScopedField(own_applicants, help_text="Eines Ihrer eigenen Antragsteller-Profile.")
+    property = _ScopedField(visible_properties, help_text="Ein Grundstück, das Sie erfasst haben.")
+    description = serializers.CharField(required=False, default="", allow_blank=True, max_length=5000)
+    works_started_on = serializers.DateField(required=False, allow_null=True, default=None)
+    components = ComponentInputSerializer(many=True, max_length=len(MeasureKind.choices), default=list)
+
+
+class GrantApplicationUpdateSerializer(serializers.Serializer):
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    works_started_on = serializers.DateField(required=False, allow_null=True)
+    components = ComponentInputSerializer(
+        many=True, required=False, max_length=len(MeasureKind.choices), help_text="Ersetzt alle Maßnahmen."
+    )
+
+
+class TransitionSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=2000,
+        help_text="Kommentar für die Akte; bei Rückgabe und Ablehnung Pflicht.",
+    )
+
+
+class CertifyInvoicesSerializer(TransitionSerializer):
+    invoices = ComponentInputSerializer(
+        many=True, allow_empty=False, max_length=len(MeasureKind.choices), help_text="Schlussrechnungen je Maßnahme."
+    )
+
+
+# --- documents and history ------------------------------------------------------------------
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = ["id", "kind", "original_name", "uploaded_at", "download_url"]
+        read_only_fields = fields
+
+    def get_download_url(self, document) -> str:
+        return f"/api/applications/{document.application_id}/documents/{document.pk}/file/"
+
+
+ACTION_FOR_TRANSITION = {method: action for action, method in TRANSITION_METHOD.items()}
+
+
+class HistoryEntrySerializer(serializers.ModelSerializer):
+    action = serializers.SerializerMethodField(help_text="Der Schritt, wie ihn die API nennt (z. B. check).")
+    by = serializers.CharField(source="by.username", default=None, allow_null=True)
+    comment = serializers.CharField(source="description", allow_null=True)
+
+    class Meta:
+        model = StateLog
+        fields = ["id", "timestamp", "action", "source_state", "state", "by", "comment"]
+        read_only_fields = fields
+
+    def get_action(self, entry) -> str:
+        return ACTION_FOR_TRANSITION.get(entry.transition, entry.transition)

@@ -1,0 +1,182 @@
+"""The permission matrix: every persona against every endpoint, on Alice's objects.
+
+404 when the object is not visible to the persona (another owner, another municipality),
+403 when it is visible but the role does not allow the request, 200 otherwise.
+"""
+
+from decimal import Decimal
+
+import pytest
+
+from budgets.models import LedgerEntry
+from grants.models import Document, GrantApplication
+from grants.services import ComponentInput, CostInput, application_certify_invoices
+
+from ..factories import PropertyFactory, add_document, advance, make_application
+
+State = GrantApplication.State
+pytestmark = pytest.mark.django_db
+
+PERSONAS = [
+    "owner",
+    "other_owner",
+    "caseworker",
+    "approver",
+    "finance",
+    "auditor",
+    "foreign_caseworker",
+    "foreign_approver",
+]
+NOT_VISIBLE = {"other_owner", "foreign_caseworker", "foreign_approver"}
+STAFF = {"caseworker", "approver", "finance", "auditor"}
+
+
+@pytest.fixture
+def alices(programme, allocation, people):
+    """Alice's paid application (so it has history, documents, ledger entries) and her property."""
+    application = make_application(programme=programme, applicant=people.alice, property=PropertyFactory())
+    advance(application, State.PAID, people)
+    return application
+
+
+def read_urls(application, allocation):
+    entry = LedgerEntry.objects.filter(application=application).first()
+    document = application.documents.first()
+    return {
+        "application": f"/api/applications/{application.pk}/",
+        "history": f"/api/applications/{application.pk}/history/",
+        "documents": f"/api/applications/{application.pk}/documents/",
+        "document": f"/api/applications/{application.pk}/documents/{document.pk}/",
+        "document_file": f"/api/applications/{application.pk}/documents/{document.pk}/file/",
+        "applicant": f"/api/applicants/{application.applicant_id}/",
+        "property": f"/api/properties/{application.property_id}/",
+        "programme": f"/api/programmes/{application.programme_id}/",
+        "allocation": f"/api/allocations/{allocation.pk}/",
+        "balance": f"/api/allocations/{allocation.pk}/balance/",
+        "ledger_entry": f"/api/ledger/{entry.pk}/",
+    }
+
+
+def expected_read(endpoint: str, persona: str) -> int:
+    budget = endpoint in {"allocation", "balance", "ledger_entry"}
+    if budget and persona in {"owner", "other_owner"}:
+        return 403  # owners never see budgets, whatever the id
+    if endpoint == "programme" and persona in {"owner", "other_owner"}:
+        return 200  # programmes are public to applicants
+    if persona in NOT_VISIBLE:
+        return 404
+    return 200
+
+
+READ_ENDPOINTS = [
+    "application",
+    "history",
+    "documents",
+    "document",
+    "document_file",
+    "applicant",
+    "property",
+    "programme",
+    "allocation",
+    "balance",
+    "ledger_entry",
+]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("endpoint", READ_ENDPOINTS)
+def test_who_may_read_what(endpoint, persona, alices, allocation, people, api):
+    url = read_urls(alices, allocation)[endpoint]
+    response = api(getattr(people, persona)).get(url)
+
+    assert response.status_code == expected_read(endpoint, persona), response
+    if response.status_code != 200:
+        assert response.json()["detail"] and response.json()["reasons"]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("endpoint", ["applications", "applicants", "properties", "ledger", "allocations"])
+def test_lists_show_only_what_the_persona_may_see(endpoint, persona, alices, people, api):
+    response = api(getattr(people, persona)).get(f"/api/{endpoint}/")
+
+    if endpoint in {"ledger", "allocations"} and persona in {"owner", "other_owner"}:
+        assert response.status_code == 403
+        return
+    assert response.status_code == 200
+    alices_row = {
+        "applications": alices.pk,
+        "applicants": alices.applicant_id,
+        "properties": alices.property_id,
+        "ledger": LedgerEntry.objects.filter(application=alices).first().pk,
+        "allocations": alices.programme.allocations.get().pk,
+    }[endpoint]
+    listed = {row["id"] for row in response.json()["results"]}
+    assert (alices_row in listed) == (persona not in NOT_VISIBLE)
+    if persona == "other_owner":
+        assert listed <= {people.bob.pk}  # at most Bob's own profile, never anything of Alice's
+
+
+def test_nobody_reads_without_logging_in(alices, api):
+    for url in read_urls(alices, alices.programme.allocations.get()).values():
+        response = api().get(url)
+        assert response.status_code == 401, url
+        assert response.json()["detail"]
+
+
+# For each action: the state it starts from, and who may do it (everyone else in the
+# municipality gets 403, everyone outside 404).
+ACTIONS = {
+    "submit": (State.DRAFT, {"owner"}),
+    "return-to-applicant": (State.SUBMITTED, {"caseworker"}),
+    "check": (State.SUBMITTED, {"caseworker"}),
+    "approve": (State.CHECKED, {"approver"}),
+    "reject": (State.SUBMITTED, {"caseworker", "approver"}),
+    "withdraw": (State.SUBMITTED, {"owner", "caseworker"}),
+    "certify-invoices": (State.APPROVED, {"caseworker"}),
+    "pay": (State.APPROVED, {"finance"}),
+    "document": (State.PAID, {"caseworker"}),
+    "edit": (State.DRAFT, {"owner"}),
+}
+INVOICES = [
+    {
+        "kind": "facade",
+        "area_m2": "180.00",
+        "costs": [{"description": "Schlussrechnung", "net_amount": "30000.00", "vat_amount": "5700.00"}],
+    }
+]
+
+
+def prepare(action, application, people):
+    if action == "pay":
+        invoices = [ComponentInput("facade", Decimal("180"), (CostInput("Rechnung", Decimal("30000.00")),))]
+        application_certify_invoices(application_id=application.pk, by=people.caseworker, invoices=invoices)
+    if action == "document":
+        add_document(application, Document.Kind.PHOTO_AFTER)
+
+
+def request(client, action, application):
+    if action == "edit":
+        return client.patch(f"/api/applications/{application.pk}/", {"description": "Neu"}, format="json")
+    body = {"comment": "Begründung für die Akte"}
+    if action == "certify-invoices":
+        body["invoices"] = INVOICES
+    return client.post(f"/api/applications/{application.pk}/{action}/", body, format="json")
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("action", ACTIONS)
+def test_each_step_only_for_its_role(action, persona, programme, allocation, people, api):
+    state, allowed = ACTIONS[action]
+    application = advance(make_application(programme=programme, applicant=people.alice), state, people)
+    prepare(action, application, people)
+
+    response = request(api(getattr(people, persona)), action, application)
+
+    expected = 200 if persona in allowed else 404 if persona in NOT_VISIBLE else 403
+    assert response.status_code == expected, response.json()
+    application.refresh_from_db()
+    if expected == 200:
+        assert response.json()["state"] == application.state
+    else:
+        assert application.state == state  # a refused step changes nothing
+        assert response.json()["reasons"]

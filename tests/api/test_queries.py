@@ -1,0 +1,101 @@
+"""A list costs the same number of queries at 10 rows as at 500 (page size 500)."""
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from django_fsm_log.models import StateLog
+
+from applicants.models import Applicant, Property
+from budgets.models import Allocation, LedgerEntry
+from grants.models import CostItem, Document, GrantApplication, MeasureComponent, Programme
+
+from ..factories import ProgrammeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def make_rows(n, *, programme, people):
+    """n applications of Alice, each with a measure, a cost item, a document, a log entry and a ledger entry."""
+    prop = Property.objects.create(street="Hauptstraße", house_number="1", postcode="12345", city="Musterstadt")
+    applications = GrantApplication.objects.bulk_create(
+        GrantApplication(programme=programme, applicant=people.alice, property=prop, file_number=f"FP-2026-{i:04d}")
+        for i in range(n)
+    )
+    components = MeasureComponent.objects.bulk_create(
+        MeasureComponent(application=a, kind="facade", area_m2=Decimal("100")) for a in applications
+    )
+    CostItem.objects.bulk_create(
+        CostItem(component=c, description="Anstrich", net_amount=Decimal("1000.00")) for c in components
+    )
+    Document.objects.bulk_create(
+        Document(application=applications[0], kind="quote", file=f"q{i}.pdf", original_name=f"q{i}.pdf")
+        for i in range(n)
+    )
+    StateLog.objects.bulk_create(
+        StateLog(content_object=applications[0], transition="submit", source_state="draft", state="submitted",
+                 by=people.owner, timestamp=timezone.now())
+        for _ in range(n)
+    )  # fmt: skip
+    allocation = Allocation.objects.create(programme=programme, year=2026, amount=Decimal("100000"), state_percent=100)
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(allocation=allocation, application=a, kind="commitment", amount=Decimal("10.00"),
+                    federal_amount=0, state_amount=Decimal("10.00"), municipal_amount=0, private_amount=0,
+                    booked_by=people.approver)
+        for a in applications
+    )  # fmt: skip
+    others = Programme.objects.bulk_create(
+        Programme(municipality=programme.municipality, kind="facade", name=f"P{i}", code=f"P{chr(65 + i % 26)}{i}"[:10],
+                  funding_rate_percent=Decimal("50"))
+        for i in range(n - 1)
+    )  # fmt: skip
+    Allocation.objects.bulk_create(
+        Allocation(programme=p, year=2026, amount=Decimal("1000"), state_percent=100) for p in others
+    )
+    Applicant.objects.bulk_create(
+        Applicant(user=people.owner, name=f"Profil {i}", street="Hauptstraße", house_number="1", postcode="12345",
+                  city="Musterstadt")
+        for i in range(n - 1)
+    )  # fmt: skip
+    Property.objects.bulk_create(
+        Property(registered_by=people.alice, street="Hauptstraße", house_number=str(i), postcode="12345",
+                 city="Musterstadt")
+        for i in range(n - 1)
+    )  # fmt: skip
+    return applications[0]
+
+
+# Every list starts with the same queries: the token with its user (1), the user's roles (1)
+# and, for staff, their municipalities (1); the page needs a count (1) and its rows (1).
+# What each list adds on top is noted per line.
+LISTS = [
+    # components and their cost items, prefetched
+    ("caseworker", "/api/applications/", 5 + 2, "applications"),
+    ("owner", "/api/applications/", 4 + 2, "applications"),
+    # component rules and funding area, prefetched
+    ("caseworker", "/api/programmes/", 5 + 2, "programmes"),
+    # balances are annotated on the rows
+    ("caseworker", "/api/allocations/", 5, "allocations"),
+    ("auditor", "/api/ledger/", 5, "ledger"),
+    ("owner", "/api/applicants/", 4, "applicants"),
+    ("owner", "/api/properties/", 4, "properties"),
+    # the application is looked up first, then its documents or log entries
+    ("caseworker", "/api/applications/{id}/documents/", 5 + 1, "documents"),
+    ("caseworker", "/api/applications/{id}/history/", 5 + 1, "history"),  # the log's content type is cached
+]
+
+
+@pytest.mark.parametrize("rows", [10, 500])
+@pytest.mark.parametrize(("persona", "url", "queries", "name"), LISTS, ids=[f"{p}-{n}" for p, _, _, n in LISTS])
+def test_a_list_costs_the_same_queries_at_10_and_500_rows(
+    rows, persona, url, queries, name, musterstadt, people, api, django_assert_num_queries
+):
+    first = make_rows(rows, programme=ProgrammeFactory(municipality=musterstadt), people=people)
+    client = api(getattr(people, persona))
+
+    with django_assert_num_queries(queries):
+        response = client.get(url.format(id=first.pk), {"page_size": 500})
+
+    assert response.status_code == 200
+    assert response.json()["count"] >= rows
+    assert len(response.json()["results"]) == response.json()["count"]
