@@ -178,7 +178,9 @@ def workspace_application(user, pk: int) -> GrantApplication:
             "invoices_certified_by",
             "paid_by",
         )
-        .prefetch_related("components__cost_items", "documents", "internal_notes__author", "programme__component_rules")
+        .prefetch_related(
+            "components__cost_items", "documents", "letters", "internal_notes__author", "programme__component_rules"
+        )
         .get(pk=pk)
     )
 

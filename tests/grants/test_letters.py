@@ -306,3 +306,12 @@ def test_a_correction_is_a_new_letter_and_the_old_one_stays(application, walk, p
     assert original.sha256 == original_hash
     with original.file.open("rb") as pdf:
         assert hashlib.sha256(pdf.read()).hexdigest() == original_hash
+
+
+def test_the_case_page_of_the_workspace_lists_the_letters_to_download(application, walk, client, people):
+    walk(application, State.APPROVED)
+    client.force_login(people.caseworker)
+    page = client.get(reverse("workspace:application", args=[application.pk])).content.decode()
+    for letter in application.letters.all():
+        assert reverse("letter-download", args=[letter.pk]) in page
+        assert letter.subject in page
