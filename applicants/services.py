@@ -7,6 +7,7 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 
 from .models import Applicant, Consultation, Property
 from .rules import may_record_consultation
@@ -27,9 +28,15 @@ class AddressInput:
     city: str
 
 
-def _applicant_for(person: PersonInput, address: AddressInput) -> Applicant:
-    # An owner already known by name and e-mail keeps one record; otherwise a new one without an account.
-    existing = Applicant.objects.filter(name__iexact=person.name.strip(), email__iexact=person.email.strip())
+def _applicant_for(person: PersonInput, address: AddressInput, municipality) -> Applicant:
+    # A person this municipality already advised keeps one record. Never reuse a record with an
+    # account or one known only elsewhere: that would show another town's data (IBAN, phone) here.
+    existing = Applicant.objects.filter(
+        name__iexact=person.name.strip(),
+        email__iexact=person.email.strip(),
+        user__isnull=True,
+        consultations__municipality=municipality,
+    )
     applicant = existing.order_by("id").first() if person.email else None
     if applicant is None:
         applicant = Applicant(
@@ -40,12 +47,14 @@ def _applicant_for(person: PersonInput, address: AddressInput) -> Applicant:
     return applicant
 
 
-def _property_at(address: AddressInput, applicant: Applicant) -> Property:
+def _property_at(address: AddressInput, applicant: Applicant, municipality) -> Property:
+    # Only a property this municipality already deals with is reused, for the same reason.
     existing = Property.objects.filter(
+        Q(consultations__municipality=municipality) | Q(applications__programme__municipality=municipality),
         street__iexact=address.street.strip(),
         house_number__iexact=address.house_number.strip(),
         postcode=address.postcode.strip(),
-    )
+    ).distinct()
     prop = existing.order_by("id").first()
     if prop is None:
         prop = Property(registered_by=applicant, **{k: v.strip() for k, v in address.__dict__.items()})
@@ -74,8 +83,8 @@ def consultation_record(
     decision = may_record_consultation(by, municipality)
     if not decision:
         raise PermissionDenied(decision.reason)
-    applicant = _applicant_for(person, property_address)
-    prop = _property_at(property_address, applicant)
+    applicant = _applicant_for(person, property_address, municipality)
+    prop = _property_at(property_address, applicant, municipality)
     consultation = Consultation(
         municipality=municipality,
         applicant=applicant,
