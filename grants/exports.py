@@ -13,6 +13,14 @@ from openpyxl.styles import Font
 EURO = '#,##0.00 "€"'
 
 
+def text_cell(sheet, value) -> WriteOnlyCell:
+    """A cell that is always text: a name like "=HYPERLINK(…)" from an owner must never become a formula."""
+    cell = WriteOnlyCell(sheet, value=None if value is None else str(value))
+    if cell.value is not None:
+        cell.data_type = "s"
+    return cell
+
+
 def applications_workbook(applications) -> bytes:
     """One row per application; amounts as numbers in euro format, dates as dates."""
     workbook = Workbook(write_only=True)
@@ -43,9 +51,10 @@ def applications_workbook(applications) -> bytes:
 
     for a in applications:
         prop = a.property
+        texts = [a.file_number, a.programme.name, a.applicant, prop.street, prop.house_number, prop.postcode, prop.city,
+                 a.get_state_display()]  # fmt: skip
         sheet.append([
-            a.file_number, a.programme.name, str(a.applicant), prop.street, prop.house_number, prop.postcode,
-            prop.city, a.get_state_display(), day(a.submitted_at), money(a.total_costs), money(a.eligible_costs),
+            *(text_cell(sheet, t) for t in texts), day(a.submitted_at), money(a.total_costs), money(a.eligible_costs),
             money(a.computed_grant), money(a.approved_grant), money(a.paid_amount),
         ])  # fmt: skip
     out = BytesIO()

@@ -138,3 +138,14 @@ def test_sorting_and_pagination(client, people, programme):
     assert "Seite 2 von 2" in html
     assert 'aria-sort="ascending"' in html
     assert "1.234,56" in client.get(reverse("workspace:applications"), {"sort": "grant"}).content.decode()
+
+
+def test_an_owners_text_never_becomes_a_formula_in_the_export(client, people, programme):
+    (application,) = bulk_applications(programme, 1)
+    Applicant.objects.filter(pk=application.applicant_id).update(name='=HYPERLINK("http://evil.example","Klick")')
+    client.force_login(people.caseworker)
+    response = client.get(reverse("workspace:applications") + "?format=xlsx")
+    sheet = load_workbook(BytesIO(response.content)).active
+    cell = sheet.cell(row=2, column=3)
+    assert cell.value == '=HYPERLINK("http://evil.example","Klick")'
+    assert cell.data_type == "s"
