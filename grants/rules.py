@@ -67,8 +67,11 @@ def decide(user, action: str, application: GrantApplication) -> Decision:
             if is_owner(user, application) or is_staff_of(user, application)
             else Decision(False, _("Antrag nicht gefunden."))
         )
-    if action in OWNER_ACTIONS and is_owner(user, application):
-        return ALLOWED
+    if is_owner(user, application):
+        if action in OWNER_ACTIONS:
+            return ALLOWED
+        # Staff who apply themselves are owners of that case, never its caseworker or approver.
+        return Decision(False, _("An Ihrem eigenen Antrag wirken Sie nicht als Verwaltung mit."))
     roles = STAFF_ROLE_FOR.get(action, set())
     if not (is_staff_of(user, application) and any(user.has_role(role) for role in roles)):
         return Decision(False, _("Ihre Rolle erlaubt diesen Schritt nicht."))
@@ -95,6 +98,15 @@ def visible_applications(user) -> QuerySet[GrantApplication]:
     if user.is_municipal_staff:
         condition |= Q(programme__municipality__in=user.municipality_ids)
     return GrantApplication.objects.filter(condition)
+
+
+def staff_applications(user) -> QuerySet[GrantApplication]:
+    """The workspace's applications: those of the user's municipalities, never the staff member's own."""
+    if not (user.is_authenticated and user.is_municipal_staff):
+        return GrantApplication.objects.none()
+    return GrantApplication.objects.filter(programme__municipality__in=user.municipality_ids).exclude(
+        applicant__user=user
+    )
 
 
 def may_use_workspace(user) -> bool:

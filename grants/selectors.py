@@ -14,7 +14,7 @@ from django_fsm_log.models import StateLog
 from applicants.models import Consultation, Role
 
 from .models import CostItem, Document, GrantApplication, MeasureComponent, Programme, _normalise_street
-from .rules import visible_applications
+from .rules import staff_applications
 
 State = GrantApplication.State
 
@@ -81,7 +81,7 @@ def workspace_applications(
     The search matches every word against file number, applicant and address; the year is
     the year of submission (of creation for drafts).
     """
-    applications = visible_applications(user).select_related("programme", "applicant", "property")
+    applications = staff_applications(user).select_related("programme", "applicant", "property")
     if programme:
         applications = applications.filter(programme_id=programme)
     if state:
@@ -106,7 +106,7 @@ def workspace_applications(
 
 def application_years(user) -> list[int]:
     """The years the list can be filtered by: from the first submission to this year."""
-    firsts = visible_applications(user).aggregate(created=Min("created_at"), submitted=Min("submitted_at"))
+    firsts = staff_applications(user).aggregate(created=Min("created_at"), submitted=Min("submitted_at"))
     this_year = timezone.localdate().year
     first = min((d.year for d in firsts.values() if d), default=this_year)
     return list(range(this_year, min(first, this_year) - 1, -1))
@@ -128,8 +128,7 @@ def _waiting_for(user) -> Q:
 def applications_waiting_for(user) -> QuerySet[GrantApplication]:
     """My queue: the cases that wait for a step of the user's roles, oldest first, with deadlines."""
     return (
-        visible_applications(user)
-        .filter(programme__municipality__in=user.municipality_ids)
+        staff_applications(user)
         .annotate(
             has_invoice=Exists(Document.objects.filter(application=OuterRef("pk"), kind=Document.Kind.INVOICE)),
             waiting_since=Case(
@@ -149,7 +148,7 @@ def applications_waiting_for(user) -> QuerySet[GrantApplication]:
 
 def state_counts(user) -> list[tuple[str, str, int]]:
     """Number of visible applications per state, every state listed: (state, label, count)."""
-    counts = dict(visible_applications(user).values_list("state").annotate(n=Count("pk")).order_by())
+    counts = dict(staff_applications(user).values_list("state").annotate(n=Count("pk")).order_by())
     return [(state, label, counts.get(state, 0)) for state, label in State.choices]
 
 
@@ -167,7 +166,7 @@ def pending_grants(programme_ids) -> dict[int, Decimal]:
 def workspace_application(user, pk: int) -> GrantApplication:
     """One application with everything its workspace page shows; raises DoesNotExist outside the user's view."""
     return (
-        visible_applications(user)
+        staff_applications(user)
         .select_related(
             "programme__municipality",
             "applicant",

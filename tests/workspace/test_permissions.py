@@ -160,3 +160,24 @@ def _invoices():
     return [
         ComponentInput("facade", Decimal("180"), (CostInput("Schlussrechnung", Decimal("30000"), Decimal("5700")),))
     ]
+
+
+def test_staff_who_apply_themselves_are_owners_of_that_case_never_its_caseworker(client, people, programme, allocation):
+    from grants import services
+    from grants.models import GrantApplication
+    from grants.rules import decide
+    from tests.factories import ApplicantFactory, make_application
+
+    # Carla, a caseworker of Musterstadt, applies for her own house there.
+    own = make_application(programme=programme, applicant=ApplicantFactory(user=people.caseworker))
+    services.application_submit(application_id=own.pk, by=people.caseworker)
+    own.refresh_from_db()
+
+    assert own.file_number and not decide(people.caseworker, "check", own)
+    with pytest.raises(services.TransitionRefused) as refused:
+        services.application_check(application_id=own.pk, by=people.caseworker)
+    assert refused.value.code == "forbidden"
+    client.force_login(people.caseworker)
+    assert client.get(reverse("workspace:application", args=[own.pk])).status_code == 404
+    assert own.file_number not in client.get(reverse("workspace:applications")).content.decode()
+    assert GrantApplication.objects.get(pk=own.pk).state == "submitted"
