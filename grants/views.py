@@ -247,6 +247,11 @@ def application_detail(request, pk: int):
     return render(request, "workspace/application_detail.html", _detail_context(request, application))
 
 
+def _form_refusal(form) -> services.TransitionRefused:
+    """What was wrong with a posted form, shown like a refused step (400), so nothing typed is silently dropped."""
+    return services.TransitionRefused([e for errors in form.errors.values() for e in errors], code="invalid")
+
+
 def _refused(request, application: GrantApplication, refusal: services.TransitionRefused, status=None):
     """Show a refused step on the application page with its reasons, in the status its code stands for."""
     if refusal.code == "not_found":
@@ -268,7 +273,9 @@ def application_step(request, pk: int, action: str):
     if action not in services.TRANSITIONS or action == "submit":
         raise Http404
     form = StepForm(request.POST)
-    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    if not form.is_valid():
+        return _refused(request, application, _form_refusal(form))
+    comment = form.cleaned_data["comment"]
     try:
         services.TRANSITIONS[action](application_id=application.pk, by=request.user, comment=comment)
     except services.TransitionRefused as refusal:
@@ -317,8 +324,11 @@ def application_certify(request, pk: int):
 @require_POST
 def application_note(request, pk: int):
     application = _application_or_404(request.user, pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, application, _form_refusal(form))
     try:
-        services.note_add(application_id=application.pk, by=request.user, text=request.POST.get("text", ""))
+        services.note_add(application_id=application.pk, by=request.user, text=form.cleaned_data["text"])
     except services.TransitionRefused as refusal:
         return _refused(request, application, refusal)
     messages.success(request, _("Der Vermerk ist gespeichert."))

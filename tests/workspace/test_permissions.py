@@ -181,3 +181,11 @@ def test_staff_who_apply_themselves_are_owners_of_that_case_never_its_caseworker
     assert client.get(reverse("workspace:application", args=[own.pk])).status_code == 404
     assert own.file_number not in client.get(reverse("workspace:applications")).content.decode()
     assert GrantApplication.objects.get(pk=own.pk).state == "submitted"
+
+
+def test_a_note_with_a_nul_character_is_a_clear_400_not_a_500(client, people, case):
+    application = case("submitted")
+    client.force_login(people.caseworker)
+    response = client.post(reverse("workspace:note", args=[application.pk]), {"text": "Foto\x00fehlt"})
+    assert response.status_code == 400
+    assert not InternalNote.objects.exists()
