@@ -2,26 +2,35 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from .models import Allocation, LedgerEntry
-from .selectors import allocation_balance
+from .selectors import allocations_with_balance
 
 
 @admin.register(Allocation)
 class AllocationAdmin(admin.ModelAdmin):
     list_display = ("programme", "year", "amount", "committed", "paid", "available")
     list_filter = ("year", "programme__municipality")
-    list_select_related = ("programme",)
+
+    def get_queryset(self, request):
+        return allocations_with_balance(super().get_queryset(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        # Once money is booked against it, moving it or re-splitting its shares would falsify the ledger.
+        if obj is not None and obj.entries.exists():
+            return ("programme", "year", "amount", "federal_percent", "state_percent", "municipal_percent",
+                    "private_percent")  # fmt: skip
+        return ()
 
     @admin.display(description=_("gebunden"))
     def committed(self, obj):
-        return allocation_balance(obj).committed
+        return obj.committed
 
     @admin.display(description=_("ausgezahlt"))
     def paid(self, obj):
-        return allocation_balance(obj).paid
+        return obj.paid
 
     @admin.display(description=_("verfügbar"))
     def available(self, obj):
-        return allocation_balance(obj).available
+        return obj.available
 
 
 @admin.register(LedgerEntry)

@@ -91,8 +91,17 @@ class CostItemInline(admin.TabularInline):
 @admin.register(MeasureComponent)
 class MeasureComponentAdmin(admin.ModelAdmin):
     list_display = ("application", "kind", "area_m2")
+    list_select_related = ("application",)
     raw_id_fields = ("application",)
     inlines = [CostItemInline]
+
+    def has_change_permission(self, request, obj=None):
+        # Like the application itself: measures and costs change only while it is a draft.
+        editable = obj is None or obj.application.state == GrantApplication.State.DRAFT
+        return editable and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
 
 
 @admin.register(LetterTemplate)
@@ -101,6 +110,21 @@ class LetterTemplateAdmin(admin.ModelAdmin):
 
     list_display = ("kind", "municipality", "programme", "subject")
     list_filter = ("municipality", "kind")
+    list_select_related = ("municipality", "programme")
+
+    def get_queryset(self, request):
+        # Staff with admin access edit only their own municipalities' wording.
+        templates = super().get_queryset(request)
+        return (
+            templates if request.user.is_superuser else templates.filter(municipality__in=request.user.municipality_ids)
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser and db_field.name in ("municipality", "programme"):
+            model = db_field.related_model
+            field = "pk" if db_field.name == "municipality" else "municipality"
+            kwargs["queryset"] = model.objects.filter(**{f"{field}__in": request.user.municipality_ids})
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Letter)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.template import Context, Template
+from django.template import Context, Engine
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from weasyprint import HTML
@@ -75,8 +75,32 @@ def letter_context(application: GrantApplication, *, comment: str = "") -> dict:
     }
 
 
+# Staff edit subject and body in the admin. They are rendered by an engine that can load no
+# other template, over plain values only: no way from {{ applicant.user.password }} to a hash.
+WORDING_ENGINE = Engine(libraries={"formatting": "grants.templatetags.formatting"})
+WORDING_FIELDS = {
+    "application": ("file_number", "description", "submitted_at", "total_costs", "eligible_costs", "computed_grant",
+                    "approved_grant", "approved_at", "budget_year", "completion_deadline", "invoice_deadline",
+                    "paid_amount", "paid_at"),
+    "applicant": ("name", "organisation", "street", "house_number", "postcode", "city", "email", "iban"),
+    "property": ("address", "street", "house_number", "postcode", "city", "cadastral_district", "cadastral_sheet",
+                 "parcel", "building"),
+    "programme": ("name", "code", "funding_rate_percent", "property_cap", "commitment_years", "completion_months",
+                  "invoice_months"),
+    "municipality": ("name", "official_name", "address"),
+}  # fmt: skip
+
+
+def _wording_context(context: dict) -> dict:
+    plain = {key: value for key, value in context.items() if key not in WORDING_FIELDS}
+    for key, fields in WORDING_FIELDS.items():
+        plain[key] = {field: getattr(context[key], field) for field in fields}
+    return plain
+
+
 def _render(text: str, context: dict) -> str:
-    return Template("{% load formatting %}" + text).render(Context(context, autoescape=False)).strip()
+    template = WORDING_ENGINE.from_string("{% load formatting %}" + text)
+    return template.render(Context(_wording_context(context), autoescape=False)).strip()
 
 
 def render_letter(application: GrantApplication, kind: str, *, comment: str = "") -> tuple[str, bytes]:

@@ -544,19 +544,32 @@ class LetterTemplate(models.Model):
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
-        from django.template import Template, TemplateSyntaxError
+        from django.template import Context, TemplateDoesNotExist, TemplateSyntaxError
 
         if self.programme_id and self.programme.municipality_id != self.municipality_id:
             raise ValidationError({"programme": _("Das Programm gehört zu einer anderen Kommune.")})
-        for field in ("subject", "body"):
+        from .letters import WORDING_ENGINE
+
+        for field in ("subject", "body", "letterhead", "signatory", "legal_remedy_notice"):
             try:
-                Template(getattr(self, field))
-            except TemplateSyntaxError as error:
+                # Rendered once with no data: also refuses {% include %} of templates it may not load.
+                WORDING_ENGINE.from_string("{% load formatting %}" + getattr(self, field)).render(Context())
+            except (TemplateSyntaxError, TemplateDoesNotExist) as error:
                 raise ValidationError({field: _("Fehler in der Vorlage: %(error)s") % {"error": error}}) from None
 
 
+class ImmutableQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError(_("Ein erzeugtes Schreiben wird nie geändert; eine Korrektur ist ein neues Schreiben."))
+
+    def delete(self):
+        raise PermissionError(_("Ein erzeugtes Schreiben wird nie gelöscht."))
+
+
 class ImmutableModel(models.Model):
-    """Rows that are written once and never changed or deleted (letters)."""
+    """Rows that are written once and never changed or deleted (letters), one by one or in bulk."""
+
+    objects = ImmutableQuerySet.as_manager()
 
     class Meta:
         abstract = True

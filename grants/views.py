@@ -74,7 +74,11 @@ def letter_download(request, pk: int):
     letter = get_object_or_404(Letter.objects.select_related("application__programme", "application__applicant"), pk=pk)
     if not decide(request.user, "view", letter.application):
         raise Http404
-    response = FileResponse(letter.file.open("rb"), as_attachment=True, filename=letter.file.name.rsplit("/", 1)[-1])
+    try:
+        handle = letter.file.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404(_("Die Datei dieses Schreibens fehlt im Speicher.")) from None
+    response = FileResponse(handle, as_attachment=True, filename=letter.file.name.rsplit("/", 1)[-1])
     response["X-Content-SHA256"] = letter.sha256
     return response
 

@@ -130,7 +130,7 @@ def test_after_any_sequence_of_transitions_the_balance_follows_the_formulas(prog
         with transaction.atomic():
             allocation = AllocationFactory(programme=programme, amount=Decimal("30000.00"))
             applications = [
-                make_application(programme=programme, applicant=people.alice, area=str(area), with_consultation=i == 0)
+                make_application(programme=programme, applicant=people.alice, area=str(area), with_consultation=True)
                 for i, area in enumerate(areas)
             ]
             for action, index, invoice in steps:
@@ -158,7 +158,11 @@ def test_after_any_sequence_of_transitions_the_balance_follows_the_formulas(prog
             balance = allocation_balance(allocation)
             assert balance.paid == paid
             assert balance.committed == approved + paid
-            assert balance.available == allocation.amount - balance.committed
+            by_share = allocation_balance_by_share(allocation)
+            assert sum(by_share[share].committed for share in ("federal", "state", "municipal", "private")) == (
+                balance.committed
+            )
+            assert sum(by_share[share].paid for share in ("federal", "state", "municipal", "private")) == balance.paid
             assert balance.available >= 0
             raise Rollback
     except Rollback:

@@ -154,6 +154,11 @@ def test_a_letter_is_pdf_a_3b_stored_with_its_sha256_and_never_changed(applicati
         letter.save()
     with pytest.raises(PermissionError):
         letter.delete()
+    with pytest.raises(PermissionError):
+        Letter.objects.filter(pk=letter.pk).update(subject="geändert")
+    with pytest.raises(PermissionError):
+        Letter.objects.all().delete()
+    assert Letter.objects.get(pk=letter.pk).subject != "geändert"
 
 
 def test_retrying_the_task_makes_one_letter_and_sends_one_email(application, walk, people):
@@ -315,3 +320,22 @@ def test_the_case_page_of_the_workspace_lists_the_letters_to_download(applicatio
     for letter in application.letters.all():
         assert reverse("letter-download", args=[letter.pk]) in page
         assert letter.subject in page
+
+
+def test_staff_wording_cannot_reach_into_accounts_or_other_templates(application, walk, programme, people):
+    LetterTemplate.objects.create(
+        municipality=programme.municipality,
+        kind=LetterKind.RECEIPT,
+        subject="Eingang {{ application.file_number }}",
+        body="Hash: [{{ applicant.user.password }}] [{{ application.applicant.user.password }}]",
+        signatory="Amt",
+    )
+    walk(application, State.SUBMITTED)
+    text = one_line(pdf_text(application.letters.get()))
+    assert "Hash: [] []" in text
+    assert people.owner.password not in text
+    with pytest.raises(ValidationError):
+        LetterTemplate(
+            municipality=programme.municipality, kind=LetterKind.APPROVAL, subject="x",
+            body='{% include "letters/letter.html" %}', signatory="x",
+        ).full_clean()  # fmt: skip
