@@ -10,8 +10,9 @@ class ConsultationSearchForm(forms.Form):
 
 
 class ConsultationForm(forms.Form):
-    """Erstberatung: who was advised, about which property, when and by whom."""
+    """Erstberatung: who was advised, about which property, when and by whom, for which municipality."""
 
+    municipality = forms.ModelChoiceField(label=_("Kommune"), queryset=None, empty_label=None)
     name = forms.CharField(label=_("Name der beratenen Person"), max_length=200)
     email = forms.EmailField(label=_("E-Mail"), required=False)
     phone = forms.CharField(label=_("Telefon"), max_length=50, required=False)
@@ -23,6 +24,18 @@ class ConsultationForm(forms.Form):
     adviser = forms.CharField(label=_("Beratung durch"), max_length=200)
     topics = forms.CharField(label=_("Themen"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     outcome = forms.CharField(label=_("Ergebnis"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, municipalities, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A consultancy advises for several towns; each consultation belongs to the one it was held for.
+        self.fields["municipality"].queryset = municipalities
+        self.only_municipality = municipalities[0] if len(municipalities) == 1 else None
+        if self.only_municipality:
+            self.fields["municipality"].widget = forms.HiddenInput()
+            self.fields["municipality"].required = False
+
+    def clean_municipality(self):
+        return self.cleaned_data["municipality"] or self.only_municipality
 
     def clean_held_on(self):
         held_on = self.cleaned_data["held_on"]

@@ -22,18 +22,18 @@ from .services import AddressInput, PersonInput, consultation_record
 @workspace_view
 def consultations(request):
     user = request.user
-    municipality = Municipality.objects.filter(pk__in=user.municipality_ids).order_by("name").first()
-    decision = may_record_consultation(user, municipality)
+    municipalities = Municipality.objects.filter(pk__in=user.municipality_ids).order_by("name")
+    decision = may_record_consultation(user, municipalities.first())
     if request.method == "POST" and not decision:
         raise PermissionDenied(decision.reason)
     may_record = bool(decision)
-    form = ConsultationForm(request.POST or None) if may_record else None
+    form = ConsultationForm(request.POST or None, municipalities=municipalities) if may_record else None
     errors = []
     if request.method == "POST" and form is not None and form.is_valid():
         data = form.cleaned_data
         try:
             consultation = consultation_record(
-                municipality=municipality,
+                municipality=data["municipality"],
                 by=user,
                 person=PersonInput(data["name"], data["email"], data["phone"]),
                 property_address=AddressInput(data["street"], data["house_number"], data["postcode"], data["city"]),
@@ -62,7 +62,7 @@ def consultations(request):
             "page": page,
             "errors": errors,
             "query": urlencode({"q": q}) if q else "",
-            "municipality": municipality,
+            "municipalities": municipalities,
         },  # fmt: skip
         status=400 if request.method == "POST" else 200,
     )

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from applicants.models import Consultation
-from grants.models import InternalNote
+from grants.models import InternalNote, Municipality
 from tests.factories import add_document, make_application
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +151,18 @@ def test_a_consultation_form_shows_errors_linked_to_the_fields(client, people, m
     html = response.content.decode()
     assert 'href="#id_name"' in html and 'aria-invalid="true"' in html and 'aria-describedby="id_name-error"' in html
     assert not Consultation.objects.exists()
+
+
+def test_a_consultancy_records_a_consultation_for_the_town_it_was_held_for(client, people, musterstadt):
+    nachbarstadt = Municipality.objects.get(name="Nachbarstadt")
+    nachbarstadt.staff.add(people.caseworker)
+    client.force_login(people.caseworker)
+    form = client.get(reverse("workspace:consultations")).content.decode()
+    assert "Nachbarstadt" in form and "Musterstadt" in form
+    response = client.post(
+        reverse("workspace:consultations"),
+        {"municipality": nachbarstadt.pk, "name": "Nora Nachbar", "street": "Lindenweg", "house_number": "3",
+         "postcode": "54321", "city": "Nachbarstadt", "held_on": "2025-02-01", "adviser": "Vor-Ort-Büro"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert Consultation.objects.get().municipality == nachbarstadt
