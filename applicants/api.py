@@ -59,6 +59,8 @@ class ApplicantViewSet(_CreateByApplicants, NotFoundAlike, mixins.CreateModelMix
 
 
 class PropertyFilter(django_filters.FilterSet):
+    # Ids as plain numbers: an id outside the user's view finds nothing, it is not "an invalid choice".
+    registered_by = django_filters.NumberFilter(field_name="registered_by")
     street = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:

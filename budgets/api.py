@@ -28,6 +28,8 @@ class StaffOnly:
 
 
 class AllocationFilter(django_filters.FilterSet):
+    programme = django_filters.NumberFilter(field_name="programme")
+
     class Meta:
         model = Allocation
         fields = ["programme", "year"]
@@ -60,6 +62,9 @@ class AllocationViewSet(StaffOnly, NotFoundAlike, viewsets.ReadOnlyModelViewSet)
 
 
 class LedgerEntryFilter(django_filters.FilterSet):
+    # Ids as plain numbers: an id outside the user's view finds nothing, it is not "an invalid choice".
+    allocation = django_filters.NumberFilter(field_name="allocation")
+    application = django_filters.NumberFilter(field_name="application")
     programme = django_filters.NumberFilter(field_name="allocation__programme")
     booked_after = django_filters.IsoDateTimeFilter(field_name="booked_at", lookup_expr="gte")
     booked_before = django_filters.IsoDateTimeFilter(field_name="booked_at", lookup_expr="lt")

@@ -44,6 +44,8 @@ class NotFoundAlike:
 
 
 class ProgrammeFilter(django_filters.FilterSet):
+    municipality = django_filters.NumberFilter(field_name="municipality")
+
     class Meta:
         model = Programme
         fields = ["municipality", "kind", "code"]
@@ -70,6 +72,10 @@ class ProgrammeViewSet(NotFoundAlike, viewsets.ReadOnlyModelViewSet):
 
 
 class ApplicationFilter(django_filters.FilterSet):
+    # Ids as plain numbers: an id outside the user's view finds nothing, it is not "an invalid choice".
+    programme = django_filters.NumberFilter(field_name="programme")
+    applicant = django_filters.NumberFilter(field_name="applicant")
+    property = django_filters.NumberFilter(field_name="property")
     file_number = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:

@@ -227,3 +227,15 @@ def test_an_owner_registers_a_profile_and_a_property(people, api):
 
     assert api(people.other_owner).get(f"/api/properties/{response.json()['id']}/").status_code == 404
     assert api(people.caseworker).post("/api/applicants/", profile, format="json").status_code == 403
+
+
+def test_filtering_by_an_id_of_another_town_finds_nothing_rather_than_telling_it_exists(api, people, programme):
+    other_town_application_id = 999999
+    for url in (
+        f"/api/applications/?applicant={other_town_application_id}",
+        f"/api/properties/?registered_by={other_town_application_id}",
+        f"/api/ledger/?application={other_town_application_id}",
+    ):
+        response = api(people.caseworker).get(url)
+        assert response.status_code == 200, url
+        assert response.json()["count"] == 0
