@@ -21,7 +21,9 @@ from .figures import SCALES, Figure, budget_figures, letter_figure, list_figures
 FIGURE_IDS = (
     "application_list_page",
     "application_list_api",
+    "budget_balance_by_share_in_large_ledger",
     "budget_balance_by_share",
+    "budget_dashboard_page_in_large_ledger",
     "budget_dashboard_page",
     "approval_notice_pdf",
     "statement_workbook_speed",
@@ -95,7 +97,7 @@ def run(*, scale_name: str, output: Path, database_name: str | None, only: set[s
                 figures: list[Figure] = []
                 steps = [
                     ({"application_list_page", "application_list_api"}, lambda: list_figures(world, scale)),
-                    ({"budget_balance_by_share", "budget_dashboard_page"}, lambda: budget_figures(world, scale)),
+                    ({f for f in FIGURE_IDS if f.startswith("budget_")}, lambda: budget_figures(world, scale)),
                     ({"approval_notice_pdf"}, lambda: letter_figure(world, scale)),
                     (
                         {"statement_workbook_speed", "statement_workbook_memory"},
