@@ -278,29 +278,31 @@ def statement_figures(world: data.World, scale: Scale) -> list[Figure]:
         from budgets.statements import write_statement  # noqa: F401
     except ImportError:
         reason = "statement not available: budgets.statements.write_statement is not on this branch yet"
-        return [
-            Figure(
-                id="statement_workbook_speed",
-                title=f"proof-of-use workbook, {scale.measures[0]:,} measures",
-                unit="ms",
-                floor_label="openpyxl write-only, same cells",
-                value_label="write_statement()",
-                target="≥ 50 % of the floor's speed",
-                status="skipped",
-                note=reason,
-            ),
-            Figure(
-                id="statement_workbook_memory",
-                title="proof-of-use workbook, peak memory",
-                unit="MiB",
-                floor_label=f"{scale.measures[0]:,} measures",
-                value_label=f"{scale.measures[1]:,} measures",
-                target="≤ 1.5×",
-                status="skipped",
-                note=reason,
-            ),
-        ]
-    raise NotImplementedError("measure the statement here once it is merged")
+    else:
+        # The statement arrived with a merge; its figure is to be written against its real signature.
+        reason = "statement present, but its figure is not measured yet (benchmarks/figures.py)"
+    return [
+        Figure(
+            id="statement_workbook_speed",
+            title=f"proof-of-use workbook, {scale.measures[0]:,} measures",
+            unit="ms",
+            floor_label="openpyxl write-only, same cells",
+            value_label="write_statement()",
+            target="≥ 50 % of the floor's speed",
+            status="skipped",
+            note=reason,
+        ),
+        Figure(
+            id="statement_workbook_memory",
+            title="proof-of-use workbook, peak memory",
+            unit="MiB",
+            floor_label=f"{scale.measures[0]:,} measures",
+            value_label=f"{scale.measures[1]:,} measures",
+            target="≤ 1.5×",
+            status="skipped",
+            note=reason,
+        ),
+    ]
 
 
 def submit_figure(world: data.World, scale: Scale, *, workdir: Path) -> list[Figure]:
