@@ -67,11 +67,12 @@ def median_ms(times: list[float]) -> float:
     return round(statistics.median(times) * 1000, 2)
 
 
-def timed(call: Callable[[], object], runs: int, *, warmup: int = 1) -> list[float]:
+def timed(call: Callable[[], object], runs: int, *, warmup: int = 1, seconds: float = 15) -> list[float]:
+    """``runs`` timings, or fewer (never under three) once ``seconds`` are spent: a slow call needs fewer."""
     for _ in range(warmup):
         call()
-    times = []
-    for _ in range(runs):
+    times: list[float] = []
+    while len(times) < runs and (len(times) < 3 or sum(times) < seconds):
         started = time.perf_counter()
         call()
         times.append(time.perf_counter() - started)
@@ -204,9 +205,10 @@ def budget_figures(world: data.World, scale: Scale) -> list[Figure]:
         analyse()
         for key, (_title, call) in calls.items():
             queries, captured = _queries(call)
-            times = timed(call, scale.runs, warmup=2)
+            times = timed(call, scale.runs, warmup=1)
             seen.setdefault(key, {})[phase] = {
                 "queries": queries,
+                "runs": len(times),
                 "median_ms": median_ms(times),
                 "query_ms": {q["sql"][:80]: round(float(q["time"]) * 1000, 2) for q in captured},
             }
