@@ -12,7 +12,7 @@ DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-
 TEST_DEBIAN_PACKAGES := chromium libatomic1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test system-packages install install-test lint worker beat clean
+.PHONY: help run test bench system-packages install install-test lint worker beat clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ test: install-test ## checks, then the whole suite on SQLite and again on Postgr
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 	DATABASE_URL=$(TEST_DATABASE_URL) FOERDERDESK_REQUIRE_POSTGRES=1 $(PY) -m pytest
+
+bench: install ## benchmark at scale (issue 8) on SQLite, or on PostgreSQL with DATABASE_URL=postgres://…; table and bench-results.json
+	$(PY) manage.py bench $(BENCH_ARGS)
 
 worker: install ## a Celery worker; needs CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0
 	$(VENV)/bin/celery -A config worker --loglevel=INFO
@@ -55,7 +58,7 @@ $(VENV)/.installed: pyproject.toml
 	$(MAKE) --no-print-directory system-packages
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,bench]"
 	touch $@
 
 # KERN UX (served as static files) and axe-core (browser tests) from npm, exactly as package-lock.json says.

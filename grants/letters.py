@@ -103,8 +103,8 @@ def _render(text: str, context: dict) -> str:
     return template.render(Context(_wording_context(context), autoescape=False)).strip()
 
 
-def render_letter(application: GrantApplication, kind: str, *, comment: str = "") -> tuple[str, bytes]:
-    """Subject and PDF/A-3b bytes of a letter, in German whatever language the request had."""
+def letter_html(application: GrantApplication, kind: str, *, comment: str = "") -> tuple[str, str]:
+    """Subject and HTML of a letter, in German whatever language the request had."""
     with translation.override("de"):
         wording = wording_for(application, kind)
         context = letter_context(application, comment=comment)
@@ -120,6 +120,12 @@ def render_letter(application: GrantApplication, kind: str, *, comment: str = ""
                 "legal_remedy_notice": _render(wording.legal_remedy_notice, context),
             },
         )
+    return subject, html
+
+
+def render_letter(application: GrantApplication, kind: str, *, comment: str = "") -> tuple[str, bytes]:
+    """Subject and PDF/A-3b bytes of a letter, in German whatever language the request had."""
+    subject, html = letter_html(application, kind, comment=comment)
     return subject, HTML(string=html).write_pdf(pdf_variant="pdf/a-3b")
 
 

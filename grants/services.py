@@ -16,6 +16,8 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
@@ -219,11 +221,15 @@ def _next_file_number(programme: Programme, year: int) -> str:
     # The programme row is the lock that keeps two submissions from drawing the same number.
     Programme.objects.select_for_update().filter(pk=programme.pk).first()
     prefix = f"{programme.code}-{year}-"
-    numbers = GrantApplication.objects.filter(programme=programme, file_number__startswith=prefix).values_list(
-        "file_number", flat=True
+    # The database picks the highest number (longer is higher: 9999 < 10000), rather than handing every
+    # number of the year to Python: at 10,000 cases that made submitting three times slower (issue 8).
+    last = (
+        GrantApplication.objects.filter(programme=programme, file_number__startswith=prefix)
+        .order_by(Length("file_number").desc(), F("file_number").desc())
+        .values_list("file_number", flat=True)
+        .first()
     )
-    last = max((int(n.removeprefix(prefix)) for n in numbers), default=0)
-    return f"{prefix}{last + 1:04d}"
+    return f"{prefix}{int(last.removeprefix(prefix)) + 1 if last else 1:04d}"
 
 
 def submission_problems(application: GrantApplication, *, on: date) -> list[str]:

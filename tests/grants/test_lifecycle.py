@@ -339,6 +339,22 @@ def test_file_numbers_count_up_per_programme_and_year(programme, allocation, peo
     assert (first.file_number[-4:], second.file_number[-4:]) == ("0001", "0002")
 
 
+def test_file_numbers_keep_counting_past_9999(programme, allocation, people):
+    earlier = make_application(programme=programme, applicant=people.bob, with_documents=False)
+    application = make_application(programme=programme, applicant=people.alice)
+    services.application_submit(application_id=earlier.pk, by=people.other_owner)
+    earlier.refresh_from_db()
+    prefix = earlier.file_number[:-4]
+    # As ten thousand cases before would have left them; as text, "9999" sorts after "10000".
+    GrantApplication.objects.bulk_create(
+        GrantApplication(programme=programme, applicant=people.bob, property=earlier.property, file_number=number)
+        for number in (f"{prefix}0950", f"{prefix}9999", f"{prefix}10000")
+    )
+    services.application_submit(application_id=application.pk, by=people.owner)
+    application.refresh_from_db()
+    assert application.file_number == f"{prefix}10001"
+
+
 @pytest.mark.parametrize(
     ("field", "component", "message"),
     [
