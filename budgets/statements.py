@@ -453,3 +453,48 @@ def _write_narrative(sheet, narrative: str, programmes, year: int) -> None:
     sheet.append([_("Ort, Datum: ______________________________")])
     sheet.append([_("sachlich richtig (Unterschrift): ______________________________")])
     sheet.append([_("rechnerisch richtig (Unterschrift): ______________________________")])
+
+
+def render_statement_pdf(
+    programmes: Iterable[Programme], year: int, *, totals: StatementTotals, narrative: str = ""
+) -> bytes:
+    """The same statement as a PDF/A-3b with the signature block ("sachlich und rechnerisch richtig")."""
+    from weasyprint import HTML
+
+    programmes = list(programmes)
+    allocations = statement_allocations(programmes=programmes, year=year)
+    with translation.override("de"):
+        rows = [_row_values(row) for row in statement_rows(allocations, year=year).iterator(chunk_size=2000)]
+        c = totals.columns
+        figures = summary_figures(programmes=programmes, allocations=allocations, year=year)
+        html = render_to_string(
+            "budgets/statement.html",
+            {
+                "year": year,
+                "municipality": programmes[0].municipality if programmes else None,
+                "scope": ", ".join(p.name for p in programmes),
+                "today": timezone.localdate(),
+                "figures": figures,
+                "totals": totals,
+                "not_eligible": totals.funded_costs - totals.funded_eligible,
+                "financing": [
+                    (SHARE_LABELS[s], c.get(f"commitment_{s}", ZERO), c.get(f"paid_{s}", ZERO)) for s in SHARES
+                ],
+                "grant_planned": c.get("commitment_total", ZERO),
+                "grant_paid": c.get("paid_total", ZERO),
+                "rows": rows,
+                "main_totals": [
+                    c.get(k, ZERO)
+                    for k in (
+                        "total_costs",
+                        "eligible_costs",
+                        "approved_grant",
+                        "committed_total",
+                        "paid_in_year",
+                        "paid_total",
+                    )
+                ],  # fmt: skip
+                "narrative": narrative.strip() or narrative_draft(programmes=programmes, year=year),
+            },
+        )
+    return HTML(string=html).write_pdf(pdf_variant="pdf/a-3b")
