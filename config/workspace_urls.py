@@ -29,5 +29,7 @@ urlpatterns = [
     path(
         "haushalt/verwendungsnachweis/<int:pk>/pdf/", budget_views.statement_file, {"kind": "pdf"}, name="statement_pdf"
     ),  # noqa: E501
+    path("altfaelle/", grant_views.legacy_import, name="import"),
+    path("altfaelle/vorlage.xlsx", grant_views.legacy_import_template, name="import_template"),
     path("erstberatungen/", applicant_views.consultations, name="consultations"),
 ]
