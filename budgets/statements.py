@@ -159,12 +159,14 @@ class _Sheet:
         cells = []
         for key in self.keys:
             value = values.get(key)
-            cell = WriteOnlyCell(self.sheet, value=value)
+            # Only styled cells need a cell object; plain values are cheaper for openpyxl to write.
             if key in self.money:
-                cell.number_format = EURO
+                value = WriteOnlyCell(self.sheet, value=value)
+                value.number_format = EURO
             elif isinstance(value, datetime) or hasattr(value, "isoformat"):
-                cell.number_format = DATE
-            cells.append(cell)
+                value = WriteOnlyCell(self.sheet, value=value)
+                value.number_format = DATE
+            cells.append(value)
         self.append(cells)
 
     def close(self, label: str) -> None:
@@ -287,7 +289,7 @@ def _write(programmes, allocations: list[Allocation], year, target, *, narrative
         main.add(values)
         shares.add(values)
         totals.rows += 1
-        for key in (*main.money, *shares.money, *(f"commitment_{s}" for s in ("total", *SHARES))):
+        for key in {*main.money, *shares.money, *(f"commitment_{s}" for s in ("total", *SHARES))}:
             totals.add(key, values[key])
         if row["state"] in FUNDED_STATES:
             totals.funded_costs += values["total_costs"]

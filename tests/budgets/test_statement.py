@@ -82,6 +82,9 @@ def assert_statement_equals_ledger(sheets: dict, allocation) -> None:
         balance["total"].paid,
         balance["total"].available,
     ]
+    assert money(summary["Zuschuss insgesamt"][2]) == balance["total"].paid  # "laut Abrechnung"
+    # The financing rows come last, so they are the ones kept under their share's name.
+    assert [money(summary[SHARE_TITLES[s]][2]) for s in SHARES] == [balance[s].paid for s in SHARES]
 
 
 @settings(
