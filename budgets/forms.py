@@ -15,3 +15,27 @@ class LedgerFilterForm(forms.Form):
         return {
             k: data.get(k) or ("" if k in ("kind", "q") else None) for k in ("kind", "booked_from", "booked_to", "q")
         }
+
+
+class StatementForm(forms.Form):
+    """Verwendungsnachweis: which programme (or all of a municipality), which year, and the edited Sachbericht."""
+
+    scope = forms.ChoiceField(label=_("Förderprogramm"))
+    year = forms.IntegerField(label=_("Programmjahr"), min_value=2000, max_value=2100)
+    narrative = forms.CharField(
+        label=_("Sachbericht"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 14}),
+        help_text=_("Ein Entwurf aus den Zahlen des Jahres; bitte vor dem Erstellen ergänzen."),
+    )
+
+    def __init__(self, *args, programmes, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(f"p{p.pk}", str(p)) for p in programmes]
+        municipalities = {p.municipality_id: p.municipality for p in programmes}
+        choices += [(f"m{pk}", _("alle Programme: %(m)s") % {"m": m}) for pk, m in municipalities.items()]
+        self.fields["scope"].choices = choices
+
+    def scope_ids(self) -> dict:
+        scope = self.cleaned_data["scope"]
+        return {"programme_id": int(scope[1:])} if scope.startswith("p") else {"municipality_id": int(scope[1:])}

@@ -160,3 +160,63 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise LedgerIsAppendOnly(_("Buchungen werden nie gelöscht; eine Korrektur ist eine neue Buchung."))
+
+
+def statement_upload_to(instance: Statement, filename: str) -> str:
+    return f"statements/{instance.municipality_id}/{filename}"
+
+
+class Statement(models.Model):
+    """Verwendungsnachweis: the yearly account of a programme (or of all programmes of a municipality).
+
+    Staff request it with their edited narrative (Sachbericht); a Celery task writes the workbook
+    and the PDF from the ledger and counts its progress here.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("wartet")
+        RUNNING = "running", _("läuft")
+        DONE = "done", _("fertig")
+        FAILED = "failed", _("fehlgeschlagen")
+
+    municipality = models.ForeignKey(
+        "grants.Municipality", verbose_name=_("Kommune"), on_delete=models.PROTECT, related_name="statements"
+    )
+    programme = models.ForeignKey(
+        "grants.Programme",
+        verbose_name=_("Förderprogramm"),
+        on_delete=models.PROTECT,
+        related_name="statements",
+        null=True,
+        blank=True,
+        help_text=_("leer: alle Programme der Kommune"),
+    )
+    year = models.PositiveSmallIntegerField(
+        _("Programmjahr"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    narrative = models.TextField(_("Sachbericht"), blank=True)
+    status = models.CharField(_("Status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(_("Zeilen"), default=0)
+    done = models.PositiveIntegerField(_("geschrieben"), default=0)
+    error = models.TextField(_("Fehler"), blank=True)
+    workbook = models.FileField(_("Excel-Datei"), upload_to=statement_upload_to, blank=True)
+    pdf = models.FileField(_("PDF"), upload_to=statement_upload_to, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("angefordert von"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("angefordert am"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("fertig am"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Verwendungsnachweis")
+        verbose_name_plural = _("Verwendungsnachweise")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{_('Verwendungsnachweis')} {self.programme or self.municipality} {self.year}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return 0 if not self.total else min(99, round(100 * self.done / self.total))

@@ -73,3 +73,48 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
             "comment",
         ]
         read_only_fields = fields
+
+
+class StatementSerializer(serializers.ModelSerializer):
+    percent = serializers.IntegerField(read_only=True, help_text="Fortschritt in Prozent")
+    workbook_url = serializers.SerializerMethodField(help_text="Excel-Datei, sobald fertig")
+    pdf_url = serializers.SerializerMethodField(help_text="PDF mit Unterschriftenblock, sobald fertig")
+
+    class Meta:
+        from .models import Statement
+
+        model = Statement
+        fields = [
+            "id", "municipality", "programme", "year", "narrative", "status", "total", "done", "percent", "error",
+            "created_at", "finished_at", "workbook_url", "pdf_url",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def _url(self, statement, name: str) -> str | None:
+        from django.urls import reverse
+
+        if statement.status != statement.Status.DONE:
+            return None
+        return reverse(f"statement-{name}", kwargs={"pk": statement.pk})
+
+    def get_workbook_url(self, statement) -> str | None:
+        return self._url(statement, "workbook")
+
+    def get_pdf_url(self, statement) -> str | None:
+        return self._url(statement, "pdf")
+
+
+class StatementRequestSerializer(serializers.Serializer):
+    programme = serializers.IntegerField(required=False, min_value=1, help_text="ein Förderprogramm …")
+    municipality = serializers.IntegerField(
+        required=False, min_value=1, help_text="… oder alle Programme einer Kommune"
+    )
+    year = serializers.IntegerField(min_value=2000, max_value=2100, help_text="Programmjahr")
+    narrative = serializers.CharField(
+        required=False, allow_blank=True, max_length=20000, help_text="Sachbericht; leer: der erzeugte Entwurf"
+    )
+
+    def validate(self, data):
+        if ("programme" in data) == ("municipality" in data):
+            raise serializers.ValidationError("Bitte entweder programme oder municipality angeben.")
+        return data

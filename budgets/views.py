@@ -5,18 +5,22 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import render
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from grants.rules import visible_programmes
 from grants.selectors import pending_grants
+from grants.services import TransitionRefused
 from grants.views import budget_at_a_glance, workspace_view
 
+from . import services
 from .charts import COLOURS, burn_down_svg, month_names, shares_svg
-from .forms import LedgerFilterForm
-from .models import SHARE_LABELS
-from .rules import visible_allocations
+from .forms import LedgerFilterForm, StatementForm
+from .models import SHARE_LABELS, Statement
+from .rules import statement_scope, visible_allocations, visible_statements
 from .selectors import allocation_balance_by_share, ledger_entries, monthly_progress
+from .statements import narrative_draft
 
 
 @workspace_view
@@ -76,3 +80,57 @@ def allocation_dashboard(request, pk: int):
             "query": query.urlencode(),
         },
     )
+
+
+def _statement_or_404(user, pk: int) -> Statement:
+    statement = visible_statements(user).select_related("programme", "municipality").filter(pk=pk).first()
+    if statement is None:
+        raise Http404
+    return statement
+
+
+@workspace_view
+def statement_new(request):
+    """Verwendungsnachweis anfordern: scope, year and the Sachbericht draft to edit; made in the background."""
+    programmes = list(visible_programmes(request.user).select_related("municipality").order_by("name"))
+    if request.method == "POST":
+        form = StatementForm(request.POST, programmes=programmes)
+        if form.is_valid():
+            try:
+                statement = services.statement_request(
+                    by=request.user,
+                    year=form.cleaned_data["year"],
+                    narrative=form.cleaned_data["narrative"],
+                    **form.scope_ids(),
+                )
+            except TransitionRefused as refusal:
+                if refusal.code == "not_found":
+                    raise Http404 from None
+                form.add_error(None, " ".join(refusal.reasons))
+            else:
+                return redirect("workspace:statement", pk=statement.pk)
+    else:
+        initial = {"year": request.GET.get("jahr") or timezone.localdate().year, "scope": request.GET.get("scope", "")}
+        form = StatementForm(initial=initial, programmes=programmes)
+        probe = StatementForm(initial, programmes=programmes)
+        if probe.is_valid():
+            scope = statement_scope(request.user, **probe.scope_ids())
+            if scope is None:
+                raise Http404
+            form.initial["narrative"] = narrative_draft(programmes=scope, year=probe.cleaned_data["year"])
+    return render(request, "workspace/statement_new.html", {"nav": "budgets", "form": form})
+
+
+@workspace_view
+def statement_detail(request, pk: int):
+    statement = _statement_or_404(request.user, pk)
+    return render(request, "workspace/statement_detail.html", {"nav": "budgets", "statement": statement})
+
+
+@workspace_view
+def statement_file(request, pk: int, kind: str):
+    statement = _statement_or_404(request.user, pk)
+    file = statement.workbook if kind == "xlsx" else statement.pdf
+    if statement.status != Statement.Status.DONE or not file:
+        raise Http404
+    return FileResponse(file.open("rb"), as_attachment=True, filename=file.name.rsplit("/", 1)[-1])

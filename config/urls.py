@@ -6,7 +6,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from applicants.api import ApplicantViewSet, PropertyViewSet
-from budgets.api import AllocationViewSet, LedgerEntryViewSet
+from budgets.api import AllocationViewSet, LedgerEntryViewSet, StatementViewSet
 from grants import views as grant_views
 from grants.api import ID, ApplicationViewSet, DocumentViewSet, HistoryViewSet, ProgrammeViewSet
 
@@ -15,6 +15,7 @@ router.include_root_view = False
 router.register("programmes", ProgrammeViewSet, basename="programme")
 router.register("allocations", AllocationViewSet, basename="allocation")
 router.register("ledger", LedgerEntryViewSet, basename="ledger-entry")
+router.register("statements", StatementViewSet, basename="statement")
 router.register("applicants", ApplicantViewSet, basename="applicant")
 router.register("properties", PropertyViewSet, basename="property")
 router.register("applications", ApplicationViewSet, basename="application")

@@ -18,5 +18,18 @@ urlpatterns = [
     path("dokumente/<int:pk>/", grant_views.document_file, name="document"),
     path("haushalt/", budget_views.budget_overview, name="budgets"),
     path("haushalt/<int:pk>/", budget_views.allocation_dashboard, name="allocation"),
+    path("haushalt/verwendungsnachweis/", budget_views.statement_new, name="statement_new"),
+    path("haushalt/verwendungsnachweis/<int:pk>/", budget_views.statement_detail, name="statement"),
+    path(
+        "haushalt/verwendungsnachweis/<int:pk>/excel/",
+        budget_views.statement_file,
+        {"kind": "xlsx"},
+        name="statement_xlsx",
+    ),  # noqa: E501
+    path(
+        "haushalt/verwendungsnachweis/<int:pk>/pdf/", budget_views.statement_file, {"kind": "pdf"}, name="statement_pdf"
+    ),  # noqa: E501
+    path("altfaelle/", grant_views.legacy_import, name="import"),
+    path("altfaelle/vorlage.xlsx", grant_views.legacy_import_template, name="import_template"),
     path("erstberatungen/", applicant_views.consultations, name="consultations"),
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
@@ -111,6 +112,27 @@ def _programmes(musterstadt: Municipality, year: int) -> tuple[Programme, Progra
     return facade, shop
 
 
+def _import_cases(programme: Programme, workbook: Path, *, by: User) -> None:
+    from .imports import import_workbook, parse_row, read_rows
+
+    with workbook.open("rb") as file:
+        rows = read_rows(file)
+    # The demo's allocation is for this year; the workbook's cases may be of other years too.
+    current = Allocation.objects.get(programme=programme, year=timezone.localdate().year)
+    for number, raw in rows:
+        case = parse_row(number, raw)
+        if case.approved_on:
+            Allocation.objects.get_or_create(
+                programme=programme, year=case.approved_on.year,
+                defaults={"amount": current.amount, **{f"{s}_percent": getattr(current, f"{s}_percent")
+                                                       for s in ("federal", "state", "municipal", "private")}},
+            )  # fmt: skip
+    with workbook.open("rb") as file:
+        report = import_workbook(programme_id=programme.pk, file=file, by=by)
+    if not report.committed:
+        raise ValueError(f"{workbook}: {report.error or [(r.number, r.reasons) for r in report.refused]}")
+
+
 def _document(application, kind: str, by: User) -> None:
     document = Document(application=application, kind=kind, original_name=f"{kind}.pdf", uploaded_by=by)
     document.file.save(f"{kind}.pdf", ContentFile(PLACEHOLDER_PDF), save=False)
@@ -157,9 +179,16 @@ def _case(programme, owner: User, name: str, street: str, number: str, measure: 
     return application
 
 
+SAMPLE_WORKBOOK = Path(__file__).parent / "sample_data" / "altfaelle_musterstadt.xlsx"
+
+
 @transaction.atomic
-def load_demo_data() -> bool:
-    """Create the demo once; returns False when Musterstadt already exists."""
+def load_demo_data(*, workbook: str | Path | None = None) -> bool:
+    """Create the demo once; returns False when Musterstadt already exists.
+
+    With ``workbook`` the cases come from that Excel file of legacy cases (e.g. ``SAMPLE_WORKBOOK``)
+    through the import service instead of being driven through the lifecycle here.
+    """
     if Municipality.objects.filter(name="Musterstadt").exists():
         return False
     year = timezone.localdate().year
@@ -185,6 +214,9 @@ def load_demo_data() -> bool:
     owner, caseworker, approver, finance = (
         users[r] for r in (Role.APPLICANT, Role.CASEWORKER, Role.APPROVER, Role.FINANCE)
     )
+    if workbook is not None:
+        _import_cases(facade, Path(workbook), by=caseworker)
+        return True
 
     def walk(application, *steps):
         for step in steps:

@@ -140,3 +140,19 @@ class CertifyInvoicesForm(forms.Form):
             )
             for c in self.components
         ]
+
+
+class ImportForm(forms.Form):
+    """Altfälle übernehmen: the programme, the workbook, and whether valid rows go in when others fail."""
+
+    programme = forms.ModelChoiceField(label=_("Förderprogramm"), queryset=None)
+    workbook = forms.FileField(label=_("Excel-Datei (.xlsx)"))
+    valid_only = forms.BooleanField(
+        label=_("nur gültige Zeilen übernehmen"),
+        required=False,
+        help_text=_("ohne Haken: alle Zeilen oder keine"),
+    )
+
+    def __init__(self, *args, programmes, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["programme"].queryset = programmes

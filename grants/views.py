@@ -25,7 +25,7 @@ from . import services
 from .calculator import Bound
 from .exports import applications_workbook
 from .forms import ApplicationFilterForm, CertifyInvoicesForm, LinkConsultationForm, NoteForm, StepForm
-from .models import CostItem, Document, GrantApplication, Letter, LetterBatch, MeasureKind
+from .models import CostItem, Document, GrantApplication, Letter, LetterBatch, MeasureKind, Programme
 from .rules import decide, may_use_workspace, workspace_steps
 from .selectors import (
     application_history,
@@ -60,6 +60,7 @@ HISTORY_LABELS = {
     "submit": gettext_lazy("eingereicht"),
     "mark_checked": gettext_lazy("geprüft"),
     "certify_invoices": gettext_lazy("Schlussrechnung sachlich richtig"),
+    "import": gettext_lazy("aus Excel übernommen (Altfall)"),
     **{action: label for action, label in STEP_LABELS.items() if action not in ("check", "certify_invoices")},
 }
 
@@ -375,3 +376,44 @@ def document_file(request, pk: int):
         as_attachment=not inline,
         filename=document.original_name,
     )
+
+
+@workspace_view
+def legacy_import(request):
+    """Altfälle aus Excel übernehmen (caseworkers): one run, all or nothing unless valid rows only; a row report."""
+    from applicants.models import Role
+
+    from .forms import ImportForm
+    from .imports import import_workbook
+
+    if not request.user.has_role(Role.CASEWORKER):
+        raise PermissionDenied(_("Altfälle übernimmt die Sachbearbeitung."))
+    programmes = Programme.objects.filter(municipality__in=request.user.municipality_ids).order_by("name")
+    form = ImportForm(request.POST or None, request.FILES or None, programmes=programmes)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = import_workbook(
+                programme_id=form.cleaned_data["programme"].pk,
+                file=form.cleaned_data["workbook"],
+                by=request.user,
+                valid_only=form.cleaned_data["valid_only"],
+            )
+        except services.TransitionRefused as refusal:
+            raise Http404 if refusal.code == "not_found" else PermissionDenied(" ".join(refusal.reasons)) from None
+    return render(request, "workspace/import.html", {"nav": "applications", "form": form, "report": report})
+
+
+@workspace_view
+def legacy_import_template(request):
+    from io import BytesIO
+
+    from .imports import write_import_template
+
+    out = BytesIO()
+    write_import_template(out)
+    response = HttpResponse(
+        out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = 'attachment; filename="altfaelle-vorlage.xlsx"'
+    return response

@@ -12,6 +12,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
@@ -24,7 +25,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from applicants.models import Applicant, Property, User
-from budgets.models import Allocation, LedgerEntry
+from budgets.models import Allocation, LedgerEntry, Statement
+from budgets.services import statement_generate, statement_request
 from grants.demo import load_demo_data
 from grants.models import Document, GrantApplication, Programme
 
@@ -59,6 +61,10 @@ def demo(db, settings):
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     load_demo_data()
+    caseworker = User.objects.get(username="sachbearbeitung")
+    facade = Programme.objects.get(code="FP")
+    statement = statement_request(by=caseworker, programme_id=facade.pk, year=timezone.localdate().year)
+    statement_generate(statement_id=statement.pk)
     models = {
         "applications": GrantApplication,
         "documents": Document,
@@ -67,6 +73,7 @@ def demo(db, settings):
         "ledger": LedgerEntry,
         "applicants": Applicant,
         "properties": Property,
+        "statements": Statement,
     }
     yield {name: list(model.objects.order_by("pk").values_list("pk", flat=True)) for name, model in models.items()}
     request_started.connect(close_old_connections)

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from grants.demo import DEMO_ADMIN, DEMO_USERS, load_demo_data
+from grants.demo import DEMO_ADMIN, DEMO_USERS, SAMPLE_WORKBOOK, load_demo_data
 
 
 class Command(BaseCommand):
@@ -9,11 +9,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="also when DJANGO_DEBUG is off")
+        parser.add_argument(
+            "--from-workbook",
+            nargs="?",
+            const=str(SAMPLE_WORKBOOK),
+            default=None,
+            help=f"take the cases from an Excel workbook of legacy cases (default {SAMPLE_WORKBOOK.name})",
+        )
 
-    def handle(self, *args, force=False, **options):
+    def handle(self, *args, force=False, from_workbook=None, **options):
         if not settings.DEBUG and not force:
             raise CommandError("Demo data carries known passwords; refusing with DJANGO_DEBUG off (use --force).")
-        created = load_demo_data()
+        created = load_demo_data(workbook=from_workbook)
         self.stdout.write("Demo-Daten angelegt." if created else "Demo-Daten sind bereits vorhanden.")
         self.stdout.write("\nAnmeldung unter http://127.0.0.1:8000/konto/anmelden/ (Verwaltung: /admin/):")
         for username, password, role, *_ in DEMO_USERS:
