@@ -23,6 +23,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from grants.exports import text_cell
 from grants.models import GrantApplication, MeasureKind, Programme
 
 from .models import SHARE_LABELS, SHARES, Allocation, LedgerEntry
@@ -166,6 +167,8 @@ class _Sheet:
             elif isinstance(value, datetime) or hasattr(value, "isoformat"):
                 value = WriteOnlyCell(self.sheet, value=value)
                 value.number_format = DATE
+            elif isinstance(value, str) and value.startswith("="):
+                value = text_cell(self.sheet, value)  # an owner's "=HYPERLINK(…)" stays text
             cells.append(value)
         self.append(cells)
 
@@ -447,7 +450,7 @@ def _write_narrative(sheet, narrative: str, programmes, year: int) -> None:
     sheet.append([title])
     text = narrative.strip() or narrative_draft(programmes=programmes, year=year)
     for paragraph in text.replace("\r\n", "\n").split("\n\n"):
-        cell = WriteOnlyCell(sheet, value=paragraph.strip())
+        cell = text_cell(sheet, paragraph.strip())
         cell.alignment = wrap
         sheet.append([cell])
     sheet.append([])

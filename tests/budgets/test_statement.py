@@ -269,3 +269,20 @@ def test_the_command_writes_workbook_and_pdf(cases, allocation, tmp_path):
     assert "3 Anträge, 1 Zahlungen" in out.getvalue()
     assert_statement_equals_ledger(read((tmp_path / "vn.xlsx").read_bytes()), allocation)
     assert (tmp_path / "vn.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_an_owners_name_never_becomes_a_formula_in_the_statement(cases, allocation, people):
+    from applicants.models import Applicant
+
+    Applicant.objects.filter(pk=people.alice.pk).update(name='=HYPERLINK("http://evil.example","Klick")')
+    target = io.BytesIO()
+    write_statement([allocation.programme], allocation.year, target, narrative="=1+1 ist kein Bericht.")
+    workbook = load_workbook(io.BytesIO(target.getvalue()))
+    names = [
+        cell for row in workbook["Nachweis"].iter_rows(min_row=2) for cell in row if "HYPERLINK" in str(cell.value)
+    ]
+    assert names and all(cell.data_type == "s" for cell in names)
+    story = [
+        cell for row in workbook["Sachbericht"].iter_rows() for cell in row if cell.value == "=1+1 ist kein Bericht."
+    ]
+    assert story and story[0].data_type == "s"
