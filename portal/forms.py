@@ -120,15 +120,24 @@ class MeasuresForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.kinds = list(kinds)
         for kind in self.kinds:
-            self.fields[f"{kind}-area"] = AreaField(label=_("Fläche in m²"), required=False)
-            self.fields[f"{kind}-net"] = AmountField(label=_("Kosten netto in €"), required=False)
+            label = MeasureKind(kind).label
+            self.fields[f"{kind}-area"] = AreaField(label=_("%(kind)s: Fläche in m²") % {"kind": label}, required=False)
+            self.fields[f"{kind}-net"] = AmountField(
+                label=_("%(kind)s: Kosten netto in €") % {"kind": label}, required=False
+            )
             self.fields[f"{kind}-vat"] = AmountField(
-                label=_("Umsatzsteuer in €"), required=False, help_text=_("z. B. 19 % des Nettobetrags")
+                label=_("%(kind)s: Umsatzsteuer in €") % {"kind": label},
+                required=False,
+                help_text=_("z. B. 19 % des Nettobetrags"),
             )
             self.fields[f"{kind}-ancillary"] = AmountField(
-                label=_("davon Planung und Bauleitung (netto) in €"), required=False
+                label=_("%(kind)s: davon Planung und Bauleitung (netto) in €") % {"kind": label},
+                required=False,
+                help_text=_("Planungskosten werden nur bis zu dem Anteil gefördert, den die Richtlinie erlaubt."),
             )
-            self.fields[f"{kind}-note"] = forms.CharField(label=_("Kurzbeschreibung"), max_length=300, required=False)
+            self.fields[f"{kind}-note"] = forms.CharField(
+                label=_("%(kind)s: Kurzbeschreibung") % {"kind": label}, max_length=300, required=False
+            )
 
     def blocks(self):
         """The fields grouped per measure, for the template: (label, [bound fields])."""

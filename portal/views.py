@@ -8,6 +8,7 @@ from __future__ import annotations
 import mimetypes
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -46,6 +47,10 @@ STEPS = [
     ("review", gettext_lazy("Angaben prüfen und einreichen")),
 ]
 FRESH_DRAFT_NEXT_STEP = gettext_lazy("Vervollständigen Sie Ihren Antrag und reichen Sie ihn ein.")
+
+
+def _limits() -> dict:
+    return {"file": settings.PORTAL_UPLOAD_MAX_FILE_BYTES, "application": settings.PORTAL_UPLOAD_MAX_APPLICATION_BYTES}
 
 
 def portal_view(view):
@@ -364,6 +369,7 @@ def step_documents(request, pk: int):
             "errors": errors,
             "documents": list(application.documents.all()),
             "missing": services.missing_documents(application),
+            "limits": _limits(),
         },
         status=400 if errors or form.errors else 200,
     )
@@ -436,7 +442,7 @@ def final_documents(request, pk: int):
     return render(
         request,
         "portal/final_documents.html",
-        {"nav": "applications", "application": application, "form": form, "errors": errors},
+        {"nav": "applications", "application": application, "form": form, "errors": errors, "limits": _limits()},
         status=400 if errors or form.errors else 200,
     )
 
