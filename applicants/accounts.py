@@ -20,6 +20,12 @@ class AccountAdapter(DefaultAccountAdapter):
             user.groups.add(Group.objects.get_or_create(name=Role.APPLICANT)[0])
         return user
 
+    def get_email_verification_redirect_url(self, email_address):
+        return reverse("portal:applications")
+
+    def get_signup_redirect_url(self, request):
+        return reverse("portal:applications")
+
     def get_login_redirect_url(self, request):
         user = request.user
         if user.is_authenticated and user.is_municipal_staff:

@@ -49,6 +49,11 @@ STEPS = [
 FRESH_DRAFT_NEXT_STEP = gettext_lazy("Vervollständigen Sie Ihren Antrag und reichen Sie ihn ein.")
 
 
+def _posted(request):
+    """The submitted data, or None on GET: an empty POST is a submitted form too (and refused)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _limits() -> dict:
     return {"file": settings.PORTAL_UPLOAD_MAX_FILE_BYTES, "application": settings.PORTAL_UPLOAD_MAX_APPLICATION_BYTES}
 
@@ -173,9 +178,7 @@ def new_application(request, programme_id: int):
     """Step 1 of a new application: the owner's details, saved as their applicant record."""
     programme = _open_programme(programme_id)
     latest = Applicant.objects.filter(user=request.user).order_by("-pk").first()
-    form = ApplicantForm(
-        request.POST or None, initial=ApplicantForm.initial_from(latest) or {"email": request.user.email}
-    )
+    form = ApplicantForm(_posted(request), initial=ApplicantForm.initial_from(latest) or {"email": request.user.email})
     context = {**_steps("applicant", programme=programme), "form": form}
     if request.method == "POST" and form.is_valid():
         try:
@@ -197,7 +200,7 @@ def new_application_property(request, programme_id: int):
         Applicant, pk=request.POST.get("antragsteller") or request.GET.get("antragsteller") or 0, user=request.user
     )
     form = PropertyForm(
-        request.POST or None,
+        _posted(request),
         initial={
             "street": applicant.street,
             "house_number": applicant.house_number,
@@ -238,7 +241,7 @@ def step_applicant(request, pk: int):
     application = _own(request.user, pk)
     if response := _draft_or_case(request, application):
         return response
-    form = ApplicantForm(request.POST or None, initial=ApplicantForm.initial_from(application.applicant))
+    form = ApplicantForm(_posted(request), initial=ApplicantForm.initial_from(application.applicant))
     context = {**_steps("applicant", application), "form": form}
     if request.method == "POST" and form.is_valid():
         try:
@@ -256,7 +259,7 @@ def step_property(request, pk: int):
     application = _own(request.user, pk)
     if response := _draft_or_case(request, application):
         return response
-    form = PropertyForm(request.POST or None, initial=PropertyForm.initial_from(application.property))
+    form = PropertyForm(_posted(request), initial=PropertyForm.initial_from(application.property))
     context = {**_steps("property", application), "form": form}
     if request.method == "POST" and form.is_valid():
         try:
@@ -281,7 +284,7 @@ def step_measures(request, pk: int):
     application = _own(request.user, pk)
     if response := _draft_or_case(request, application):
         return response
-    form = MeasuresForm(request.POST or None, kinds=_kinds(application), initial=MeasuresForm.initial_from(application))
+    form = MeasuresForm(_posted(request), kinds=_kinds(application), initial=MeasuresForm.initial_from(application))
     context = {
         **_steps("measures", application),
         "form": form,
@@ -380,7 +383,7 @@ def step_review(request, pk: int):
     application = _own(request.user, pk)
     if response := _draft_or_case(request, application):
         return response
-    form = SubmitForm(request.POST or None)
+    form = SubmitForm(_posted(request))
     context = {
         **_steps("review", application),
         "form": form,
@@ -412,7 +415,7 @@ def withdraw(request, pk: int):
     if not owner_steps(request.user, application).withdraw:
         messages.info(request, _("Dieser Antrag lässt sich nicht mehr zurückziehen."))
         return redirect("portal:application", pk=application.pk)
-    form = WithdrawForm(request.POST or None)
+    form = WithdrawForm(_posted(request))
     context = {"nav": "applications", "application": application, "form": form}
     if request.method == "POST" and form.is_valid():
         try:
