@@ -8,6 +8,7 @@ from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from .models import Role
 
@@ -40,6 +41,12 @@ class LoginForm(AllauthLoginForm):
     mandatory). Accounts the municipality made itself (staff, demo logins, the admin) were never
     registered through allauth and have no address row; they log in without a confirmation.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = _("E-Mail-Adresse oder Benutzername")
+        self.fields["login"].widget.attrs.pop("placeholder", None)
+        self.fields["password"].widget.attrs.pop("placeholder", None)
 
     def clean(self):
         cleaned = super().clean()

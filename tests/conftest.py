@@ -19,6 +19,8 @@ from .factories import (
     make_application,
 )
 
+pytest_plugins = ["tests.browser"]
+
 ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
