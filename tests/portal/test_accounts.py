@@ -87,3 +87,10 @@ def test_german_unless_english_is_chosen_with_the_switch(client, programme):
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     response = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="de")
     assert '<html lang="en">' in response.content.decode() and response["Content-Language"] == "en"
+
+
+def test_the_portal_speaks_english_when_chosen(client, programme):
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    html = client.get(reverse("home"), {"street": "Hauptstraße", "house_number": "12"}).content.decode()
+    assert "Funding programmes" in html and "Is my address in the funding area?" in html
+    assert "15,000.00 €" in html and "is in the funding area of" in html
