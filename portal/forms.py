@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from localflavor.generic.forms import IBANFormField
 
@@ -196,14 +197,20 @@ class MeasuresForm(forms.Form):
 
     @staticmethod
     def initial_from(application) -> dict:
+        """The saved measures as the form shows them: amounts in the page's number format ("35.294,12")."""
+
+        def shown(amount: Decimal) -> str:
+            return number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
+
         initial = {"description": application.description, "works_started_on": application.works_started_on}
         for component in application.components.all():
             quotes = [i for i in component.cost_items.all() if i.stage == "quote"]
             net = sum((i.net_amount for i in quotes), Decimal("0"))
-            initial[f"{component.kind}-area"] = component.area_m2
-            initial[f"{component.kind}-net"] = net
-            initial[f"{component.kind}-vat"] = sum((i.vat_amount for i in quotes), Decimal("0"))
-            initial[f"{component.kind}-ancillary"] = sum((i.net_amount for i in quotes if i.ancillary), Decimal("0"))
+            ancillary = sum((i.net_amount for i in quotes if i.ancillary), Decimal("0"))
+            initial[f"{component.kind}-area"] = number_format(component.area_m2.normalize(), use_l10n=True)
+            initial[f"{component.kind}-net"] = shown(net)
+            initial[f"{component.kind}-vat"] = shown(sum((i.vat_amount for i in quotes), Decimal("0")))
+            initial[f"{component.kind}-ancillary"] = shown(ancillary) if ancillary else ""
             initial[f"{component.kind}-note"] = component.description
         return initial
 

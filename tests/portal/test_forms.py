@@ -34,6 +34,7 @@ APPLICANT = {
         ("12.345", "12345"),
         ("12345.67", "12345.67"),
         ("1.000.000,00 €", "1000000.00"),
+        ("12,345.67", "12345.67"),
     ],
 )
 def test_amounts_are_read_as_germans_write_them(typed, amount):
