@@ -249,6 +249,12 @@ class UploadForm(forms.Form):
 
 
 class SubmitForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Ihre Nachricht an die Verwaltung"),
+        required=False,
+        help_text=_("z. B. Ihre Antwort auf eine Nachfrage"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     confirm = forms.BooleanField(
         label=_("Ich versichere, dass meine Angaben richtig und vollständig sind."),
         error_messages={"required": _("Bitte bestätigen Sie Ihre Angaben.")},

@@ -395,7 +395,9 @@ def step_review(request, pk: int):
     }
     if request.method == "POST" and form.is_valid():
         try:
-            application = services.application_submit(application_id=application.pk, by=request.user)
+            application = services.application_submit(
+                application_id=application.pk, by=request.user, comment=form.cleaned_data["comment"]
+            )
         except services.TransitionRefused as refusal:
             return _refusal_response(request, refusal, "portal/step_review.html", context)
         messages.success(

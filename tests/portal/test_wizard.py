@@ -191,3 +191,20 @@ def test_a_new_application_is_only_for_an_open_programme(alice_client, programme
     programme.opens_on = programme.closes_on
     programme.save()
     assert alice_client.get(reverse("portal:new", args=[programme.pk])).status_code == 404
+
+
+def test_the_owner_answers_the_return_message_when_submitting_again(alice_client, people, case):
+    application = case("submitted")
+    services.application_return_to_applicant(
+        application_id=application.pk, by=people.caseworker, comment="Bitte das Foto der Fassade nachreichen."
+    )
+    review = alice_client.get(reverse("portal:step_review", args=[application.pk])).content.decode()
+    assert "Bitte das Foto der Fassade nachreichen." in review
+    alice_client.post(
+        reverse("portal:step_review", args=[application.pk]),
+        {"confirm": "on", "comment": "Das Foto ist jetzt hochgeladen."},
+    )
+    application.refresh_from_db()
+    assert application.state == "submitted"
+    html = alice_client.get(reverse("portal:application", args=[application.pk])).content.decode()
+    assert "Das Foto ist jetzt hochgeladen." in html
