@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
+from config.api import IdFilter
 from grants.api import ID, NotFoundAlike
 from grants.rules import may_apply
 
@@ -59,8 +60,7 @@ class ApplicantViewSet(_CreateByApplicants, NotFoundAlike, mixins.CreateModelMix
 
 
 class PropertyFilter(django_filters.FilterSet):
-    # Ids as plain numbers: an id outside the user's view finds nothing, it is not "an invalid choice".
-    registered_by = django_filters.NumberFilter(field_name="registered_by")
+    registered_by = IdFilter(field_name="registered_by")
     street = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:

@@ -116,3 +116,85 @@ def property_create(*, registered_by: Applicant, **fields) -> Property:
     prop.full_clean()
     prop.save()
     return prop
+
+
+# --- the owner portal ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplicantInput:
+    """Antragsteller/in as the owner enters it in the portal."""
+
+    name: str
+    street: str
+    house_number: str
+    postcode: str
+    city: str
+    iban: str
+    kind: str = Applicant.Kind.PERSON
+    standing: str = Applicant.Standing.OWNER
+    organisation: str = ""
+    email: str = ""
+    phone: str = ""
+    may_deduct_input_vat: bool = False
+
+
+@dataclass(frozen=True)
+class PropertyInput:
+    street: str
+    house_number: str
+    postcode: str
+    city: str
+    cadastral_district: str = ""
+    cadastral_sheet: str = ""
+    parcel: str = ""
+    building: str = ""
+
+
+def _cleaned(data) -> dict:
+    return {k: v.strip() if isinstance(v, str) else v for k, v in data.__dict__.items()}
+
+
+@transaction.atomic
+def applicant_save(*, by, data: ApplicantInput, applicant_id: int | None = None, for_draft: int | None = None):
+    """Save an owner's details (Antragsteller/in) and return the record to use.
+
+    A record that a consultation or another application (than the draft ``for_draft``) refers
+    to is never changed underneath it: changed details become a new record of the same owner,
+    so what a submitted application said stays as it was. Raises ValidationError on bad input.
+    """
+    fields = _cleaned(data)
+    applicant = None
+    if applicant_id is not None:
+        applicant = Applicant.objects.select_for_update().filter(pk=applicant_id, user=by).first()
+        if applicant is None:
+            raise PermissionDenied
+        if all(getattr(applicant, k) == v for k, v in fields.items()):
+            return applicant
+        others = applicant.applications.exclude(pk=for_draft) if for_draft else applicant.applications.all()
+        if others.exists() or applicant.consultations.exists():
+            applicant = None
+    if applicant is None:
+        applicant = Applicant(user=by)
+    for key, value in fields.items():
+        setattr(applicant, key, value)
+    applicant.full_clean()
+    applicant.save()
+    return applicant
+
+
+@transaction.atomic
+def property_find_or_create(*, data: PropertyInput, registered_by: Applicant) -> Property:
+    """The property record with exactly these details, or a new one.
+
+    Property records are shared (consultations, other applications) and so never edited
+    from the portal; a changed address or parcel is another record.
+    """
+    fields = _cleaned(data)
+    existing = Property.objects.filter(**fields).order_by("id").first()
+    if existing is not None:
+        return existing
+    prop = Property(registered_by=registered_by, **fields)
+    prop.full_clean()
+    prop.save()
+    return prop

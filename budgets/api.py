@@ -11,6 +11,7 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.api import IdFilter
 from grants.api import ID, NotFoundAlike
 
 from . import services
@@ -37,7 +38,7 @@ class StaffOnly:
 
 
 class AllocationFilter(django_filters.FilterSet):
-    programme = django_filters.NumberFilter(field_name="programme")
+    programme = IdFilter(field_name="programme")
 
     class Meta:
         model = Allocation
@@ -71,10 +72,9 @@ class AllocationViewSet(StaffOnly, NotFoundAlike, viewsets.ReadOnlyModelViewSet)
 
 
 class LedgerEntryFilter(django_filters.FilterSet):
-    # Ids as plain numbers: an id outside the user's view finds nothing, it is not "an invalid choice".
-    allocation = django_filters.NumberFilter(field_name="allocation")
-    application = django_filters.NumberFilter(field_name="application")
-    programme = django_filters.NumberFilter(field_name="allocation__programme")
+    allocation = IdFilter(field_name="allocation")
+    application = IdFilter(field_name="application")
+    programme = IdFilter(field_name="allocation__programme")
     booked_after = django_filters.IsoDateTimeFilter(field_name="booked_at", lookup_expr="gte")
     booked_before = django_filters.IsoDateTimeFilter(field_name="booked_at", lookup_expr="lt")
 

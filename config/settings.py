@@ -41,21 +41,25 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_fsm",
     "django_fsm_log",
+    "allauth",
+    "allauth.account",
     "applicants",
     "grants",
     "budgets",
+    "portal",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "config.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -97,6 +101,27 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
+# Accounts (django-allauth): owners register with e-mail and password and confirm the address
+# through a link before they can log in; staff log in with their user name (accounts made by the
+# municipality have no allauth address row and need no confirmation, see applicants.accounts).
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_ADAPTER = "applicants.accounts.AccountAdapter"
+ACCOUNT_FORMS = {"login": "applicants.accounts.LoginForm"}
+ACCOUNT_LOGIN_METHODS = {"email", "username"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Förderdesk: "
+ACCOUNT_LOGOUT_REDIRECT_URL = "home"
+
+# Owner uploads: PDF, JPEG and PNG only (checked by content), limits per file and per application.
+PORTAL_UPLOAD_MAX_FILE_BYTES = env.int("PORTAL_UPLOAD_MAX_FILE_BYTES", default=10 * 1024 * 1024)
+PORTAL_UPLOAD_MAX_APPLICATION_BYTES = env.int("PORTAL_UPLOAD_MAX_APPLICATION_BYTES", default=50 * 1024 * 1024)
+
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("Deutsch")), ("en", _("Englisch"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -107,7 +132,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # KERN UX comes from npm (`npm ci` in make install) and is served as it is, never copied into the repository.
-STATICFILES_DIRS = [BASE_DIR / "static", ("kern", BASE_DIR / "node_modules" / "@kern-ux" / "native" / "dist")]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("kern", BASE_DIR / "node_modules" / "@kern-ux" / "native" / "dist"),
+    ("htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 

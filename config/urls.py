@@ -1,5 +1,5 @@
+from allauth.account import views as account_views
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
@@ -9,6 +9,7 @@ from applicants.api import ApplicantViewSet, PropertyViewSet
 from budgets.api import AllocationViewSet, LedgerEntryViewSet, StatementViewSet
 from grants import views as grant_views
 from grants.api import ID, ApplicationViewSet, DocumentViewSet, HistoryViewSet, ProgrammeViewSet
+from portal import views as portal_views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -26,9 +27,13 @@ handler404 = "config.api.not_found"
 handler500 = "config.api.server_error"
 
 urlpatterns = [
-    path("", grant_views.home, name="home"),
-    path("konto/anmelden/", auth_views.LoginView.as_view(), name="login"),
-    path("konto/abmelden/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", portal_views.programmes, name="home"),
+    # django-allauth: German addresses for the pages everyone sees, the rest under its own names.
+    path("konto/anmelden/", account_views.login, name="login"),
+    path("konto/abmelden/", account_views.logout, name="logout"),
+    path("konto/registrieren/", account_views.signup, name="signup"),
+    path("konto/", include("allauth.urls")),
+    path("meine-antraege/", include("portal.urls")),
     path("schreiben/<int:pk>/", grant_views.letter_download, name="letter-download"),
     path("schreiben/stapel/<int:pk>/", grant_views.letter_batch_detail, name="letter-batch"),
     path("arbeitsplatz/", include("config.workspace_urls")),

@@ -12,6 +12,8 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.api import IdFilter
+
 from . import services
 from .models import Document, GrantApplication, Programme
 from .rules import may_apply, visible_applications, visible_programmes
@@ -44,7 +46,7 @@ class NotFoundAlike:
 
 
 class ProgrammeFilter(django_filters.FilterSet):
-    municipality = django_filters.NumberFilter(field_name="municipality")
+    municipality = IdFilter(field_name="municipality")
 
     class Meta:
         model = Programme
@@ -72,10 +74,9 @@ class ProgrammeViewSet(NotFoundAlike, viewsets.ReadOnlyModelViewSet):
 
 
 class ApplicationFilter(django_filters.FilterSet):
-    # Ids as plain numbers: an id outside the user's view finds nothing, it is not "an invalid choice".
-    programme = django_filters.NumberFilter(field_name="programme")
-    applicant = django_filters.NumberFilter(field_name="applicant")
-    property = django_filters.NumberFilter(field_name="property")
+    programme = IdFilter(field_name="programme")
+    applicant = IdFilter(field_name="applicant")
+    property = IdFilter(field_name="property")
     file_number = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:

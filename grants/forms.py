@@ -13,7 +13,7 @@ from .selectors import APPLICATION_SORTS, DEFAULT_SORT
 
 
 class AmountField(forms.DecimalField):
-    """A euro amount as Germans write it ("12.345,67"); "12345.67" is understood too."""
+    """A euro amount as Germans write it ("12.345,67"); "12345.67" and "12,345.67" are understood too."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_digits", 12)
@@ -25,7 +25,9 @@ class AmountField(forms.DecimalField):
     def to_python(self, value):
         if isinstance(value, str):
             value = value.strip().replace("€", "").replace(" ", "").replace("\u00a0", "")
-            if "," in value:
+            if "," in value and "." in value and value.rfind(".") > value.rfind(","):
+                value = value.replace(",", "")  # "12,345.67" as the English pages show amounts
+            elif "," in value:
                 value = value.replace(".", "").replace(",", ".")
             elif re.fullmatch(r"\d{1,3}(\.\d{3})+", value):
                 value = value.replace(".", "")

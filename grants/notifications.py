@@ -10,6 +10,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 from django_fsm_log.models import StateLog
 
 from applicants.models import Role, User
@@ -24,18 +25,18 @@ State = GrantApplication.State
 
 # What happens next, in the owner's words, after each state is reached.
 NEXT_STEP = {
-    State.SUBMITTED: "Wir prüfen Ihren Antrag und melden uns, falls etwas fehlt.",
-    State.DRAFT: "Bitte ergänzen Sie Ihren Antrag und reichen Sie ihn erneut ein.",
-    State.CHECKED: "Ihr Antrag ist vollständig geprüft; über die Bewilligung entscheidet nun eine zweite Person.",
-    State.APPROVED: (
+    State.SUBMITTED: _("Wir prüfen Ihren Antrag und melden uns, falls etwas fehlt."),
+    State.DRAFT: _("Bitte ergänzen Sie Ihren Antrag und reichen Sie ihn erneut ein."),
+    State.CHECKED: _("Ihr Antrag ist vollständig geprüft; über die Bewilligung entscheidet nun eine zweite Person."),
+    State.APPROVED: _(
         "Sie können mit der Maßnahme beginnen. Reichen Sie nach Abschluss die Schlussrechnungen und Fotos ein."
     ),
-    State.REJECTED: "Die Gründe und Ihre Möglichkeit, Widerspruch einzulegen, finden Sie im beigefügten Bescheid.",
-    State.WITHDRAWN: "Ihr Antrag ist zurückgezogen; es ist nichts weiter zu tun.",
-    State.PAID: (
+    State.REJECTED: _("Die Gründe und Ihre Möglichkeit, Widerspruch einzulegen, finden Sie im beigefügten Bescheid."),
+    State.WITHDRAWN: _("Ihr Antrag ist zurückgezogen; es ist nichts weiter zu tun."),
+    State.PAID: _(
         "Die Zuwendung wird überwiesen. Bitte reichen Sie noch die Fotos nach Abschluss ein, falls nicht geschehen."
     ),
-    State.DOCUMENTED: "Ihr Förderfall ist abgeschlossen. Bitte beachten Sie die Zweckbindungsfrist.",
+    State.DOCUMENTED: _("Ihr Förderfall ist abgeschlossen. Bitte beachten Sie die Zweckbindungsfrist."),
 }
 
 

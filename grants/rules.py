@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from applicants.models import Role
 
-from .models import GrantApplication, Programme
+from .models import Document, GrantApplication, Programme
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,50 @@ def staff_applications(user) -> QuerySet[GrantApplication]:
     return GrantApplication.objects.filter(programme__municipality__in=user.municipality_ids).exclude(
         applicant__user=user
     )
+
+
+# What an owner may hand in, by state: the application's documents while it is a draft; once
+# approved, the final invoices and the photos after the works; after payment, photos still.
+OWNER_UPLOAD_KINDS = {
+    GrantApplication.State.DRAFT: (
+        Document.Kind.QUOTE,
+        Document.Kind.PHOTO_BEFORE,
+        Document.Kind.LAND_REGISTER,
+        Document.Kind.OWNER_CONSENT,
+        Document.Kind.OTHER,
+    ),
+    GrantApplication.State.APPROVED: (Document.Kind.INVOICE, Document.Kind.PHOTO_AFTER, Document.Kind.OTHER),
+    GrantApplication.State.PAID: (Document.Kind.PHOTO_AFTER,),
+}
+
+
+def upload_kinds(user, application: GrantApplication) -> tuple[str, ...]:
+    """The kinds of document ``user`` may upload to ``application`` now; none for anyone but the owner."""
+    if not is_owner(user, application):
+        return ()
+    return OWNER_UPLOAD_KINDS.get(application.state, ())
+
+
+@dataclass(frozen=True)
+class OwnerSteps:
+    edit: bool
+    withdraw: bool
+    upload_kinds: tuple[str, ...]
+
+
+def owner_steps(user, application: GrantApplication) -> OwnerSteps:
+    """What the owner may do on their case page now: the state graph and ``decide`` together."""
+    possible = {t.name for t in application.get_available_state_transitions()}
+    return OwnerSteps(
+        edit=application.state == GrantApplication.State.DRAFT and decide(user, "edit", application).allowed,
+        withdraw="withdraw" in possible and is_owner(user, application),
+        upload_kinds=upload_kinds(user, application),
+    )
+
+
+def may_use_portal(user) -> bool:
+    """The owner portal is for owners; municipal staff work in the workspace."""
+    return user.is_authenticated and not user.is_municipal_staff
 
 
 def may_use_workspace(user) -> bool:

@@ -13,8 +13,9 @@ from django_fsm_log.models import StateLog
 
 from applicants.models import Consultation, Role
 
+from .calculator import ComponentCosts, CostLine, GrantResult, compute_grant
 from .models import CostItem, Document, GrantApplication, MeasureComponent, Programme, _normalise_street
-from .rules import staff_applications
+from .rules import staff_applications, visible_applications
 
 State = GrantApplication.State
 
@@ -25,7 +26,7 @@ def open_programmes(*, on: date) -> QuerySet[Programme]:
         Programme.objects.filter(Q(opens_on__isnull=True) | Q(opens_on__lte=on))
         .filter(Q(closes_on__isnull=True) | Q(closes_on__gte=on))
         .select_related("municipality")
-        .prefetch_related("component_rules")
+        .prefetch_related("component_rules", "funding_area")
     )
 
 
@@ -282,3 +283,56 @@ def consultation_candidates(application: GrantApplication) -> list[Consultation]
         if _normalise_street(c.property.street) == street
         or c.applicant.name.lower() == application.applicant.name.lower()
     ]
+
+
+# --- the owner portal ---------------------------------------------------------------------
+
+
+def owner_applications(user) -> QuerySet[GrantApplication]:
+    """The owner's own applications, newest first, with what "my applications" shows."""
+    return (
+        visible_applications(user)
+        .filter(applicant__user=user)
+        .select_related("programme__municipality", "property")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def owner_application(user, pk: int) -> GrantApplication:
+    """One of the owner's applications with everything its pages show; DoesNotExist for anyone else's."""
+    return (
+        visible_applications(user)
+        .filter(applicant__user=user)
+        .select_related("programme__municipality", "applicant", "property")
+        .prefetch_related("components__cost_items", "documents", "letters", "programme__component_rules")
+        .get(pk=pk)
+    )
+
+
+def return_message(application: GrantApplication) -> StateLog | None:
+    """The caseworker's message when the case came back to the owner and is still a draft, else None."""
+    if application.state != State.DRAFT:
+        return None
+    last = StateLog.objects.for_(application).order_by("-timestamp", "-pk").first()
+    return last if last is not None and last.transition == "return_to_applicant" else None
+
+
+def grant_preview(application: GrantApplication, components) -> GrantResult:
+    """The grant the guideline would give for costs entered but not saved (``ComponentInput``s)."""
+    return compute_grant(
+        application.programme.guideline(),
+        [
+            ComponentCosts(
+                kind=c.kind,
+                area_m2=c.area_m2,
+                items=[CostLine(net=i.net_amount, vat=i.vat_amount, ancillary=i.ancillary) for i in c.costs],
+            )
+            for c in components
+        ],
+        net=application.applicant.may_deduct_input_vat,
+    )
+
+
+def programmes_covering(programmes, *, street: str, house_number: str) -> list[Programme]:
+    """Which of the programmes fund a property at this address (the quick funding-area check)."""
+    return [p for p in programmes if any(s.covers(street, house_number) for s in p.funding_area.all())]

@@ -8,28 +8,34 @@ transition raises ``TransitionRefused`` and changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from uuid import uuid4
 
 from dateutil.relativedelta import relativedelta
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Length
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 from django_fsm_log.models import StateLog
 
 from applicants.models import Applicant, Consultation, Property
+from applicants.services import ApplicantInput, PropertyInput, applicant_save, property_find_or_create
 from budgets.models import LedgerEntry
 from budgets.services import BudgetError, allocation_for_update, ledger_book, ledger_commit
 
 from .models import CostItem, Document, GrantApplication, InternalNote, MeasureComponent, Programme
-from .rules import decide
+from .rules import decide, upload_kinds
 from .tasks import enqueue, notify_transition
+from .uploads import content_type_of, named_for
 
 State = GrantApplication.State
 
@@ -476,6 +482,140 @@ TRANSITIONS = {
     "pay": application_pay,
     "document": application_document,
 }
+
+
+# --- the owner portal: a draft step by step, documents -----------------------------------
+
+
+def _lock_draft(application_id: int, by) -> GrantApplication:
+    application = _lock(application_id)
+    _ensure_allowed(by, "edit", application)
+    if application.state != State.DRAFT:
+        raise TransitionRefused(
+            _("Im Status „%(state)s“ lässt sich der Antrag nicht mehr ändern.")
+            % {"state": application.get_state_display()}
+        )
+    return application
+
+
+def _recompute(application: GrantApplication) -> GrantApplication:
+    application.store_computation(application.compute())
+    return _validated(application)
+
+
+@transaction.atomic
+def draft_start(*, programme_id: int, applicant_id: int, property: PropertyInput, by) -> GrantApplication:
+    """Start a draft once the owner has given their details and the property; measures follow."""
+    programme = Programme.objects.filter(pk=programme_id).first()
+    applicant = Applicant.objects.filter(pk=applicant_id, user=by).first() if by.is_authenticated else None
+    if programme is None or applicant is None:
+        raise TransitionRefused(_("Nicht gefunden."), code="not_found")
+    if not programme.is_open_on(today()):
+        raise TransitionRefused(_("Für dieses Programm können zurzeit keine Anträge gestellt werden."))
+    prop = property_find_or_create(data=property, registered_by=applicant)
+    return application_create(programme=programme, applicant=applicant, property=prop, components=[], by=by)
+
+
+@transaction.atomic
+def draft_update_applicant(*, application_id: int, by, data: ApplicantInput) -> GrantApplication:
+    """Change the applicant's details of a draft; the grant follows (input-VAT deduction counts)."""
+    application = _lock_draft(application_id, by)
+    try:
+        application.applicant = applicant_save(
+            by=by, data=data, applicant_id=application.applicant_id, for_draft=application.pk
+        )
+    except PermissionDenied:
+        raise TransitionRefused(_("Antrag nicht gefunden."), code="not_found") from None
+    return _recompute(application)
+
+
+@transaction.atomic
+def draft_update_property(*, application_id: int, by, data: PropertyInput) -> GrantApplication:
+    """Change the property of a draft (another property record when the details differ)."""
+    application = _lock_draft(application_id, by)
+    application.property = property_find_or_create(data=data, registered_by=application.applicant)
+    return _validated(application)
+
+
+@transaction.atomic
+def draft_update_measures(
+    *,
+    application_id: int,
+    by,
+    components: Iterable[ComponentInput],
+    description: str = "",
+    works_started_on: date | None = None,
+) -> GrantApplication:
+    """Replace the measures and quoted costs of a draft with what the owner entered; the grant follows."""
+    application = _lock_draft(application_id, by)
+    components = list(components)
+    allowed = set(application.programme.component_rules.values_list("component", flat=True))
+    for component in components:
+        if component.kind not in allowed:
+            raise ValidationError(
+                {"kind": _("Dieses Programm fördert keine Maßnahme der Art „%(kind)s“.") % {"kind": component.kind}}
+            )
+    application.components.exclude(kind__in=[c.kind for c in components]).delete()
+    for measure in application.components.all():
+        entered = next(c for c in components if c.kind == measure.kind)
+        measure.area_m2, measure.description = entered.area_m2, entered.description
+        _validated(measure)
+    _replace_cost_items(application, components, stage=CostItem.Stage.QUOTE)
+    application.description = description
+    application.works_started_on = works_started_on
+    return _recompute(application)
+
+
+def application_upload_bytes(application: GrantApplication) -> int:
+    """What the application's documents take up in storage; a missing file counts nothing."""
+    total = 0
+    for document in application.documents.all():
+        with contextlib.suppress(FileNotFoundError, OSError):
+            total += document.file.size
+    return total
+
+
+@transaction.atomic
+def document_upload(*, application_id: int, by, kind: str, file) -> Document:
+    """Hand in one file: PDF, JPEG or PNG by content, within the limits per file and per application.
+
+    Each file is its own transaction, so a refused file in a batch leaves the others saved.
+    Refusals raise ValidationError with a message naming the file.
+    """
+    application = _lock(application_id)
+    if not decide(by, "view", application):
+        raise TransitionRefused(_("Antrag nicht gefunden."), code="not_found")
+    allowed = upload_kinds(by, application)
+    if kind not in allowed:
+        if not allowed:
+            raise TransitionRefused(
+                _("Im Status „%(state)s“ können Sie keine Unterlagen hochladen.")
+                % {"state": application.get_state_display()}
+            )
+        raise ValidationError(_("Diese Art von Unterlage können Sie jetzt nicht hochladen."), code="kind")
+    name = file.name or "datei"
+    per_file = settings.PORTAL_UPLOAD_MAX_FILE_BYTES
+    if file.size > per_file:
+        raise ValidationError(
+            _("„%(name)s“ ist %(size)s groß; erlaubt sind höchstens %(limit)s je Datei.")
+            % {"name": name, "size": filesizeformat(file.size), "limit": filesizeformat(per_file)},
+            code="file_size",
+        )
+    per_application = settings.PORTAL_UPLOAD_MAX_APPLICATION_BYTES
+    used = application_upload_bytes(application)
+    if used + file.size > per_application:
+        raise ValidationError(
+            _(
+                "„%(name)s“ passt nicht mehr dazu: Zu einem Antrag sind höchstens %(limit)s Unterlagen möglich, "
+                "%(used)s sind schon hochgeladen."
+            )
+            % {"name": name, "limit": filesizeformat(per_application), "used": filesizeformat(used)},
+            code="application_size",
+        )
+    content_type = content_type_of(file, name)
+    document = Document(application=application, kind=kind, original_name=named_for(name, content_type), uploaded_by=by)
+    document.file.save(f"{kind}-{uuid4().hex[:16]}.{named_for(name, content_type).rsplit('.', 1)[1]}", file, save=False)
+    return _validated(document)
 
 
 # --- workspace ----------------------------------------------------------------------------

@@ -15,25 +15,22 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from budgets.rules import visible_allocations
 from budgets.selectors import balances_of
 
 from . import services
-from .calculator import Bound
 from .exports import applications_workbook
 from .forms import ApplicationFilterForm, CertifyInvoicesForm, LinkConsultationForm, NoteForm, StepForm
-from .models import CostItem, Document, GrantApplication, Letter, LetterBatch, MeasureKind, Programme
+from .labels import STEP_LABELS, computation_rows, history_rows
+from .models import CostItem, Document, GrantApplication, Letter, LetterBatch, Programme
 from .rules import decide, may_use_workspace, workspace_steps
 from .selectors import (
-    application_history,
     application_years,
     applications_waiting_for,
     completeness_checklist,
     consultation_candidates,
-    open_programmes,
     pending_grants,
     programmes_of,
     state_counts,
@@ -45,28 +42,7 @@ from .services import find_consultation
 PAGE_SIZE = 25
 State = GrantApplication.State
 
-STEP_LABELS = {
-    "check": gettext_lazy("Als geprüft bestätigen"),
-    "approve": gettext_lazy("Bewilligen"),
-    "certify_invoices": gettext_lazy("Schlussrechnung prüfen"),
-    "pay": gettext_lazy("Auszahlung freigeben"),
-    "document": gettext_lazy("Abschließen"),
-    "return_to_applicant": gettext_lazy("Zurück an Antragsteller/in"),
-    "reject": gettext_lazy("Ablehnen"),
-    "withdraw": gettext_lazy("Im Auftrag zurückziehen"),
-}
 STEPS_NEEDING_COMMENT = {"return_to_applicant", "reject"}
-HISTORY_LABELS = {
-    "submit": gettext_lazy("eingereicht"),
-    "mark_checked": gettext_lazy("geprüft"),
-    "certify_invoices": gettext_lazy("Schlussrechnung sachlich richtig"),
-    "import": gettext_lazy("aus Excel übernommen (Altfall)"),
-    **{action: label for action, label in STEP_LABELS.items() if action not in ("check", "certify_invoices")},
-}
-
-
-def home(request):
-    return render(request, "grants/home.html", {"programmes": open_programmes(on=timezone.localdate())})
 
 
 @login_required
@@ -181,34 +157,6 @@ def application_list(request):
     )
 
 
-def _computation_rows(application: GrantApplication) -> list[dict]:
-    computation = application.computation or {}
-    rows = [
-        {
-            "label": MeasureKind(c["kind"]).label if c["kind"] in MeasureKind.values else c["kind"],
-            "costs": Decimal(c["costs"]),
-            "eligible": Decimal(c["eligible"]),
-            "grant": Decimal(c["grant"]),
-            "bound_by": Bound(c["bound_by"]).label if c["bound_by"] in Bound.values else c["bound_by"],
-        }
-        for c in computation.get("components", [])
-    ]
-    if computation:
-        rows.append(
-            {
-                "label": _("Antrag insgesamt"),
-                "costs": Decimal(computation["costs"]),
-                "eligible": Decimal(computation["eligible"]),
-                "grant": Decimal(computation["grant"]),
-                "bound_by": Bound(computation["bound_by"]).label
-                if computation["bound_by"] in Bound.values
-                else computation["bound_by"],
-                "total": True,
-            }
-        )
-    return rows
-
-
 def _detail_context(request, application: GrantApplication, **extra) -> dict:
     steps = workspace_steps(request.user, application)
     may_link = application.state in (State.DRAFT, State.SUBMITTED) and decide(
@@ -223,20 +171,12 @@ def _detail_context(request, application: GrantApplication, **extra) -> dict:
         "nav": "applications",
         "application": application,
         "components": components,
-        "computation": _computation_rows(application),
+        "computation": computation_rows(application.computation or {}),
         "checklist": completeness_checklist(application) if application.state == State.SUBMITTED else None,
         "candidates": consultation_candidates(application)
         if may_link and find_consultation(application) is None
         else [],
-        "history": [
-            {
-                "log": log,
-                "step": HISTORY_LABELS.get(log.transition, log.transition),
-                "source": State(log.source_state).label if log.source_state in State.values else log.source_state,
-                "target": State(log.state).label if log.state in State.values else log.state,
-            }
-            for log in application_history(application)
-        ],
+        "history": history_rows(application),
         "steps": [(a, STEP_LABELS[a], a in STEPS_NEEDING_COMMENT) for a in steps.allowed if a != "certify_invoices"],
         "may_certify": "certify_invoices" in steps.allowed,
         "refused_steps": [(STEP_LABELS[a], reason) for a, reason in steps.refused],

@@ -8,7 +8,18 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings
 
-from .factories import AllocationFactory, ApplicantFactory, MunicipalityFactory, ProgrammeFactory, UserFactory
+from .factories import (
+    AllocationFactory,
+    ApplicantFactory,
+    MunicipalityFactory,
+    ProgrammeFactory,
+    PropertyFactory,
+    UserFactory,
+    advance,
+    make_application,
+)
+
+pytest_plugins = ["tests.browser"]
 
 ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
@@ -67,3 +78,19 @@ def people(musterstadt):
         foreign_caseworker=_staff("caseworker", nachbarstadt, username="olga"),
         foreign_approver=_staff("approver", nachbarstadt, username="otto"),
     )
+
+
+@pytest.fixture
+def case(programme, allocation, people):
+    """Make Alice's application and walk it to a state: ``case("checked")``."""
+
+    def make(state="submitted", **kwargs):
+        application = make_application(programme=programme, applicant=people.alice, **kwargs)
+        return advance(application, state, people)
+
+    return make
+
+
+@pytest.fixture
+def another_property():
+    return PropertyFactory(house_number="14")

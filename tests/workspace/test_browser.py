@@ -6,73 +6,13 @@ certifies the final invoices and finance pays.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from grants.services import application_check
+from tests.browser import assert_accessible
 from tests.factories import UserFactory, add_document
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-# Without these flags Chromium stalls reaching for the network this machine does not have.
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
-PASSWORD = "geheim-genug-123"  # tests.factories.UserFactory
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Chromium for this module; meanwhile Playwright's event loop runs in the test thread."""
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Chromium is missing: make install-test installs it (apt-get install chromium)"
-    assert AXE.exists(), "axe-core is missing: make install runs npm ci"
-    # Django refuses database calls from a thread with a running event loop; the live server and the
-    # sync API share that thread, so it is allowed here, and only for as long as the browser runs.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-
-
-@pytest.fixture
-def login(browser, live_server):
-    """A fresh browser page logged in as ``user`` through the login form."""
-    contexts = []
-
-    def log_in(user):
-        context = browser.new_context(base_url=live_server.url, locale="de-DE")
-        contexts.append(context)
-        page = context.new_page()
-        page.goto("/konto/anmelden/?next=/arbeitsplatz/")
-        page.get_by_label("Benutzername").fill(user.username)
-        page.get_by_label("Passwort").fill(PASSWORD)
-        page.get_by_role("button", name="Anmelden").click()
-        page.wait_for_url("**/arbeitsplatz/")
-        return page
-
-    yield log_in
-    for context in contexts:
-        context.close()
-
-
-def assert_accessible(page):
-    """No WCAG 2.1 A/AA violation that axe-core can find on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run({runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})")
-    violations = [
-        {"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]} for v in result["violations"]
-    ]
-    assert violations == [], f"{page.url}: {json.dumps(violations, ensure_ascii=False, indent=1)}"
 
 
 def test_a_caseworker_checks_an_application(login, people, case, allocation):

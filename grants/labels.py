@@ -1,0 +1,82 @@
+"""Words for what the database stores as codes: steps, history entries, the computation's rules.
+
+Shared by the workspace and the owner portal so both say the same thing. No rule is decided here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .calculator import Bound
+from .models import GrantApplication, MeasureKind
+from .selectors import application_history
+
+State = GrantApplication.State
+
+STEP_LABELS = {
+    "check": gettext_lazy("Als geprüft bestätigen"),
+    "approve": gettext_lazy("Bewilligen"),
+    "certify_invoices": gettext_lazy("Schlussrechnung prüfen"),
+    "pay": gettext_lazy("Auszahlung freigeben"),
+    "document": gettext_lazy("Abschließen"),
+    "return_to_applicant": gettext_lazy("Zurück an Antragsteller/in"),
+    "reject": gettext_lazy("Ablehnen"),
+    "withdraw": gettext_lazy("Im Auftrag zurückziehen"),
+}
+HISTORY_LABELS = {
+    "submit": gettext_lazy("eingereicht"),
+    "mark_checked": gettext_lazy("geprüft"),
+    "certify_invoices": gettext_lazy("Schlussrechnung sachlich richtig"),
+    "import": gettext_lazy("aus Excel übernommen (Altfall)"),
+    **{action: label for action, label in STEP_LABELS.items() if action not in ("check", "certify_invoices")},
+}
+
+
+def _state_label(code: str) -> str:
+    return State(code).label if code in State.values else code
+
+
+def _bound_label(code: str) -> str:
+    return Bound(code).label if code in Bound.values else code
+
+
+def history_rows(application: GrantApplication) -> list[dict]:
+    """The case's transitions, oldest first, each with its step, source and target in words."""
+    return [
+        {
+            "log": log,
+            "step": HISTORY_LABELS.get(log.transition, log.transition),
+            "source": _state_label(log.source_state),
+            "target": _state_label(log.state),
+        }
+        for log in application_history(application)
+    ]
+
+
+def computation_rows(computation: dict) -> list[dict]:
+    """A stored or previewed computation (GrantResult.as_dict()) as table rows, the total last."""
+    rows = [
+        {
+            "label": MeasureKind(c["kind"]).label if c["kind"] in MeasureKind.values else c["kind"],
+            "costs": Decimal(c["costs"]),
+            "eligible": Decimal(c["eligible"]),
+            "grant": Decimal(c["grant"]),
+            "bound_by": _bound_label(c["bound_by"]),
+        }
+        for c in computation.get("components", [])
+    ]
+    if computation:
+        rows.append(
+            {
+                "label": _("Antrag insgesamt"),
+                "costs": Decimal(computation["costs"]),
+                "eligible": Decimal(computation["eligible"]),
+                "grant": Decimal(computation["grant"]),
+                "bound_by": _bound_label(computation["bound_by"]),
+                "total": True,
+            }
+        )
+    return rows

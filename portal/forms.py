@@ -1,0 +1,274 @@
+"""Forms of the owner portal: HTTP input only; every rule lives in the services."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
+from localflavor.generic.forms import IBANFormField
+
+from applicants.models import Applicant, postcode_validator
+from applicants.services import ApplicantInput, PropertyInput
+from grants.forms import AmountField
+from grants.models import Document, MeasureKind
+from grants.services import ComponentInput, CostInput
+
+
+class AreaField(AmountField):
+    """An area in m² as Germans write it ("180,5"); zero is no area."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 9)
+        kwargs.setdefault("min_value", Decimal("0.01"))
+        kwargs.setdefault("error_messages", {"min_value": _("Die Fläche muss größer als 0 m² sein.")})
+        super().__init__(**kwargs)
+
+
+class ApplicantForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Sie beantragen als"), choices=Applicant.Kind.choices)
+    standing = forms.ChoiceField(label=_("Ihr Verhältnis zum Grundstück"), choices=Applicant.Standing.choices)
+    name = forms.CharField(
+        label=_("Vor- und Nachname"), max_length=200, widget=forms.TextInput({"autocomplete": "name"})
+    )
+    organisation = forms.CharField(
+        label=_("Name der Organisation oder des Unternehmens"),
+        max_length=200,
+        required=False,
+        help_text=_("nur bei Organisationen und Unternehmen"),
+        widget=forms.TextInput({"autocomplete": "organization"}),
+    )
+    street = forms.CharField(
+        label=_("Straße"), max_length=200, widget=forms.TextInput({"autocomplete": "address-line1"})
+    )
+    house_number = forms.CharField(label=_("Hausnummer"), max_length=20)
+    postcode = forms.CharField(
+        label=_("PLZ"),
+        max_length=5,
+        validators=[postcode_validator],
+        widget=forms.TextInput({"autocomplete": "postal-code", "inputmode": "numeric"}),
+    )
+    city = forms.CharField(label=_("Ort"), max_length=100, widget=forms.TextInput({"autocomplete": "address-level2"}))
+    email = forms.EmailField(label=_("E-Mail"), required=False, widget=forms.EmailInput({"autocomplete": "email"}))
+    phone = forms.CharField(
+        label=_("Telefon"), max_length=50, required=False, widget=forms.TextInput({"autocomplete": "tel"})
+    )
+    iban = IBANFormField(
+        label=_("IBAN für die Auszahlung"),
+        help_text=_("z. B. DE89 3704 0044 0532 0130 00"),
+        error_messages={"invalid": _("Bitte prüfen Sie die IBAN; sie ist so nicht gültig.")},
+    )
+    may_deduct_input_vat = forms.BooleanField(
+        label=_("Ich bin zum Vorsteuerabzug berechtigt"),
+        required=False,
+        help_text=_("Dann wird die Förderung aus den Nettokosten berechnet, sonst aus den Bruttokosten."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == Applicant.Kind.ORGANISATION and not cleaned.get("organisation", "").strip():
+            self.add_error("organisation", _("Bitte geben Sie den Namen der Organisation an."))
+        return cleaned
+
+    def data_input(self) -> ApplicantInput:
+        return ApplicantInput(**self.cleaned_data)
+
+    @staticmethod
+    def initial_from(applicant: Applicant | None) -> dict:
+        if applicant is None:
+            return {}
+        return {name: getattr(applicant, name) for name in ApplicantForm.base_fields}
+
+
+class PropertyForm(forms.Form):
+    street = forms.CharField(label=_("Straße"), max_length=200)
+    house_number = forms.CharField(label=_("Hausnummer"), max_length=20)
+    postcode = forms.CharField(
+        label=_("PLZ"), max_length=5, validators=[postcode_validator], widget=forms.TextInput({"inputmode": "numeric"})
+    )
+    city = forms.CharField(label=_("Ort"), max_length=100)
+    cadastral_district = forms.CharField(label=_("Gemarkung"), max_length=100, required=False)
+    cadastral_sheet = forms.CharField(label=_("Flur"), max_length=20, required=False)
+    parcel = forms.CharField(label=_("Flurstück"), max_length=50, required=False, help_text=_("z. B. 117/2"))
+    building = forms.CharField(label=_("Gebäude"), max_length=200, required=False, help_text=_("z. B. Vorderhaus"))
+
+    def data_input(self) -> PropertyInput:
+        return PropertyInput(**self.cleaned_data)
+
+    @staticmethod
+    def initial_from(prop) -> dict:
+        return {name: getattr(prop, name) for name in PropertyForm.base_fields} if prop else {}
+
+
+class MeasuresForm(forms.Form):
+    """One block of fields per kind of measure the programme funds; a block left empty is no measure."""
+
+    description = forms.CharField(
+        label=_("Was soll gemacht werden?"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    works_started_on = forms.DateField(
+        label=_("Mit den Arbeiten begonnen am"),
+        required=False,
+        help_text=_(
+            "Nur ausfüllen, wenn Sie schon begonnen oder einen Auftrag erteilt haben. "
+            "Ein Beginn vor der Bewilligung schließt die Förderung in der Regel aus."
+        ),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args, kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kinds = list(kinds)
+        for kind in self.kinds:
+            label = MeasureKind(kind).label
+            self.fields[f"{kind}-area"] = AreaField(label=_("%(kind)s: Fläche in m²") % {"kind": label}, required=False)
+            self.fields[f"{kind}-net"] = AmountField(
+                label=_("%(kind)s: Kosten netto in €") % {"kind": label}, required=False
+            )
+            self.fields[f"{kind}-vat"] = AmountField(
+                label=_("%(kind)s: Umsatzsteuer in €") % {"kind": label},
+                required=False,
+                help_text=_("z. B. 19 % des Nettobetrags"),
+            )
+            self.fields[f"{kind}-ancillary"] = AmountField(
+                label=_("%(kind)s: davon Planung und Bauleitung (netto) in €") % {"kind": label},
+                required=False,
+                help_text=_("Planungskosten werden nur bis zu dem Anteil gefördert, den die Richtlinie erlaubt."),
+            )
+            self.fields[f"{kind}-note"] = forms.CharField(
+                label=_("%(kind)s: Kurzbeschreibung") % {"kind": label}, max_length=300, required=False
+            )
+
+    def blocks(self):
+        """The fields grouped per measure, for the template: (label, [bound fields])."""
+        return [
+            (MeasureKind(kind).label, [self[f"{kind}-{part}"] for part in ("area", "net", "vat", "ancillary", "note")])
+            for kind in self.kinds
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        entered = 0
+        for kind in self.kinds:
+            area, net = cleaned.get(f"{kind}-area"), cleaned.get(f"{kind}-net")
+            vat = cleaned.get(f"{kind}-vat") or Decimal("0")
+            ancillary = cleaned.get(f"{kind}-ancillary") or Decimal("0")
+            if f"{kind}-area" in self.errors or f"{kind}-net" in self.errors:
+                entered += 1
+                continue
+            if area is None and not net and not cleaned.get(f"{kind}-vat") and not ancillary:
+                continue
+            entered += 1
+            if area is None:
+                self.add_error(f"{kind}-area", _("Bitte geben Sie die Fläche an."))
+            if not net:
+                self.add_error(f"{kind}-net", _("Bitte geben Sie die Kosten an."))
+            elif vat > net:
+                self.add_error(f"{kind}-vat", _("Die Umsatzsteuer kann nicht höher sein als der Nettobetrag."))
+            elif ancillary > net:
+                self.add_error(f"{kind}-ancillary", _("Die Planungskosten sind ein Teil der Nettokosten."))
+        if not entered:
+            raise forms.ValidationError(_("Bitte geben Sie mindestens eine Maßnahme mit Fläche und Kosten an."))
+        return cleaned
+
+    def components(self) -> list[ComponentInput]:
+        """The entered measures: construction and planning as separate cost lines, VAT split pro rata."""
+        result = []
+        for kind in self.kinds:
+            net = self.cleaned_data.get(f"{kind}-net")
+            if not net:
+                continue
+            vat = self.cleaned_data.get(f"{kind}-vat") or Decimal("0")
+            ancillary = self.cleaned_data.get(f"{kind}-ancillary") or Decimal("0")
+            ancillary_vat = (vat * ancillary / net).quantize(Decimal("0.01"))
+            costs = [CostInput(str(_("Bauleistung laut Angebot")), net - ancillary, vat - ancillary_vat)]
+            if ancillary:
+                costs.append(CostInput(str(_("Planung und Bauleitung")), ancillary, ancillary_vat, ancillary=True))
+            result.append(
+                ComponentInput(
+                    kind=kind,
+                    area_m2=self.cleaned_data[f"{kind}-area"],
+                    costs=tuple(costs),
+                    description=self.cleaned_data.get(f"{kind}-note", ""),
+                )
+            )
+        return result
+
+    @staticmethod
+    def initial_from(application) -> dict:
+        """The saved measures as the form shows them: amounts in the page's number format ("35.294,12")."""
+
+        def shown(amount: Decimal) -> str:
+            return number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
+
+        initial = {"description": application.description, "works_started_on": application.works_started_on}
+        for component in application.components.all():
+            quotes = [i for i in component.cost_items.all() if i.stage == "quote"]
+            net = sum((i.net_amount for i in quotes), Decimal("0"))
+            ancillary = sum((i.net_amount for i in quotes if i.ancillary), Decimal("0"))
+            initial[f"{component.kind}-area"] = number_format(component.area_m2.normalize(), use_l10n=True)
+            initial[f"{component.kind}-net"] = shown(net)
+            initial[f"{component.kind}-vat"] = shown(sum((i.vat_amount for i in quotes), Decimal("0")))
+            initial[f"{component.kind}-ancillary"] = shown(ancillary) if ancillary else ""
+            initial[f"{component.kind}-note"] = component.description
+        return initial
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern); each is checked by the upload service."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"})
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)] if data else single(data, initial)
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Art der Unterlage"))
+    files = MultipleFileField(
+        label=_("Dateien"),
+        help_text=_("PDF, JPEG oder PNG; mehrere Dateien auf einmal möglich."),
+        error_messages={"required": _("Bitte wählen Sie mindestens eine Datei aus.")},
+    )
+
+    def __init__(self, *args, kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(k, Document.Kind(k).label) for k in kinds]
+
+
+class SubmitForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Ihre Nachricht an die Verwaltung"),
+        required=False,
+        help_text=_("z. B. Ihre Antwort auf eine Nachfrage"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    confirm = forms.BooleanField(
+        label=_("Ich versichere, dass meine Angaben richtig und vollständig sind."),
+        error_messages={"required": _("Bitte bestätigen Sie Ihre Angaben.")},
+    )
+
+
+class WithdrawForm(forms.Form):
+    comment = forms.CharField(label=_("Grund (freiwillig)"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    confirm = forms.BooleanField(
+        label=_("Ja, ich ziehe den Antrag zurück."),
+        error_messages={"required": _("Bitte bestätigen Sie, dass Sie den Antrag zurückziehen möchten.")},
+    )
+
+
+class AddressCheckForm(forms.Form):
+    street = forms.CharField(label=_("Straße"), max_length=200)
+    house_number = forms.CharField(label=_("Hausnummer"), max_length=20)

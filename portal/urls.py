@@ -1,0 +1,22 @@
+"""The owner portal: programmes and the funding-area check (public), my applications (owners)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "portal"
+urlpatterns = [
+    path("", views.applications, name="applications"),
+    path("neu/<int:programme_id>/", views.new_application, name="new"),
+    path("neu/<int:programme_id>/grundstueck/", views.new_application_property, name="new_property"),
+    path("<int:pk>/", views.application_detail, name="application"),
+    path("<int:pk>/antragsteller/", views.step_applicant, name="step_applicant"),
+    path("<int:pk>/grundstueck/", views.step_property, name="step_property"),
+    path("<int:pk>/massnahme/", views.step_measures, name="step_measures"),
+    path("<int:pk>/massnahme/vorschau/", views.measures_preview, name="measures_preview"),
+    path("<int:pk>/unterlagen/", views.step_documents, name="step_documents"),
+    path("<int:pk>/pruefen/", views.step_review, name="step_review"),
+    path("<int:pk>/zurueckziehen/", views.withdraw, name="withdraw"),
+    path("<int:pk>/schlussrechnung/", views.final_documents, name="final_documents"),
+    path("dokumente/<int:pk>/", views.document_file, name="document"),
+]

@@ -1,0 +1,471 @@
+"""The owner portal: programmes, the funding-area check, applying step by step, following the case.
+
+Views parse, call one service or selector, and render; every rule is in grants and applicants.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from applicants.models import Applicant
+from applicants.services import applicant_save
+from grants import services
+from grants.labels import computation_rows, history_rows
+from grants.models import Document, GrantApplication
+from grants.notifications import NEXT_STEP
+from grants.rules import may_use_portal, owner_steps
+from grants.selectors import (
+    grant_preview,
+    open_programmes,
+    owner_application,
+    owner_applications,
+    programmes_covering,
+    return_message,
+)
+
+from .forms import AddressCheckForm, ApplicantForm, MeasuresForm, PropertyForm, SubmitForm, UploadForm, WithdrawForm
+
+State = GrantApplication.State
+STEPS = [
+    ("applicant", gettext_lazy("Antragsteller/in")),
+    ("property", gettext_lazy("Grundstück")),
+    ("measures", gettext_lazy("Maßnahme und Kosten")),
+    ("documents", gettext_lazy("Unterlagen")),
+    ("review", gettext_lazy("Angaben prüfen und einreichen")),
+]
+FRESH_DRAFT_NEXT_STEP = gettext_lazy("Vervollständigen Sie Ihren Antrag und reichen Sie ihn ein.")
+
+
+def _posted(request):
+    """The submitted data, or None on GET: an empty POST is a submitted form too (and refused)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _limits() -> dict:
+    return {"file": settings.PORTAL_UPLOAD_MAX_FILE_BYTES, "application": settings.PORTAL_UPLOAD_MAX_APPLICATION_BYTES}
+
+
+def portal_view(view):
+    """Logged-in owners only; staff are sent to the workspace (403), anonymous visitors log in first."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not may_use_portal(request.user):
+            raise PermissionDenied(_("Mitarbeitende der Kommune bearbeiten Anträge im Arbeitsplatz."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _own(user, pk: int) -> GrantApplication:
+    try:
+        return owner_application(user, pk)
+    except GrantApplication.DoesNotExist:
+        raise Http404(_("Antrag nicht gefunden.")) from None
+
+
+def _steps(current: str, application: GrantApplication | None = None, programme=None) -> dict:
+    number = [key for key, _label in STEPS].index(current) + 1
+    return {
+        "steps": STEPS,
+        "step": current,
+        "step_number": number,
+        "step_count": len(STEPS),
+        "application": application,
+        "programme": programme or application.programme,
+    }
+
+
+def _refusal_response(request, refusal: services.TransitionRefused, template: str, context: dict):
+    if refusal.code == "not_found":
+        raise Http404(refusal.reasons[0])
+    status = {"forbidden": 403, "conflict": 409, "invalid": 400}.get(refusal.code, 400)
+    return render(request, template, {**context, "errors": refusal.reasons}, status=status)
+
+
+def _next_or_later(request, application: GrantApplication, next_step: str):
+    if "later" in request.POST:
+        messages.success(request, _("Ihr Entwurf ist gespeichert. Sie können später hier weitermachen."))
+        return redirect("portal:applications")
+    return redirect(f"portal:step_{next_step}", pk=application.pk)
+
+
+def _draft_or_case(request, application: GrantApplication):
+    """A submitted application is no longer edited step by step: show its case page instead."""
+    if application.state != State.DRAFT:
+        messages.info(request, _("Dieser Antrag ist eingereicht und lässt sich nicht mehr ändern."))
+        return redirect("portal:application", pk=application.pk)
+    return None
+
+
+# --- public pages -------------------------------------------------------------------------
+
+
+def programmes(request):
+    """Open programmes with their conditions, and the quick check "is my address in the funding area?"."""
+    open_now = list(open_programmes(on=timezone.localdate()))
+    form = AddressCheckForm(request.GET or None)
+    covering = None
+    if form.is_valid():
+        covering = programmes_covering(open_now, **form.cleaned_data)
+    return render(
+        request,
+        "portal/programmes.html",
+        {"nav": "programmes", "programmes": open_now, "form": form, "covering": covering},
+    )
+
+
+# --- my applications ----------------------------------------------------------------------
+
+
+@portal_view
+def applications(request):
+    rows = list(owner_applications(request.user))
+    for application in rows:
+        application.next_step = _next_step(application)
+    return render(request, "portal/applications.html", {"nav": "applications", "applications": rows})
+
+
+def _next_step(application: GrantApplication) -> str:
+    if application.state == State.DRAFT and not application.file_number:
+        return FRESH_DRAFT_NEXT_STEP
+    return NEXT_STEP.get(application.state, "")
+
+
+@portal_view
+def application_detail(request, pk: int):
+    application = _own(request.user, pk)
+    return render(
+        request,
+        "portal/application_detail.html",
+        {
+            "nav": "applications",
+            "application": application,
+            "next_step": _next_step(application),
+            "returned": return_message(application),
+            "history": history_rows(application),
+            "computation": computation_rows(application.computation or {}),
+            "documents": list(application.documents.all()),
+            "letters": list(application.letters.all()),
+            "may": owner_steps(request.user, application),
+        },
+    )
+
+
+# --- applying step by step ----------------------------------------------------------------
+
+
+def _open_programme(pk: int):
+    return get_object_or_404(open_programmes(on=timezone.localdate()), pk=pk)
+
+
+@portal_view
+def new_application(request, programme_id: int):
+    """Step 1 of a new application: the owner's details, saved as their applicant record."""
+    programme = _open_programme(programme_id)
+    latest = Applicant.objects.filter(user=request.user).order_by("-pk").first()
+    form = ApplicantForm(_posted(request), initial=ApplicantForm.initial_from(latest) or {"email": request.user.email})
+    context = {**_steps("applicant", programme=programme), "form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            applicant = applicant_save(
+                by=request.user, data=form.data_input(), applicant_id=latest.pk if latest else None
+            )
+        except ValidationError as error:
+            return render(request, "portal/step_applicant.html", {**context, "errors": error.messages}, status=400)
+        url = reverse("portal:new_property", kwargs={"programme_id": programme.pk})
+        return redirect(f"{url}?antragsteller={applicant.pk}")
+    return render(request, "portal/step_applicant.html", context, status=400 if form.errors else 200)
+
+
+@portal_view
+def new_application_property(request, programme_id: int):
+    """Step 2 of a new application: the property; from here on the draft exists and is resumable."""
+    programme = _open_programme(programme_id)
+    applicant = get_object_or_404(
+        Applicant, pk=request.POST.get("antragsteller") or request.GET.get("antragsteller") or 0, user=request.user
+    )
+    form = PropertyForm(
+        _posted(request),
+        initial={
+            "street": applicant.street,
+            "house_number": applicant.house_number,
+            "postcode": applicant.postcode,
+            "city": applicant.city,
+        },
+    )
+    context = {**_steps("property", programme=programme), "form": form, "applicant": applicant}
+    if request.method == "POST" and form.is_valid():
+        try:
+            application = services.draft_start(
+                programme_id=programme.pk, applicant_id=applicant.pk, property=form.data_input(), by=request.user
+            )
+        except services.TransitionRefused as refusal:
+            return _refusal_response(request, refusal, "portal/step_property.html", context)
+        except ValidationError as error:
+            return render(request, "portal/step_property.html", {**context, "errors": error.messages}, status=400)
+        _warn_outside_area(request, application)
+        return _next_or_later(request, application, "measures")
+    return render(request, "portal/step_property.html", context, status=400 if form.errors else 200)
+
+
+def _warn_outside_area(request, application: GrantApplication) -> None:
+    prop = application.property
+    if not application.programme.covers(prop.street, prop.house_number):
+        messages.warning(
+            request,
+            _(
+                "Die Adresse %(address)s liegt nach unseren Daten nicht im Fördergebiet. "
+                "Sie können den Entwurf speichern, aber nicht einreichen; bitte prüfen Sie die Adresse."
+            )
+            % {"address": f"{prop.street} {prop.house_number}"},
+        )
+
+
+@portal_view
+def step_applicant(request, pk: int):
+    application = _own(request.user, pk)
+    if response := _draft_or_case(request, application):
+        return response
+    form = ApplicantForm(_posted(request), initial=ApplicantForm.initial_from(application.applicant))
+    context = {**_steps("applicant", application), "form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.draft_update_applicant(application_id=application.pk, by=request.user, data=form.data_input())
+        except services.TransitionRefused as refusal:
+            return _refusal_response(request, refusal, "portal/step_applicant.html", context)
+        except ValidationError as error:
+            return render(request, "portal/step_applicant.html", {**context, "errors": error.messages}, status=400)
+        return _next_or_later(request, application, "property")
+    return render(request, "portal/step_applicant.html", context, status=400 if form.errors else 200)
+
+
+@portal_view
+def step_property(request, pk: int):
+    application = _own(request.user, pk)
+    if response := _draft_or_case(request, application):
+        return response
+    form = PropertyForm(_posted(request), initial=PropertyForm.initial_from(application.property))
+    context = {**_steps("property", application), "form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            application = services.draft_update_property(
+                application_id=application.pk, by=request.user, data=form.data_input()
+            )
+        except services.TransitionRefused as refusal:
+            return _refusal_response(request, refusal, "portal/step_property.html", context)
+        except ValidationError as error:
+            return render(request, "portal/step_property.html", {**context, "errors": error.messages}, status=400)
+        _warn_outside_area(request, application)
+        return _next_or_later(request, application, "measures")
+    return render(request, "portal/step_property.html", context, status=400 if form.errors else 200)
+
+
+def _kinds(application: GrantApplication) -> list[str]:
+    return [rule.component for rule in application.programme.component_rules.all()]
+
+
+@portal_view
+def step_measures(request, pk: int):
+    application = _own(request.user, pk)
+    if response := _draft_or_case(request, application):
+        return response
+    form = MeasuresForm(_posted(request), kinds=_kinds(application), initial=MeasuresForm.initial_from(application))
+    context = {
+        **_steps("measures", application),
+        "form": form,
+        "computation": computation_rows(application.computation) if application.components.all() else [],
+    }
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.draft_update_measures(
+                    application_id=application.pk,
+                    by=request.user,
+                    components=form.components(),
+                    description=form.cleaned_data["description"],
+                    works_started_on=form.cleaned_data["works_started_on"],
+                )
+            except services.TransitionRefused as refusal:
+                return _refusal_response(request, refusal, "portal/step_measures.html", context)
+            except ValidationError as error:
+                return render(request, "portal/step_measures.html", {**context, "errors": error.messages}, status=400)
+            return _next_or_later(request, application, "documents")
+        context["computation"] = (
+            computation_rows(grant_preview(application, form.components()).as_dict()) if form.is_valid() else []
+        )
+    return render(request, "portal/step_measures.html", context, status=400 if form.errors else 200)
+
+
+@portal_view
+@require_POST
+def measures_preview(request, pk: int):
+    """The grant the guideline would give for what is in the form now (htmx swaps it in place)."""
+    application = _own(request.user, pk)
+    form = MeasuresForm(request.POST, kinds=_kinds(application))
+    rows = computation_rows(grant_preview(application, form.components()).as_dict()) if form.is_valid() else []
+    return render(request, "portal/_preview.html", {"computation": rows, "incomplete": not form.is_valid()})
+
+
+def _upload(request, application: GrantApplication, kinds) -> tuple[UploadForm, list[Document], list[str]]:
+    """Each file through the upload service on its own: a refused file keeps none of the others from being saved."""
+    form = UploadForm(request.POST, request.FILES, kinds=kinds)
+    saved, errors = [], []
+    if form.is_valid():
+        for upload in form.cleaned_data["files"]:
+            try:
+                saved.append(
+                    services.document_upload(
+                        application_id=application.pk, by=request.user, kind=form.cleaned_data["kind"], file=upload
+                    )
+                )
+            except services.TransitionRefused as refusal:
+                if refusal.code == "not_found":
+                    raise Http404 from None
+                errors += refusal.reasons
+            except ValidationError as error:
+                errors += error.messages
+    if saved:
+        messages.success(
+            request,
+            _("Gespeichert: %(names)s.") % {"names": ", ".join(d.original_name for d in saved)},
+        )
+    return form, saved, errors
+
+
+@portal_view
+def step_documents(request, pk: int):
+    application = _own(request.user, pk)
+    if response := _draft_or_case(request, application):
+        return response
+    kinds = owner_steps(request.user, application).upload_kinds
+    form, errors = UploadForm(kinds=kinds), []
+    if request.method == "POST" and "continue" in request.POST:
+        return _next_or_later(request, application, "review")
+    if request.method == "POST" and "later" in request.POST and not request.FILES:
+        return _next_or_later(request, application, "review")
+    if request.method == "POST":
+        form, saved, errors = _upload(request, application, kinds)
+        if not errors and not form.errors:
+            return redirect("portal:step_documents", pk=application.pk)
+        application = _own(request.user, pk)
+    return render(
+        request,
+        "portal/step_documents.html",
+        {
+            **_steps("documents", application),
+            "form": form,
+            "errors": errors,
+            "documents": list(application.documents.all()),
+            "missing": services.missing_documents(application),
+            "limits": _limits(),
+        },
+        status=400 if errors or form.errors else 200,
+    )
+
+
+@portal_view
+def step_review(request, pk: int):
+    application = _own(request.user, pk)
+    if response := _draft_or_case(request, application):
+        return response
+    form = SubmitForm(_posted(request))
+    context = {
+        **_steps("review", application),
+        "form": form,
+        "problems": services.submission_problems(application, on=timezone.localdate()),
+        "missing": services.missing_documents(application),
+        "computation": computation_rows(application.computation or {}),
+        "documents": list(application.documents.all()),
+        "returned": return_message(application),
+    }
+    if request.method == "POST" and form.is_valid():
+        try:
+            application = services.application_submit(
+                application_id=application.pk, by=request.user, comment=form.cleaned_data["comment"]
+            )
+        except services.TransitionRefused as refusal:
+            return _refusal_response(request, refusal, "portal/step_review.html", context)
+        messages.success(
+            request,
+            _("Ihr Antrag ist eingereicht. Ihr Aktenzeichen lautet %(file)s.") % {"file": application.file_number},
+        )
+        return redirect("portal:application", pk=application.pk)
+    return render(request, "portal/step_review.html", context, status=400 if form.errors else 200)
+
+
+# --- after submitting ---------------------------------------------------------------------
+
+
+@portal_view
+def withdraw(request, pk: int):
+    application = _own(request.user, pk)
+    if not owner_steps(request.user, application).withdraw:
+        messages.info(request, _("Dieser Antrag lässt sich nicht mehr zurückziehen."))
+        return redirect("portal:application", pk=application.pk)
+    form = WithdrawForm(_posted(request))
+    context = {"nav": "applications", "application": application, "form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.application_withdraw(
+                application_id=application.pk, by=request.user, comment=form.cleaned_data["comment"]
+            )
+        except services.TransitionRefused as refusal:
+            return _refusal_response(request, refusal, "portal/withdraw.html", context)
+        messages.success(request, _("Ihr Antrag ist zurückgezogen."))
+        return redirect("portal:application", pk=application.pk)
+    return render(request, "portal/withdraw.html", context, status=400 if form.errors else 200)
+
+
+@portal_view
+def final_documents(request, pk: int):
+    """After approval: hand in the final invoices and the photos after the works."""
+    application = _own(request.user, pk)
+    kinds = owner_steps(request.user, application).upload_kinds
+    if application.state == State.DRAFT or not kinds:
+        messages.info(request, _("Schlussrechnungen und Fotos können Sie nach der Bewilligung einreichen."))
+        return redirect("portal:application", pk=application.pk)
+    form, errors = UploadForm(kinds=kinds), []
+    if request.method == "POST":
+        form, saved, errors = _upload(request, application, kinds)
+        if not errors and not form.errors:
+            return redirect("portal:application", pk=application.pk)
+    return render(
+        request,
+        "portal/final_documents.html",
+        {"nav": "applications", "application": application, "form": form, "errors": errors, "limits": _limits()},
+        status=400 if errors or form.errors else 200,
+    )
+
+
+@portal_view
+def document_file(request, pk: int):
+    """One of the owner's own documents, shown in the browser; anyone else's is not found."""
+    document = get_object_or_404(Document.objects.select_related("application"), pk=pk)
+    _own(request.user, document.application_id)
+    content_type = mimetypes.guess_type(document.original_name)[0] or "application/octet-stream"
+    inline = content_type in {"application/pdf", "image/jpeg", "image/png"}
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("Die Datei fehlt.")) from None
+    return FileResponse(
+        handle,
+        content_type=content_type if inline else "application/octet-stream",
+        as_attachment=not inline,
+        filename=document.original_name,
+    )
