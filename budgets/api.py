@@ -11,7 +11,7 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api import IdFilter
+from config.api import DateTimeFilter, IdFilter
 from grants.api import ID, NotFoundAlike
 
 from . import services
@@ -75,8 +75,8 @@ class LedgerEntryFilter(django_filters.FilterSet):
     allocation = IdFilter(field_name="allocation")
     application = IdFilter(field_name="application")
     programme = IdFilter(field_name="allocation__programme")
-    booked_after = django_filters.IsoDateTimeFilter(field_name="booked_at", lookup_expr="gte")
-    booked_before = django_filters.IsoDateTimeFilter(field_name="booked_at", lookup_expr="lt")
+    booked_after = DateTimeFilter(field_name="booked_at", lookup_expr="gte")
+    booked_before = DateTimeFilter(field_name="booked_at", lookup_expr="lt")
 
     class Meta:
         model = LedgerEntry

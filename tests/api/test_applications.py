@@ -239,3 +239,17 @@ def test_filtering_by_an_id_of_another_town_finds_nothing_rather_than_telling_it
         response = api(people.caseworker).get(url)
         assert response.status_code == 200, url
         assert response.json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "booked_before=8670-07-21T01:22:20.818%2B21:24",  # an offset PostgreSQL cannot hold
+        "booked_after=9999-12-31T23:59:59-10:00",  # past year 9999 once in UTC
+        "booked_after=kein-datum",
+    ],
+)
+def test_a_ledger_date_filter_outside_what_a_database_holds_is_a_400_or_an_answer_never_a_500(api, people, query):
+    response = api(people.caseworker).get(f"/api/ledger/?{query}")
+    assert response.status_code in (200, 400)
+    assert response.json()
