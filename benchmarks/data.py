@@ -240,3 +240,91 @@ def approved_case(world: World) -> GrantApplication:
     services.application_approve(application_id=application.pk, by=world.approver, comment="Bewilligt")
     application.refresh_from_db()
     return application
+
+
+def build_statement_programme(world: World) -> tuple[Programme, Allocation]:
+    """A second programme of the town with an allocation of its own: the proof-of-use statement's subject."""
+    programme = Programme.objects.create(
+        municipality=world.municipality,
+        kind=Programme.Kind.COURTYARD,
+        name="Hof- und Fassadenprogramm Benchstadt",
+        code="HP",
+        funding_rate_percent=Decimal("50"),
+    )
+    allocation = Allocation.objects.create(
+        programme=programme,
+        year=world.allocation.year,
+        amount=Decimal("9999999.99"),
+        federal_percent=Decimal("33.34"),
+        state_percent=Decimal("33.33"),
+        municipal_percent=Decimal("33.33"),
+    )
+    return programme, allocation
+
+
+def add_funded_measures(world: World, programme: Programme, allocation: Allocation, count: int, *, offset: int) -> None:
+    """``count`` paid applications of the programme, each with its measure, a commitment and a payment."""
+    template = world.template
+    component = template.components.get()
+    cost = component.cost_items.get()
+    year = allocation.year
+    now = timezone.now()
+    # Small grants (a disposition fund's), so that 100,000 of them fit one allocation's legal maximum.
+    grant, paid = Decimal("90.00"), Decimal("80.00")
+    commitment_parts = split_by_shares(grant, allocation.shares)
+    payment_parts = split_by_shares(paid, allocation.shares)
+    for start in range(0, count, BATCH):
+        numbers = range(offset + start, offset + min(start + BATCH, count))
+        applications = GrantApplication.objects.bulk_create(
+            GrantApplication(
+                programme=programme,
+                applicant=world.applicants[n % len(world.applicants)],
+                property=world.properties[n % len(world.properties)],
+                description=template.description,
+                computed_grant=grant,
+                computation=template.computation,
+                total_costs=template.total_costs,
+                eligible_costs=template.eligible_costs,
+                state=GrantApplication.State.PAID,
+                file_number=f"{programme.code}-{year}-{n:06d}",
+                submitted_at=now - timedelta(days=60),
+                approved_at=now - timedelta(days=30),
+                approved_grant=grant,
+                budget_year=year,
+                paid_at=now - timedelta(days=1),
+                paid_amount=paid,
+            )
+            for n in numbers
+        )
+        components = MeasureComponent.objects.bulk_create(
+            MeasureComponent(application=a, kind=component.kind, area_m2=component.area_m2) for a in applications
+        )
+        CostItem.objects.bulk_create(
+            CostItem(
+                component=c,
+                stage=cost.stage,
+                description=cost.description,
+                net_amount=cost.net_amount,
+                vat_amount=cost.vat_amount,
+            )
+            for c in components
+        )
+        entries = []
+        for application in applications:
+            for kind, amount, parts in (
+                (LedgerEntry.Kind.COMMITMENT, grant, commitment_parts),
+                (LedgerEntry.Kind.PAYMENT, paid, payment_parts),
+                (LedgerEntry.Kind.RELEASE, grant - paid, split_by_shares(grant - paid, allocation.shares)),
+            ):
+                entries.append(
+                    LedgerEntry(
+                        allocation=allocation,
+                        application=application,
+                        kind=kind,
+                        amount=amount,
+                        booked_by=world.approver,
+                        comment=application.file_number,
+                        **{f"{share}_amount": parts[share] for share in SHARES},
+                    )
+                )
+        LedgerEntry.objects.bulk_create(entries)

@@ -101,7 +101,7 @@ def run(*, scale_name: str, output: Path, database_name: str | None, only: set[s
                     ({"approval_notice_pdf"}, lambda: letter_figure(world, scale)),
                     (
                         {"statement_workbook_speed", "statement_workbook_memory"},
-                        lambda: statement_figures(world, scale),
+                        lambda: statement_figures(world, scale, workdir=workdir),
                     ),
                     ({"submit_over_http"}, lambda: submit_figure(world, scale, workdir=workdir)),
                 ]

@@ -77,16 +77,19 @@ class StatementTotals:
     funded_costs: Decimal = ZERO
     funded_eligible: Decimal = ZERO
     funded_grant: Decimal = ZERO
-    processing_days: list[int] = field(default_factory=list)
+    # Summed as the rows go by, never kept per row: memory must not grow with the rows.
+    processing_days_total: int = 0
+    processing_days_count: int = 0
 
     def add(self, key: str, value: Decimal) -> None:
         self.columns[key] = self.columns.get(key, ZERO) + value
 
     @property
     def average_processing_days(self) -> Decimal | None:
-        if not self.processing_days:
+        if not self.processing_days_count:
             return None
-        return (Decimal(sum(self.processing_days)) / len(self.processing_days)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        average = Decimal(self.processing_days_total) / self.processing_days_count
+        return average.quantize(Decimal("0.1"), ROUND_HALF_UP)
 
     @property
     def private_investment(self) -> Decimal:
@@ -103,23 +106,39 @@ def _money(value) -> Decimal:
     return Decimal(value if value is not None else 0).quantize(CENT)
 
 
-def _day(value: datetime | None):
-    return timezone.localtime(value).date() if value else None
+def _day(value: datetime | None, zone=None):
+    return timezone.localtime(value, zone).date() if value else None
 
 
-def _row_values(row: dict) -> dict:
+@dataclass(frozen=True)
+class _Labels:
+    """The words a statement row needs, looked up once per statement instead of once per row."""
+
+    measures: tuple[tuple[str, str], ...]
+    states: dict[str, str]
+    zone: object
+
+    @classmethod
+    def current(cls) -> _Labels:
+        return cls(
+            measures=tuple((f"has_{kind}", str(MeasureKind(kind).label)) for kind in MeasureKind.values),
+            states={state: str(label) for state, label in GrantApplication.State.choices},
+            zone=timezone.get_current_timezone(),
+        )
+
+
+def _row_values(row: dict, labels: _Labels) -> dict:
     """The statement row of one application, money as Decimal with two places."""
-    measures = [MeasureKind(kind).label for kind in MeasureKind.values if row[f"has_{kind}"]]
     values = {
         "file_number": row["file_number"],
         "programme": row["programme__name"],
         "applicant": row["applicant__organisation"] or row["applicant__name"],
         "property": f"{row['property__street']} {row['property__house_number']}, "
         f"{row['property__postcode']} {row['property__city']}",
-        "measure": ", ".join(str(m) for m in measures),
-        "state": str(GrantApplication.State(row["state"]).label),
-        "approved_at": _day(row["approved_at"]),
-        "paid_at": _day(row["paid_at"]),
+        "measure": ", ".join(label for flag, label in labels.measures if row[flag]),
+        "state": labels.states[row["state"]],
+        "approved_at": _day(row["approved_at"], labels.zone),
+        "paid_at": _day(row["paid_at"], labels.zone),
         "total_costs": _money(row["total_costs"]),
         "eligible_costs": _money(row["eligible_costs"]),
         "approved_grant": _money(row["approved_grant"]),
@@ -150,6 +169,11 @@ class _Sheet:
         self.sheet.sheet_properties.pageSetUpPr.fitToPage = True
         self.sheet.print_options.gridLines = True
         self.rows = 0
+        # One styled cell per column, written again with each row's value: openpyxl's write-only mode writes a
+        # cell the moment it is appended, so a row needs no new cell objects (half the cost of a styled row).
+        self._styled = {key: WriteOnlyCell(self.sheet) for key in self.keys}
+        for key in self.money:
+            self._styled[key].number_format = EURO
         self.append([_bold(self.sheet, _(label)) for _key, label, _width in columns])
 
     def append(self, cells) -> None:
@@ -161,12 +185,12 @@ class _Sheet:
         for key in self.keys:
             value = values.get(key)
             # Only styled cells need a cell object; plain values are cheaper for openpyxl to write.
-            if key in self.money:
-                value = WriteOnlyCell(self.sheet, value=value)
-                value.number_format = EURO
-            elif isinstance(value, datetime) or hasattr(value, "isoformat"):
-                value = WriteOnlyCell(self.sheet, value=value)
-                value.number_format = DATE
+            if key in self.money or hasattr(value, "isoformat"):
+                cell = self._styled[key]
+                if key not in self.money and cell.number_format != DATE:
+                    cell.number_format = DATE
+                cell.value = value
+                value = cell
             elif isinstance(value, str) and value.startswith("="):
                 value = text_cell(self.sheet, value)  # an owner's "=HYPERLINK(…)" stays text
             cells.append(value)
@@ -284,11 +308,12 @@ def _write(programmes, allocations: list[Allocation], year, target, *, narrative
     story = workbook.create_sheet(_("Sachbericht"))
 
     totals = StatementTotals()
+    labels = _Labels.current()
     rows = statement_rows(allocations, year=year)
     expected = rows.count() if progress else 0
     step = max(1, expected // 20)
     for row in rows.iterator(chunk_size=2000):
-        values = _row_values(row)
+        values = _row_values(row, labels)
         main.add(values)
         shares.add(values)
         totals.rows += 1
@@ -299,7 +324,8 @@ def _write(programmes, allocations: list[Allocation], year, target, *, narrative
             totals.funded_eligible += values["eligible_costs"]
             totals.funded_grant += values["committed_total"]
         if row["approved_at"] and row["submitted_at"]:
-            totals.processing_days.append((row["approved_at"] - row["submitted_at"]).days)
+            totals.processing_days_total += (row["approved_at"] - row["submitted_at"]).days
+            totals.processing_days_count += 1
         if progress and totals.rows % step == 0:
             progress(totals.rows, expected)
     main.close(_("Summe"))
@@ -469,7 +495,8 @@ def render_statement_pdf(
     programmes = list(programmes)
     allocations = statement_allocations(programmes=programmes, year=year)
     with translation.override("de"):
-        rows = [_row_values(row) for row in statement_rows(allocations, year=year).iterator(chunk_size=2000)]
+        labels = _Labels.current()
+        rows = [_row_values(row, labels) for row in statement_rows(allocations, year=year).iterator(chunk_size=2000)]
         c = totals.columns
         figures = summary_figures(programmes=programmes, allocations=allocations, year=year)
         html = render_to_string(
