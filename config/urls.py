@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 from applicants.api import ApplicantViewSet, PropertyViewSet
 from budgets.api import AllocationViewSet, LedgerEntryViewSet, StatementViewSet
 from grants import views as grant_views
-from grants.api import ID, ApplicationViewSet, DocumentViewSet, HistoryViewSet, ProgrammeViewSet
+from grants.api import ID, ApplicationViewSet, DocumentViewSet, HistoryViewSet, LetterViewSet, ProgrammeViewSet
 from portal import views as portal_views
 
 router = DefaultRouter(trailing_slash=True)
@@ -22,6 +22,7 @@ router.register("properties", PropertyViewSet, basename="property")
 router.register("applications", ApplicationViewSet, basename="application")
 router.register(rf"applications/(?P<application_pk>{ID})/documents", DocumentViewSet, basename="application-document")
 router.register(rf"applications/(?P<application_pk>{ID})/history", HistoryViewSet, basename="application-history")
+router.register(rf"applications/(?P<application_pk>{ID})/letters", LetterViewSet, basename="application-letter")
 
 handler404 = "config.api.not_found"
 handler500 = "config.api.server_error"

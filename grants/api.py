@@ -15,16 +15,18 @@ from rest_framework.response import Response
 from config.api import IdFilter
 
 from . import services
-from .models import Document, GrantApplication, Programme
+from .models import Document, GrantApplication, Letter, LetterKind, Programme
 from .rules import may_apply, visible_applications, visible_programmes
 from .selectors import application_history, applications_with_details, programmes_with_rules
 from .serializers import (
     CertifyInvoicesSerializer,
     DocumentSerializer,
+    DocumentUploadSerializer,
     GrantApplicationCreateSerializer,
     GrantApplicationSerializer,
     GrantApplicationUpdateSerializer,
     HistoryEntrySerializer,
+    LetterSerializer,
     ProgrammeSerializer,
     TransitionSerializer,
     component_inputs,
@@ -245,8 +247,19 @@ class DocumentFilter(django_filters.FilterSet):
 @extend_schema_view(
     list=extend_schema(summary="Dokumente eines Antrags"),
     retrieve=extend_schema(summary="Ein Dokument eines Antrags"),
+    create=extend_schema(
+        summary="Eine Unterlage hochladen",
+        description=(
+            "multipart/form-data with `kind` and `file`. The owner hands in quotes, photos, land register extract "
+            "and consent while the application is a draft, final invoices and after-photos once it is approved; "
+            "staff of the municipality may add documents too. PDF, JPEG or PNG by content; limits per file and "
+            "per application. 400 names the file and the reason; 409 when the state allows no upload."
+        ),
+        request={"multipart/form-data": DocumentUploadSerializer},
+        responses={201: DocumentSerializer},
+    ),
 )
-class DocumentViewSet(_OfVisibleApplication, NotFoundAlike, viewsets.ReadOnlyModelViewSet):
+class DocumentViewSet(_OfVisibleApplication, NotFoundAlike, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """The files handed in with an application; visible to whoever may see the application."""
 
     serializer_class = DocumentSerializer
@@ -260,6 +273,17 @@ class DocumentViewSet(_OfVisibleApplication, NotFoundAlike, viewsets.ReadOnlyMod
         if getattr(self, "swagger_fake_view", False):
             return Document.objects.none()
         return Document.objects.filter(application=self.application())
+
+    def create(self, request, application_pk=None):
+        upload = DocumentUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        document = services.document_upload(
+            application_id=self.application().pk,
+            by=request.user,
+            kind=upload.validated_data["kind"],
+            file=upload.validated_data["file"],
+        )
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Die Datei eines Dokuments herunterladen",
@@ -275,6 +299,49 @@ class DocumentViewSet(_OfVisibleApplication, NotFoundAlike, viewsets.ReadOnlyMod
         return FileResponse(
             handle, as_attachment=True, filename=document.original_name, content_type="application/octet-stream"
         )
+
+
+class LetterFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=LetterKind.choices)
+
+
+@extend_schema(parameters=[APPLICATION_PK])
+@extend_schema_view(
+    list=extend_schema(summary="Schreiben eines Antrags (Bescheide, Bestätigungen), mit SHA-256"),
+    retrieve=extend_schema(summary="Ein Schreiben eines Antrags"),
+)
+class LetterViewSet(_OfVisibleApplication, NotFoundAlike, viewsets.ReadOnlyModelViewSet):
+    """The letters of an application as archived PDF/A: never changed, a correction is a new letter."""
+
+    serializer_class = LetterSerializer
+    filterset_class = LetterFilter
+    ordering_fields = ["created_at", "kind", "id"]
+    ordering = ["created_at", "id"]
+    lookup_value_regex = ID
+    not_found_message = _("Schreiben nicht gefunden.")
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Letter.objects.none()
+        return Letter.objects.filter(application=self.application())
+
+    @extend_schema(
+        summary="Das Schreiben als PDF herunterladen",
+        description="The stored PDF/A; the header `X-Content-SHA256` carries the checksum recorded when it was made.",
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    @action(detail=True, methods=["get"])
+    def file(self, request, application_pk=None, pk=None):
+        letter = self.get_object()
+        try:
+            handle = letter.file.open("rb")
+        except (FileNotFoundError, ValueError):
+            raise exceptions.NotFound(_("Die Datei dieses Schreibens fehlt im Speicher.")) from None
+        response = FileResponse(
+            handle, as_attachment=True, filename=letter.file.name.rsplit("/", 1)[-1], content_type="application/pdf"
+        )
+        response["X-Content-SHA256"] = letter.sha256
+        return response
 
 
 class HistoryFilter(django_filters.FilterSet):

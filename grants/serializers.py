@@ -11,7 +11,16 @@ from rest_framework import serializers
 
 from applicants.rules import own_applicants, visible_properties
 
-from .models import MAX_AMOUNT, CostItem, Document, GrantApplication, MeasureComponent, MeasureKind, Programme
+from .models import (
+    MAX_AMOUNT,
+    CostItem,
+    Document,
+    GrantApplication,
+    Letter,
+    MeasureComponent,
+    MeasureKind,
+    Programme,
+)
 from .rules import visible_programmes
 from .services import TRANSITION_METHOD, ComponentInput, CostInput
 
@@ -218,6 +227,25 @@ class DocumentSerializer(serializers.ModelSerializer):
 
     def get_download_url(self, document) -> str:
         return f"/api/applications/{document.application_id}/documents/{document.pk}/file/"
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Document.Kind.choices, help_text="Art der Unterlage.")
+    file = serializers.FileField(
+        help_text="PDF, JPEG oder PNG (geprüft am Inhalt, nicht am Namen), höchstens die Größe je Datei und je Antrag."
+    )
+
+
+class LetterSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Letter
+        fields = ["id", "kind", "subject", "sha256", "corrects", "created_at", "download_url"]
+        read_only_fields = fields
+
+    def get_download_url(self, letter) -> str:
+        return f"/api/applications/{letter.application_id}/letters/{letter.pk}/file/"
 
 
 ACTION_FOR_TRANSITION = {method: action for action, method in TRANSITION_METHOD.items()}

@@ -7,8 +7,8 @@ from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from applicants.models import Applicant, Property
-from budgets.models import Allocation, LedgerEntry
-from grants.models import CostItem, Document, GrantApplication, MeasureComponent, Programme
+from budgets.models import Allocation, LedgerEntry, Statement
+from grants.models import CostItem, Document, GrantApplication, Letter, MeasureComponent, Programme
 
 from ..factories import ProgrammeFactory
 
@@ -62,6 +62,15 @@ def make_rows(n, *, programme, people):
                  city="Musterstadt")
         for i in range(n - 1)
     )  # fmt: skip
+    Letter.objects.bulk_create(
+        Letter(application=applications[0], kind="receipt", key=f"receipt-{i}", subject=f"Eingang {i}",
+               file=f"l{i}.pdf", sha256="0" * 64)
+        for i in range(n)
+    )  # fmt: skip
+    Statement.objects.bulk_create(
+        Statement(municipality=programme.municipality, programme=programme, year=2026, created_by=people.caseworker)
+        for _ in range(n)
+    )
     return applications[0]
 
 
@@ -82,6 +91,8 @@ LISTS = [
     # the application is looked up first, then its documents or log entries
     ("caseworker", "/api/applications/{id}/documents/", 5 + 1, "documents"),
     ("caseworker", "/api/applications/{id}/history/", 5 + 1, "history"),  # the log's content type is cached
+    ("owner", "/api/applications/{id}/letters/", 4 + 1, "letters"),
+    ("auditor", "/api/statements/", 5, "statements"),
 ]
 
 
