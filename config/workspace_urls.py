@@ -4,12 +4,14 @@ from django.urls import path
 
 from applicants import views as applicant_views
 from budgets import views as budget_views
+from grants import letter_views
 from grants import views as grant_views
 
 app_name = "workspace"
 urlpatterns = [
     path("", grant_views.workspace_start, name="start"),
     path("antraege/", grant_views.application_list, name="applications"),
+    path("antraege/schreiben/", grant_views.application_letters, name="application_letters"),
     path("antraege/<int:pk>/", grant_views.application_detail, name="application"),
     path("antraege/<int:pk>/schritt/<str:action>/", grant_views.application_step, name="step"),
     path("antraege/<int:pk>/schlussrechnung/", grant_views.application_certify, name="certify"),
@@ -32,4 +34,7 @@ urlpatterns = [
     path("altfaelle/", grant_views.legacy_import, name="import"),
     path("altfaelle/vorlage.xlsx", grant_views.legacy_import_template, name="import_template"),
     path("erstberatungen/", applicant_views.consultations, name="consultations"),
+    path("briefvorlagen/", letter_views.letter_templates, name="letter_templates"),
+    path("briefvorlagen/neu/", letter_views.letter_template_new, name="letter_template_new"),
+    path("briefvorlagen/<int:pk>/", letter_views.letter_template_edit, name="letter_template"),
 ]

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import GrantApplication
+from .models import GrantApplication, LetterTemplate, Municipality, Programme
 from .selectors import APPLICATION_SORTS, DEFAULT_SORT
 
 
@@ -158,3 +158,37 @@ class ImportForm(forms.Form):
     def __init__(self, *args, programmes, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["programme"].queryset = programmes
+
+
+class LetterTemplateForm(forms.ModelForm):
+    """The wording of one kind of letter, for one of the staff member's municipalities or one of its programmes."""
+
+    class Meta:
+        model = LetterTemplate
+        fields = [
+            "municipality",
+            "programme",
+            "kind",
+            "subject",
+            "letterhead",
+            "body",
+            "signatory",
+            "legal_remedy_notice",
+        ]
+        widgets = {
+            "letterhead": forms.Textarea(attrs={"rows": 4}),
+            "body": forms.Textarea(attrs={"rows": 16}),
+            "signatory": forms.Textarea(attrs={"rows": 3}),
+            "legal_remedy_notice": forms.Textarea(attrs={"rows": 6}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        ids = user.municipality_ids
+        self.fields["municipality"].queryset = Municipality.objects.filter(pk__in=ids).order_by("name")
+        self.fields["programme"].queryset = (
+            Programme.objects.filter(municipality__in=ids).select_related("municipality").order_by("name")
+        )
+        self.fields["programme"].help_text = _("leer: gilt für alle Programme der Kommune")
+        if len(ids) == 1:
+            self.fields["municipality"].initial = next(iter(ids))

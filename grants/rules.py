@@ -158,6 +158,15 @@ def may_use_workspace(user) -> bool:
     return user.is_authenticated and user.is_municipal_staff
 
 
+# Who words and makes letters: the people who sign them. Finance and auditors read them.
+LETTER_ROLES = (Role.CASEWORKER, Role.APPROVER)
+
+
+def may_manage_letters(user) -> bool:
+    """Edit the letter wording of one's municipalities and have letters made for many cases at once."""
+    return may_use_workspace(user) and any(user.has_role(role) for role in LETTER_ROLES)
+
+
 # The steps a workspace page may offer, in the order it shows them.
 WORKSPACE_STEPS = (
     "check",

@@ -24,8 +24,9 @@ from . import services
 from .exports import applications_workbook
 from .forms import ApplicationFilterForm, CertifyInvoicesForm, LinkConsultationForm, NoteForm, StepForm
 from .labels import STEP_LABELS, computation_rows, history_rows
+from .letters import letter_batch_create
 from .models import CostItem, Document, GrantApplication, Letter, LetterBatch, Programme
-from .rules import decide, may_use_workspace, workspace_steps
+from .rules import decide, may_manage_letters, may_use_workspace, workspace_steps
 from .selectors import (
     application_years,
     applications_waiting_for,
@@ -132,13 +133,18 @@ def workspace_start(request):
     )
 
 
-@workspace_view
-def application_list(request):
+def _filtered(request):
+    """The filter form of the application list and the applications it selects for the user."""
     form = ApplicationFilterForm(
         request.GET or None, programmes=programmes_of(request.user), years=application_years(request.user)
     )
     filters = form.filters() if request.GET else ApplicationFilterForm().filters()
-    applications = workspace_applications(request.user, **filters)
+    return form, filters, workspace_applications(request.user, **filters)
+
+
+@workspace_view
+def application_list(request):
+    form, filters, applications = _filtered(request)
     if request.GET.get("format") == "xlsx":
         response = HttpResponse(
             applications_workbook(applications.iterator(chunk_size=2000)),
@@ -153,8 +159,30 @@ def application_list(request):
     return render(
         request,
         "workspace/application_list.html",
-        {"nav": "applications", "form": form, "page": page, "query": query.urlencode(), "sort": filters["sort"]},
+        {
+            "nav": "applications",
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "sort": filters["sort"],
+            "may_make_letters": may_manage_letters(request.user),
+        },
     )
+
+
+@workspace_view
+@require_POST
+def application_letters(request):
+    """Make the missing letters of every filtered case (drafts have none) in the background, with progress."""
+    if not may_manage_letters(request.user):
+        raise PermissionDenied(_("Schreiben erzeugen Sachbearbeitung und Bewilligung."))
+    _form, _filters, applications = _filtered(request)
+    ids = list(applications.exclude(state=State.DRAFT).values_list("pk", flat=True))
+    if not ids:
+        messages.info(request, _("Die Auswahl enthält keinen eingereichten Antrag; es wurde nichts erzeugt."))
+        return redirect(reverse("workspace:applications") + (f"?{request.GET.urlencode()}" if request.GET else ""))
+    batch = letter_batch_create(application_ids=ids, by=request.user)
+    return redirect("letter-batch", pk=batch.pk)
 
 
 def _detail_context(request, application: GrantApplication, **extra) -> dict:
