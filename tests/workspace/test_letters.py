@@ -59,7 +59,11 @@ def test_a_broken_template_is_a_form_error_and_nothing_is_saved(client, people, 
 
 def test_staff_word_only_their_own_municipalities_letters(client, people, musterstadt):
     template = LetterTemplate.objects.create(
-        municipality=musterstadt, kind=LetterKind.RECEIPT, subject="Ihr Antrag in Musterstadt", body="Text", signatory="Amt"
+        municipality=musterstadt,
+        kind=LetterKind.RECEIPT,
+        subject="Ihr Antrag in Musterstadt",
+        body="Text",
+        signatory="Amt",
     )
     client.force_login(people.foreign_caseworker)
     assert client.get(reverse("workspace:letter_template", args=[template.pk])).status_code == 404
@@ -76,7 +80,11 @@ def test_staff_word_only_their_own_municipalities_letters(client, people, muster
 
 def test_finance_and_auditors_read_the_wording_but_do_not_change_it(client, people, musterstadt):
     template = LetterTemplate.objects.create(
-        municipality=musterstadt, kind=LetterKind.RECEIPT, subject="Ihr Antrag in Musterstadt", body="Text", signatory="Amt"
+        municipality=musterstadt,
+        kind=LetterKind.RECEIPT,
+        subject="Ihr Antrag in Musterstadt",
+        body="Text",
+        signatory="Amt",
     )
     for reader in (people.finance, people.auditor):
         client.force_login(reader)
