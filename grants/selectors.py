@@ -107,7 +107,11 @@ def workspace_applications(
 
 def application_years(user) -> list[int]:
     """The years the list can be filtered by: from the first submission to this year."""
-    firsts = staff_applications(user).aggregate(created=Min("created_at"), submitted=Min("submitted_at"))
+    # The bounds of the range only: the staff member's own cases (excluded from the list) do not matter here.
+    programmes = Programme.objects.filter(municipality__in=user.municipality_ids).values("pk")
+    firsts = GrantApplication.objects.filter(programme__in=programmes).aggregate(
+        created=Min("created_at"), submitted=Min("submitted_at")
+    )
     this_year = timezone.localdate().year
     first = min((d.year for d in firsts.values() if d), default=this_year)
     return list(range(this_year, min(first, this_year) - 1, -1))
