@@ -4,7 +4,7 @@ from django.urls import path
 
 from applicants import views as applicant_views
 from budgets import views as budget_views
-from grants import letter_views
+from grants import letter_views, previews
 from grants import views as grant_views
 
 app_name = "workspace"
@@ -18,6 +18,7 @@ urlpatterns = [
     path("antraege/<int:pk>/vermerk/", grant_views.application_note, name="note"),
     path("antraege/<int:pk>/erstberatung/", grant_views.application_link_consultation, name="link_consultation"),
     path("dokumente/<int:pk>/", grant_views.document_file, name="document"),
+    path("dokumente/<int:pk>/vorschau.png", previews.document_preview, name="document_preview"),
     path("haushalt/", budget_views.budget_overview, name="budgets"),
     path("haushalt/<int:pk>/", budget_views.allocation_dashboard, name="allocation"),
     path("haushalt/verwendungsnachweis/", budget_views.statement_new, name="statement_new"),

@@ -166,3 +166,39 @@ def test_a_consultancy_records_a_consultation_for_the_town_it_was_held_for(clien
     )  # fmt: skip
     assert response.status_code == 302
     assert Consultation.objects.get().municipality == nachbarstadt
+
+
+def test_a_pdf_document_shows_its_first_page_as_a_picture_to_staff_of_the_case(client, people, case):
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+    from pypdf import PdfWriter
+
+    application = case("submitted")
+    writer, buffer = PdfWriter(), io.BytesIO()
+    writer.add_blank_page(width=595, height=842)
+    writer.write(buffer)
+    document = application.documents.first()
+    document.file.save("angebot.pdf", ContentFile(buffer.getvalue()), save=True)
+    url = reverse("workspace:document_preview", args=[document.pk])
+
+    client.force_login(people.caseworker)
+    assert url in client.get(reverse("workspace:application", args=[application.pk])).content.decode()
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    picture = Image.open(io.BytesIO(response.content))
+    assert picture.format == "PNG" and max(picture.size) == 360  # an A4 page, scaled
+
+    client.force_login(people.foreign_caseworker)
+    assert client.get(url).status_code == 404
+    client.force_login(people.owner)
+    assert client.get(url).status_code == 403  # the workspace is not the owner's
+
+
+def test_a_broken_pdf_has_no_preview_and_says_so_instead_of_failing(client, people, case):
+    application = case("submitted")
+    document = application.documents.first()  # "%PDF-1.4" and nothing more
+    client.force_login(people.caseworker)
+    response = client.get(reverse("workspace:document_preview", args=[document.pk]))
+    assert response.status_code == 404
