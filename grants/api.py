@@ -268,6 +268,7 @@ class DocumentViewSet(_OfVisibleApplication, NotFoundAlike, mixins.CreateModelMi
     ordering = ["uploaded_at", "id"]
     lookup_value_regex = ID
     not_found_message = _("Dokument nicht gefunden.")
+    error_statuses = {"create": {409}}  # the state allows no upload of this kind now
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

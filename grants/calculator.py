@@ -36,11 +36,38 @@ class Rounding(models.TextChoices):
     CENT = "cent", _("centgenau")
 
 
+class BuildingCategory(models.TextChoices):
+    """Some towns grade the per-m² caps by the building (DOMAIN.md): the standard case and two higher grades."""
+
+    STANDARD = "standard", _("Regelfall")
+    SPECIAL_VALUE = "special_value", _("Gebäude von besonderer Bedeutung")
+    SPECIAL_CASE = "special_case", _("Sonderfall")
+
+
+@dataclass(frozen=True)
+class PerM2Caps:
+    """The per-m² caps of one building category; a cap left out is the standard one."""
+
+    cost_cap_per_m2: Decimal | None = None
+    grant_cap_per_m2: Decimal | None = None
+
+
 @dataclass(frozen=True)
 class ComponentRule:
     cost_cap_per_m2: Decimal | None = None
     grant_cap_per_m2: Decimal | None = None
     component_cap: Decimal | None = None
+    graded: Mapping[str, PerM2Caps] = field(default_factory=dict)
+
+    def per_m2(self, category: str) -> PerM2Caps:
+        """The per-m² caps that hold for a building of ``category``."""
+        grade = self.graded.get(category)
+        if grade is None:
+            return PerM2Caps(self.cost_cap_per_m2, self.grant_cap_per_m2)
+        return PerM2Caps(
+            self.cost_cap_per_m2 if grade.cost_cap_per_m2 is None else grade.cost_cap_per_m2,
+            self.grant_cap_per_m2 if grade.grant_cap_per_m2 is None else grade.grant_cap_per_m2,
+        )
 
 
 @dataclass(frozen=True)
@@ -72,6 +99,7 @@ class ComponentCosts:
     kind: str
     area_m2: Decimal
     items: Sequence[CostLine]
+    category: str = BuildingCategory.STANDARD
 
 
 @dataclass(frozen=True)
@@ -81,6 +109,7 @@ class ComponentResult:
     eligible: Decimal
     grant: Decimal
     bound_by: str
+    category: str = BuildingCategory.STANDARD
 
 
 @dataclass(frozen=True)
@@ -108,6 +137,7 @@ class GrantResult:
                     "eligible": str(c.eligible),
                     "grant": str(c.grant),
                     "bound_by": c.bound_by,
+                    "category": c.category,
                 }
                 for c in self.components
             ],
@@ -132,20 +162,21 @@ def _compute_component(
 ) -> ComponentResult:
     costs = _component_costs(component, net=net, ancillary_cap_percent=guideline.ancillary_cap_percent)
     eligible, bound_by = costs, Bound.RATE
-    if rule.cost_cap_per_m2 is not None:
-        cost_cap = _cents(rule.cost_cap_per_m2 * component.area_m2)
+    per_m2 = rule.per_m2(component.category)
+    if per_m2.cost_cap_per_m2 is not None:
+        cost_cap = _cents(per_m2.cost_cap_per_m2 * component.area_m2)
         if cost_cap < eligible:
             eligible, bound_by = cost_cap, Bound.COST_CAP_PER_M2
     grant = _cents(eligible * guideline.rate_percent / 100)
     caps = []
-    if rule.grant_cap_per_m2 is not None:
-        caps.append((_cents(rule.grant_cap_per_m2 * component.area_m2), Bound.GRANT_CAP_PER_M2))
+    if per_m2.grant_cap_per_m2 is not None:
+        caps.append((_cents(per_m2.grant_cap_per_m2 * component.area_m2), Bound.GRANT_CAP_PER_M2))
     if rule.component_cap is not None:
         caps.append((rule.component_cap, Bound.COMPONENT_CAP))
     for cap, bound in caps:
         if cap < grant:
             grant, bound_by = cap, bound
-    return ComponentResult(component.kind, costs, eligible, grant, str(bound_by))
+    return ComponentResult(component.kind, costs, eligible, grant, str(bound_by), str(component.category))
 
 
 def compute_grant(guideline: Guideline, components: Sequence[ComponentCosts], *, net: bool) -> GrantResult:

@@ -77,7 +77,12 @@ def _programmes(musterstadt: Municipality, year: int) -> tuple[Programme, Progra
         quotes_required=1,
     )
     ProgrammeComponentRule.objects.bulk_create([
-        ProgrammeComponentRule(programme=facade, component="facade", grant_cap_per_m2=Decimal("40.00")),
+        ProgrammeComponentRule(
+            programme=facade,
+            component="facade",
+            grant_cap_per_m2=Decimal("40.00"),
+            grant_cap_per_m2_special_value=Decimal("60.00"),  # listed or townscape-defining buildings
+        ),
         ProgrammeComponentRule(programme=facade, component="courtyard", cost_cap_per_m2=Decimal("60.00")),
         ProgrammeComponentRule(programme=facade, component="greening", component_cap=Decimal("5000.00")),
     ])  # fmt: skip

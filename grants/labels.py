@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .calculator import Bound
+from .calculator import Bound, BuildingCategory
 from .models import GrantApplication, MeasureKind
 from .selectors import application_history
 
@@ -56,11 +56,21 @@ def history_rows(application: GrantApplication) -> list[dict]:
     ]
 
 
+def _component_label(component: dict) -> str:
+    """The measure's name, with its building category where the guideline graded the caps by it."""
+    kind = component["kind"]
+    label = str(MeasureKind(kind).label) if kind in MeasureKind.values else kind
+    category = component.get("category", BuildingCategory.STANDARD)
+    if category != BuildingCategory.STANDARD and category in BuildingCategory.values:
+        return f"{label} ({BuildingCategory(category).label})"
+    return label
+
+
 def computation_rows(computation: dict) -> list[dict]:
     """A stored or previewed computation (GrantResult.as_dict()) as table rows, the total last."""
     rows = [
         {
-            "label": MeasureKind(c["kind"]).label if c["kind"] in MeasureKind.values else c["kind"],
+            "label": _component_label(c),
             "costs": Decimal(c["costs"]),
             "eligible": Decimal(c["eligible"]),
             "grant": Decimal(c["grant"]),

@@ -14,7 +14,17 @@ from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
 from applicants.models import Applicant, Consultation, Property
 
-from .calculator import ComponentCosts, ComponentRule, CostLine, GrantResult, Guideline, Rounding, compute_grant
+from .calculator import (
+    BuildingCategory,
+    ComponentCosts,
+    ComponentRule,
+    CostLine,
+    GrantResult,
+    Guideline,
+    PerM2Caps,
+    Rounding,
+    compute_grant,
+)
 
 MAX_AMOUNT = Decimal("9999999.99")
 money_validators = [MinValueValidator(Decimal("0.00")), MaxValueValidator(MAX_AMOUNT)]
@@ -129,7 +139,9 @@ class Programme(models.Model):
         return Guideline(
             rate_percent=self.funding_rate_percent,
             component_rules={
-                rule.component: ComponentRule(rule.cost_cap_per_m2, rule.grant_cap_per_m2, rule.component_cap)
+                rule.component: ComponentRule(
+                    rule.cost_cap_per_m2, rule.grant_cap_per_m2, rule.component_cap, graded=rule.graded_caps()
+                )
                 for rule in self.component_rules.all()
             },
             property_cap=self.property_cap,
@@ -156,6 +168,15 @@ class ProgrammeComponentRule(models.Model):
     cost_cap_per_m2 = MoneyField(_("anerkannte Kosten höchstens je m²"), null=True, blank=True)
     grant_cap_per_m2 = MoneyField(_("Zuschuss höchstens je m²"), null=True, blank=True)
     component_cap = MoneyField(_("Zuschuss höchstens je Maßnahme"), null=True, blank=True)
+    # Graded per-m² caps (DOMAIN.md): for buildings of special value and special cases; empty means the standard cap.
+    cost_cap_per_m2_special_value = MoneyField(
+        _("anerkannte Kosten höchstens je m², Gebäude von besonderer Bedeutung"), null=True, blank=True
+    )
+    grant_cap_per_m2_special_value = MoneyField(
+        _("Zuschuss höchstens je m², Gebäude von besonderer Bedeutung"), null=True, blank=True
+    )
+    cost_cap_per_m2_special_case = MoneyField(_("anerkannte Kosten höchstens je m², Sonderfall"), null=True, blank=True)
+    grant_cap_per_m2_special_case = MoneyField(_("Zuschuss höchstens je m², Sonderfall"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("Fördersatz-Regel je Maßnahme")
@@ -164,6 +185,17 @@ class ProgrammeComponentRule(models.Model):
 
     def __str__(self) -> str:
         return self.get_component_display()
+
+    def graded_caps(self) -> dict[str, PerM2Caps]:
+        """The per-m² caps of the higher building categories this rule grades; none when it grades none."""
+        graded = {}
+        for category in (BuildingCategory.SPECIAL_VALUE, BuildingCategory.SPECIAL_CASE):
+            caps = PerM2Caps(
+                getattr(self, f"cost_cap_per_m2_{category}"), getattr(self, f"grant_cap_per_m2_{category}")
+            )
+            if caps != PerM2Caps():
+                graded[str(category)] = caps
+        return graded
 
 
 def _normalise_street(street: str) -> str:
@@ -321,6 +353,7 @@ class GrantApplication(FSMModelMixin, models.Model):
             ComponentCosts(
                 kind=component.kind,
                 area_m2=component.area_m2,
+                category=component.category,
                 items=[
                     CostLine(net=i.net_amount, vat=i.vat_amount, ancillary=i.ancillary)
                     for i in component.cost_items.all()
@@ -408,6 +441,13 @@ class MeasureComponent(models.Model):
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100000"))],
     )
     description = models.CharField(_("Beschreibung"), max_length=300, blank=True)
+    category = models.CharField(
+        _("Gebäudekategorie"),
+        max_length=20,
+        choices=BuildingCategory.choices,
+        default=BuildingCategory.STANDARD,
+        help_text=_("für Programme, die die Höchstbeträge je m² nach Gebäuden staffeln"),
+    )
 
     class Meta:
         verbose_name = _("Maßnahme")

@@ -329,6 +329,7 @@ def grant_preview(application: GrantApplication, components) -> GrantResult:
             ComponentCosts(
                 kind=c.kind,
                 area_m2=c.area_m2,
+                category=c.category,
                 items=[CostLine(net=i.net_amount, vat=i.vat_amount, ancillary=i.ancillary) for i in c.costs],
             )
             for c in components

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from applicants.rules import own_applicants, visible_properties
 
+from .calculator import BuildingCategory
 from .models import (
     MAX_AMOUNT,
     CostItem,
@@ -35,6 +36,10 @@ class ProgrammeComponentRuleSerializer(serializers.Serializer):
     cost_cap_per_m2 = Money(allow_null=True)
     grant_cap_per_m2 = Money(allow_null=True)
     component_cap = Money(allow_null=True)
+    cost_cap_per_m2_special_value = Money(allow_null=True)
+    grant_cap_per_m2_special_value = Money(allow_null=True)
+    cost_cap_per_m2_special_case = Money(allow_null=True)
+    grant_cap_per_m2_special_case = Money(allow_null=True)
 
 
 class FundingAreaStreetSerializer(serializers.Serializer):
@@ -91,7 +96,7 @@ class MeasureComponentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MeasureComponent
-        fields = ["kind", "area_m2", "description", "cost_items"]
+        fields = ["kind", "area_m2", "description", "category", "cost_items"]
         read_only_fields = fields
 
 
@@ -154,6 +159,12 @@ class ComponentInputSerializer(serializers.Serializer):
         max_digits=9, decimal_places=2, min_value=Decimal("0.01"), max_value=Decimal("100000")
     )
     description = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
+    category = serializers.ChoiceField(
+        choices=BuildingCategory.choices,
+        required=False,
+        default=BuildingCategory.STANDARD,
+        help_text="Gebäudekategorie, für Programme, die die Höchstbeträge je m² staffeln.",
+    )
     costs = CostInputSerializer(many=True, max_length=100)
 
 
@@ -163,6 +174,7 @@ def component_inputs(data: list[dict]) -> list[ComponentInput]:
             kind=c["kind"],
             area_m2=c["area_m2"],
             description=c.get("description", ""),
+            category=c.get("category", BuildingCategory.STANDARD),
             costs=tuple(CostInput(**cost) for cost in c["costs"]),
         )
         for c in data

@@ -32,6 +32,7 @@ from applicants.services import ApplicantInput, PropertyInput, applicant_save, p
 from budgets.models import LedgerEntry
 from budgets.services import BudgetError, allocation_for_update, ledger_book, ledger_commit
 
+from .calculator import BuildingCategory
 from .models import CostItem, Document, GrantApplication, InternalNote, MeasureComponent, Programme
 from .rules import decide, upload_kinds
 from .tasks import enqueue, notify_transition
@@ -114,6 +115,7 @@ class ComponentInput:
     area_m2: Decimal
     costs: tuple[CostInput, ...]
     description: str = ""
+    category: str = BuildingCategory.STANDARD
 
 
 def _validated(instance):
@@ -141,6 +143,7 @@ def _replace_cost_items(application: GrantApplication, components: Iterable[Comp
                     kind=component.kind,
                     area_m2=component.area_m2,
                     description=component.description,
+                    category=component.category,
                 )
             )
         CostItem.objects.filter(component=measure, stage=stage).delete()
@@ -558,7 +561,7 @@ def draft_update_measures(
     application.components.exclude(kind__in=[c.kind for c in components]).delete()
     for measure in application.components.all():
         entered = next(c for c in components if c.kind == measure.kind)
-        measure.area_m2, measure.description = entered.area_m2, entered.description
+        measure.area_m2, measure.description, measure.category = entered.area_m2, entered.description, entered.category
         _validated(measure)
     _replace_cost_items(application, components, stage=CostItem.Stage.QUOTE)
     application.description = description

@@ -11,6 +11,7 @@ from localflavor.generic.forms import IBANFormField
 
 from applicants.models import Applicant, postcode_validator
 from applicants.services import ApplicantInput, PropertyInput
+from grants.calculator import BuildingCategory
 from grants.forms import AmountField
 from grants.models import Document, MeasureKind
 from grants.services import ComponentInput, CostInput
@@ -117,11 +118,22 @@ class MeasuresForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
-    def __init__(self, *args, kinds=(), **kwargs):
+    def __init__(self, *args, kinds=(), graded=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.kinds = list(kinds)
+        self.graded = set(graded)  # kinds whose per-m² caps the programme grades by building category
         for kind in self.kinds:
             label = MeasureKind(kind).label
+            if kind in self.graded:
+                self.fields[f"{kind}-category"] = forms.ChoiceField(
+                    label=_("%(kind)s: Gebäudekategorie") % {"kind": label},
+                    choices=BuildingCategory.choices,
+                    initial=BuildingCategory.STANDARD,
+                    help_text=_(
+                        "Die Richtlinie fördert besondere Gebäude höher; die Kommune prüft die Angabe bei der "
+                        "Antragsprüfung."
+                    ),
+                )
             self.fields[f"{kind}-area"] = AreaField(label=_("%(kind)s: Fläche in m²") % {"kind": label}, required=False)
             self.fields[f"{kind}-net"] = AmountField(
                 label=_("%(kind)s: Kosten netto in €") % {"kind": label}, required=False
@@ -143,7 +155,14 @@ class MeasuresForm(forms.Form):
     def blocks(self):
         """The fields grouped per measure, for the template: (label, [bound fields])."""
         return [
-            (MeasureKind(kind).label, [self[f"{kind}-{part}"] for part in ("area", "net", "vat", "ancillary", "note")])
+            (
+                MeasureKind(kind).label,
+                [
+                    self[f"{kind}-{part}"]
+                    for part in ("category", "area", "net", "vat", "ancillary", "note")
+                    if f"{kind}-{part}" in self.fields
+                ],
+            )
             for kind in self.kinds
         ]
 
@@ -191,6 +210,7 @@ class MeasuresForm(forms.Form):
                     area_m2=self.cleaned_data[f"{kind}-area"],
                     costs=tuple(costs),
                     description=self.cleaned_data.get(f"{kind}-note", ""),
+                    category=self.cleaned_data.get(f"{kind}-category") or BuildingCategory.STANDARD,
                 )
             )
         return result
@@ -212,6 +232,7 @@ class MeasuresForm(forms.Form):
             initial[f"{component.kind}-vat"] = shown(sum((i.vat_amount for i in quotes), Decimal("0")))
             initial[f"{component.kind}-ancillary"] = shown(ancillary) if ancillary else ""
             initial[f"{component.kind}-note"] = component.description
+            initial[f"{component.kind}-category"] = component.category
         return initial
 
 

@@ -279,12 +279,22 @@ def _kinds(application: GrantApplication) -> list[str]:
     return [rule.component for rule in application.programme.component_rules.all()]
 
 
+def _graded(application: GrantApplication) -> list[str]:
+    """The measures whose per-m² caps the programme grades by building category: the owner says which applies."""
+    return [rule.component for rule in application.programme.component_rules.all() if rule.graded_caps()]
+
+
 @portal_view
 def step_measures(request, pk: int):
     application = _own(request.user, pk)
     if response := _draft_or_case(request, application):
         return response
-    form = MeasuresForm(_posted(request), kinds=_kinds(application), initial=MeasuresForm.initial_from(application))
+    form = MeasuresForm(
+        _posted(request),
+        kinds=_kinds(application),
+        graded=_graded(application),
+        initial=MeasuresForm.initial_from(application),
+    )
     context = {
         **_steps("measures", application),
         "form": form,
@@ -316,7 +326,7 @@ def step_measures(request, pk: int):
 def measures_preview(request, pk: int):
     """The grant the guideline would give for what is in the form now (htmx swaps it in place)."""
     application = _own(request.user, pk)
-    form = MeasuresForm(request.POST, kinds=_kinds(application))
+    form = MeasuresForm(request.POST, kinds=_kinds(application), graded=_graded(application))
     rows = computation_rows(grant_preview(application, form.components()).as_dict()) if form.is_valid() else []
     return render(request, "portal/_preview.html", {"computation": rows, "incomplete": not form.is_valid()})
 

@@ -253,3 +253,21 @@ def test_a_ledger_date_filter_outside_what_a_database_holds_is_a_400_or_an_answe
     response = api(people.caseworker).get(f"/api/ledger/?{query}")
     assert response.status_code in (200, 400)
     assert response.json()
+
+
+def test_a_building_category_raises_the_cap_only_where_the_programme_grades_it(programme, alices_property, people, api):
+    from grants.models import ProgrammeComponentRule
+
+    body = {"programme": programme.pk, "applicant": people.alice.pk, "property": alices_property.pk}
+    special = {**FACADE, "category": "special_value"}
+    response = api(people.owner).post("/api/applications/", {**body, "components": [special]}, format="json")
+    assert response.status_code == 201 and response.json()["computed_grant"] == "7200.00"  # not graded here
+
+    ProgrammeComponentRule.objects.filter(programme=programme).update(grant_cap_per_m2_special_value="60.00")
+    response = api(people.owner).post("/api/applications/", {**body, "components": [special]}, format="json")
+    assert response.status_code == 201
+    assert response.json()["computed_grant"] == "10800.00"
+    assert response.json()["components"][0]["category"] == "special_value"
+    wrong = {**FACADE, "category": "palace"}
+    response = api(people.owner).post("/api/applications/", {**body, "components": [wrong]}, format="json")
+    assert response.status_code == 400

@@ -149,3 +149,27 @@ def test_the_grant_never_exceeds_a_cap_or_the_rate_share_and_is_never_negative(c
             assert component.grant <= rule.grant_cap_per_m2 * costs.area_m2
         if rule.component_cap is not None:
             assert component.grant <= rule.component_cap
+
+
+def test_graded_caps_give_a_building_of_special_value_its_higher_per_m2_cap():
+    """A town grades the grant cap per m²: 40 € as a rule, 60 € for a building of special value."""
+    from grants.calculator import BuildingCategory, PerM2Caps
+
+    rule = ComponentRule(
+        grant_cap_per_m2=D("40"), graded={BuildingCategory.SPECIAL_VALUE: PerM2Caps(grant_cap_per_m2=D("60"))}
+    )
+    guideline = Guideline(rate_percent=D("50"), component_rules={"facade": rule}, property_cap=D("15000"))
+    costs = [CostLine(D("35294.12"), D("6705.88"))]
+
+    standard = compute_grant(guideline, [ComponentCosts("facade", D("180"), costs)], net=False)
+    special = compute_grant(
+        guideline, [ComponentCosts("facade", D("180"), costs, category=BuildingCategory.SPECIAL_VALUE)], net=False
+    )
+    special_case = compute_grant(
+        guideline, [ComponentCosts("facade", D("180"), costs, category=BuildingCategory.SPECIAL_CASE)], net=False
+    )
+
+    assert standard.grant == D("7200.00") and standard.bound_by == "grant_cap_per_m2"
+    assert special.grant == D("10800.00") and special.bound_by == "grant_cap_per_m2"  # 60 × 180
+    assert special.as_dict()["components"][0]["category"] == "special_value"
+    assert special_case.grant == D("7200.00")  # not graded for special cases: the standard cap holds

@@ -208,3 +208,26 @@ def test_the_owner_answers_the_return_message_when_submitting_again(alice_client
     assert application.state == "submitted"
     html = alice_client.get(reverse("portal:application", args=[application.pk])).content.decode()
     assert "Das Foto ist jetzt hochgeladen." in html
+
+
+def test_where_the_programme_grades_its_caps_the_owner_names_the_building_category(alice_client, draft):
+    from grants.models import ProgrammeComponentRule
+
+    url = reverse("portal:step_measures", args=[draft.pk])
+    assert "Gebäudekategorie" not in alice_client.get(url).content.decode()  # not graded: no question
+
+    ProgrammeComponentRule.objects.filter(programme=draft.programme, component="facade").update(
+        grant_cap_per_m2_special_value=Decimal("60.00")
+    )
+    page = alice_client.get(url).content.decode()
+    assert "Fassade: Gebäudekategorie" in page and "Gebäude von besonderer Bedeutung" in page
+    preview = alice_client.post(
+        reverse("portal:measures_preview", args=[draft.pk]), {**MEASURES, "facade-category": "special_value"}
+    ).content.decode()
+    assert "10.800,00 €" in preview  # 60 € × 180 m² instead of 40 €
+
+    assert alice_client.post(url, {**MEASURES, "facade-category": "special_value"}).status_code == 302
+    draft.refresh_from_db()
+    assert draft.components.get().category == "special_value" and draft.computed_grant == Decimal("10800.00")
+    assert 'value="special_value" selected' in alice_client.get(url).content.decode()  # resumable as entered
+    assert alice_client.post(url, {**MEASURES, "facade-category": "palace"}).status_code == 400
