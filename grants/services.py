@@ -76,6 +76,13 @@ def _ensure_allowed(by, action: str, application: GrantApplication) -> None:
         raise TransitionRefused(decision.reason, code="forbidden")
     transition_method = getattr(application, TRANSITION_METHOD.get(action, action), None)
     if transition_method is not None and not can_proceed(transition_method, check_conditions=False):
+        targets = {t.target for t in transition_method._django_fsm.transitions.values()}
+        if application.state in targets:
+            # A double click or a replayed request: the first one went through, this one changes nothing.
+            raise TransitionRefused(
+                _("Dieser Schritt ist schon erledigt: Der Antrag ist bereits „%(state)s“.")
+                % {"state": application.get_state_display()}
+            )
         raise TransitionRefused(
             _("Im Status „%(state)s“ ist dieser Schritt nicht möglich.") % {"state": application.get_state_display()}
         )

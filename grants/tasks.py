@@ -50,4 +50,4 @@ def enqueue(task, **kwargs) -> None:
     try:
         task.delay(**kwargs)
     except Exception:
-        logger.exception("Could not queue %s(%s); the batch action can make up for it.", task.name, kwargs)
+        logger.exception("Could not queue %s(%s); notify_missed_transitions (beat) makes up for it.", task.name, kwargs)
