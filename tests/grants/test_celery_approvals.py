@@ -71,8 +71,8 @@ def two_workers(broker, tmp_path):
         logs.append(log)
         processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=threads", "--concurrency=4", "--loglevel=INFO",
-                 f"--hostname=approvals{number}@%h", f"--queues={QUEUE}",
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=threads", "--concurrency=4",
+                 "--loglevel=INFO", f"--hostname=approvals{number}@%h", f"--queues={QUEUE}",
                  "--without-gossip", "--without-mingle", "--without-heartbeat"],
                 cwd=settings.BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
             )

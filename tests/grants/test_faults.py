@@ -286,6 +286,24 @@ def test_a_broker_down_at_commit_leaves_the_transition_and_the_sweep_notifies_on
     assert_notified_once(application, name)
 
 
+def test_the_sweep_leaves_fresh_transitions_to_their_own_task_and_old_ones_alone(bring, people, allocation):
+    application = bring("pay")  # submitted, checked, approved, invoices certified: none notified yet
+    services.application_pay(application_id=application.pk, by=people.finance)
+    mail.outbox.clear()
+
+    assert notifications.notify_missed_transitions() == 0  # their tasks may still be on the way
+
+    StateLog.objects.update(timestamp=F("timestamp") - timedelta(minutes=11))
+    assert notifications.notify_missed_transitions() == 4  # the certification is no transition the owner hears of
+    subjects = sorted(m.subject.rsplit(": ", 1)[1] for m in mail.outbox)
+    assert subjects == ["ausgezahlt", "bewilligt", "eingereicht", "geprüft"]
+
+    assert notifications.notify_missed_transitions() == 0
+    OutboundEmail.objects.all().update(sent_at=None)  # as if none had gone out …
+    StateLog.objects.update(timestamp=F("timestamp") - timedelta(days=4))
+    assert notifications.notify_missed_transitions() == 0  # … days ago: no late e-mails about old steps
+
+
 @pytest.mark.parametrize("name", WITH_LETTER)
 def test_a_letter_that_fails_to_render_leaves_the_transition_and_is_made_once_later(
     name, bring, people, allocation, settings, django_capture_on_commit_callbacks
