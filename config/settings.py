@@ -149,6 +149,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "daily-digest": {"task": "grants.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
     "deadline-reminders": {"task": "grants.tasks.send_reminders", "schedule": crontab(hour=6, minute=30)},
+    # Letters and e-mails whose task was lost (broker down at commit) or failed for good.
+    "missed-notifications": {"task": "grants.tasks.notify_missed_transitions", "schedule": crontab(minute="*/15")},
 }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="")
 CELERY_TIMEZONE = TIME_ZONE

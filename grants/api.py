@@ -12,6 +12,7 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from applicants.models import Role
 from config.api import IdFilter
 
 from . import services
@@ -19,6 +20,8 @@ from .models import Document, GrantApplication, Letter, LetterKind, Programme
 from .rules import may_apply, visible_applications, visible_programmes
 from .selectors import application_history, applications_with_details, programmes_with_rules
 from .serializers import (
+    ApprovalBatchResultSerializer,
+    ApprovalBatchSerializer,
     CertifyInvoicesSerializer,
     DocumentSerializer,
     DocumentUploadSerializer,
@@ -203,6 +206,28 @@ class ApplicationViewSet(
     withdraw = _transition("withdraw")
     pay = _transition("pay")
     document = _transition("document")
+
+    @extend_schema(
+        summary="Bewilligen im Stapel",
+        description="Approver: queues the approval of many checked applications (202). Each is approved in the "
+        "background in its own transaction, as far as the allocation carries it; one that it cannot carry stays "
+        "checked with an internal note giving the reason. What is not possible at once (not visible, role, "
+        "four-eyes, state) is listed under `refused`.",
+        request=ApprovalBatchSerializer,
+        responses={202: ApprovalBatchResultSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="approve-batch")
+    def approve_batch(self, request):
+        if not request.user.has_role(Role.APPROVER):
+            raise exceptions.PermissionDenied(_("Ihre Rolle erlaubt diesen Schritt nicht."))
+        data = self._valid(ApprovalBatchSerializer, request.data)
+        queued, refused = services.approval_batch_request(
+            application_ids=data["applications"], by=request.user, comment=data["comment"]
+        )
+        return Response(
+            {"queued": queued, "refused": [{"application": pk, "reasons": r} for pk, r in refused.items()]},
+            status=status.HTTP_202_ACCEPTED,
+        )
 
     @extend_schema(
         summary="Schlussrechnungen als sachlich richtig bestätigen",

@@ -136,6 +136,7 @@ def letter_ensure(
     existing = Letter.objects.filter(key=key).first()
     if existing:
         return existing, False
+    stored: list[Letter] = []
     try:
         with transaction.atomic():
             # The application row serialises two workers making the same letter.
@@ -161,10 +162,21 @@ def letter_ensure(
             letter.file.save(
                 f"{kind}-{application.file_number or application.pk}-{stamp}.pdf", ContentFile(pdf), save=False
             )
+            stored.append(letter)
             letter.save()
             return letter, True
     except IntegrityError:
+        _forget_files(stored)
         return Letter.objects.get(key=key), False
+    except Exception:
+        _forget_files(stored)
+        raise
+
+
+def _forget_files(letters: list[Letter]) -> None:
+    # The PDF is written before its row; a row that was rolled back must not leave its file behind.
+    for letter in letters:
+        letter.file.storage.delete(letter.file.name)
 
 
 def letters_make_missing(application: GrantApplication) -> int:

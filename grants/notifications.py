@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -48,7 +49,13 @@ def owner_address(application: GrantApplication) -> str:
 def email_send_once(
     *, key: str, to: list[str], subject: str, body: str, application=None, letter: Letter | None = None
 ) -> OutboundEmail | None:
-    """Send an e-mail unless one with this key went out already; returns the record only when it sent."""
+    """Send an e-mail unless one with this key went out already; returns the record only when it sent.
+
+    The record is claimed (``sent_at`` set and committed) before the mail server is called, and the
+    claim is given back only when sending raises an error. There is no step left after the server took
+    the mail that could fail and make a retry send it again; a worker killed (not an error) in the
+    middle of sending leaves it claimed: at most one e-mail, and the letter stays in the portal.
+    """
     to = [address for address in to if address]
     if not to:
         return None
@@ -65,14 +72,19 @@ def email_send_once(
         )
         if record.sent_at:
             return None
+        record.sent_at = timezone.now()
+        record.save(update_fields=["sent_at"])
+    try:
         message = EmailMessage(record.subject, record.body, settings.DEFAULT_FROM_EMAIL, to)
         if letter:
             with letter.file.open("rb") as pdf:
                 message.attach(letter.file.name.rsplit("/", 1)[-1], pdf.read(), "application/pdf")
         message.send()
-        record.sent_at = timezone.now()
-        record.save(update_fields=["sent_at"])
-        return record
+    except Exception:
+        # The server refused or was not reached: give the claim back so that a retry sends it.
+        OutboundEmail.objects.filter(pk=record.pk).update(sent_at=None)
+        raise
+    return record
 
 
 def notify_transition(*, state_log_id: int) -> tuple[Letter | None, OutboundEmail | None]:
@@ -115,6 +127,47 @@ def notify_transition(*, state_log_id: int) -> tuple[Letter | None, OutboundEmai
         letter=letter,
     )
     return letter, email
+
+
+# The django-fsm methods whose transitions notify the owner (grants.services._run queues them).
+NOTIFIED_TRANSITIONS = (
+    "submit", "return_to_applicant", "mark_checked", "approve", "reject", "withdraw", "pay", "document",
+)  # fmt: skip
+
+
+def notify_missed_transitions(
+    *, within: timedelta = timedelta(days=3), settle: timedelta = timedelta(minutes=10)
+) -> int:
+    """Make up the letters and e-mails of recent transitions whose task never ran or failed; returns how many.
+
+    A transition queues its notification only after it commits. When the broker was down at that
+    moment, or the task failed for good, the transition stands and this sweep (Celery beat) runs
+    the notification again: the keys of letter and e-mail make it happen exactly once. Transitions
+    younger than ``settle`` are left to their own task.
+    """
+    now = timezone.now()
+    logs = list(
+        StateLog.objects.filter(content_type=ContentType.objects.get_for_model(GrantApplication))
+        .filter(transition__in=NOTIFIED_TRANSITIONS, timestamp__gte=now - within, timestamp__lte=now - settle)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    sent = set(
+        OutboundEmail.objects.filter(
+            key__in=[f"transition:log-{pk}" for pk in logs], sent_at__isnull=False
+        ).values_list("key", flat=True)
+    )
+    made = 0
+    for pk in logs:
+        if f"transition:log-{pk}" in sent:
+            continue
+        try:
+            _, email = notify_transition(state_log_id=pk)
+        except Exception:  # one broken case must not keep the others waiting
+            logger.exception("Notification of state log %s failed again.", pk)
+            continue
+        made += email is not None
+    return made
 
 
 def send_daily_digests(*, on=None) -> int:

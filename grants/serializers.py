@@ -210,6 +210,30 @@ class GrantApplicationUpdateSerializer(serializers.Serializer):
     )
 
 
+class ApprovalBatchSerializer(serializers.Serializer):
+    applications = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
+        min_length=1,
+        max_length=500,
+        help_text="IDs der geprüften Anträge, die bewilligt werden sollen.",
+    )
+    comment = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=2000, help_text="Kommentar für jede Akte."
+    )
+
+
+class ApprovalBatchRefusalSerializer(serializers.Serializer):
+    application = serializers.IntegerField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class ApprovalBatchResultSerializer(serializers.Serializer):
+    queued = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Zur Bewilligung eingereiht; die Mittelausstattung entscheidet."
+    )
+    refused = ApprovalBatchRefusalSerializer(many=True, help_text="Sofort abgelehnt, mit Gründen.")
+
+
 class TransitionSerializer(serializers.Serializer):
     comment = serializers.CharField(
         required=False,

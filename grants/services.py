@@ -77,6 +77,13 @@ def _ensure_allowed(by, action: str, application: GrantApplication) -> None:
         raise TransitionRefused(decision.reason, code="forbidden")
     transition_method = getattr(application, TRANSITION_METHOD.get(action, action), None)
     if transition_method is not None and not can_proceed(transition_method, check_conditions=False):
+        targets = {t.target for t in transition_method._django_fsm.transitions.values()}
+        if application.state in targets:
+            # A double click or a replayed request: the first one went through, this one changes nothing.
+            raise TransitionRefused(
+                _("Dieser Schritt ist schon erledigt: Der Antrag ist bereits „%(state)s“.")
+                % {"state": application.get_state_display()}
+            )
         raise TransitionRefused(
             _("Im Status „%(state)s“ ist dieser Schritt nicht möglich.") % {"state": application.get_state_display()}
         )
@@ -473,6 +480,64 @@ def application_document(*, application_id: int, by, comment: str = "") -> Grant
     if not application.documents.filter(kind=Document.Kind.PHOTO_AFTER).exists():
         raise TransitionRefused(_("Es fehlen die Fotos nach der Maßnahme."))
     return _run(application, "document", by=by, comment=comment)
+
+
+def approval_batch_request(*, application_ids: Iterable[int], by, comment: str = "") -> tuple[list[int], dict]:
+    """Bewilligen im Stapel: queue the approval of many checked applications, each its own task and transaction.
+
+    What is plainly not possible now (not visible, the role, four-eyes, the state) is answered at once,
+    per application; whether the allocation carries each grant is decided in the worker, under the
+    allocation's row lock, in the order the approvals are booked. Returns the queued ids and the
+    refused ones with their reasons.
+    """
+    from .tasks import approve_application
+
+    ids = list(dict.fromkeys(int(pk) for pk in application_ids))
+    found = GrantApplication.objects.select_related("programme__municipality", "applicant").in_bulk(ids)
+    queued, refused = [], {}
+    for pk in ids:
+        application = found.get(pk)
+        if application is None or not decide(by, "view", application):
+            refused[pk] = [_("Antrag nicht gefunden.")]
+            continue
+        decision = decide(by, "approve", application)
+        if not decision:
+            refused[pk] = [decision.reason]
+        elif application.state != State.CHECKED:
+            refused[pk] = [
+                _("Im Status „%(state)s“ ist dieser Schritt nicht möglich.")
+                % {"state": application.get_state_display()}
+            ]
+        else:
+            queued.append(pk)
+    for pk in queued:
+        transaction.on_commit(
+            lambda pk=pk: enqueue(approve_application, application_id=pk, by_id=by.pk, comment=comment)
+        )
+    return queued, refused
+
+
+def application_approve_queued(*, application_id: int, by_id: int, comment: str = "") -> bool:
+    """One approval of a batch, in a worker: approve, or leave the case checked with a note saying why not.
+
+    A task delivered again after its approval committed finds the case approved and changes nothing.
+    """
+    from applicants.models import User
+
+    by = User.objects.get(pk=by_id)
+    try:
+        application_approve(application_id=application_id, by=by, comment=comment)
+    except TransitionRefused as refusal:
+        with transaction.atomic():
+            application = GrantApplication.objects.select_for_update(of=("self",)).filter(pk=application_id).first()
+            if application is not None and application.state == State.CHECKED:
+                InternalNote.objects.create(
+                    application=application,
+                    author=by,
+                    text=_("Bewilligung im Stapel nicht möglich: %(reasons)s") % {"reasons": " ".join(refusal.reasons)},
+                )
+        return False
+    return True
 
 
 TRANSITIONS = {

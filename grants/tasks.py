@@ -18,6 +18,11 @@ def notify_transition(*, state_log_id: int) -> None:
     notifications.notify_transition(state_log_id=state_log_id)
 
 
+@shared_task
+def notify_missed_transitions() -> int:
+    return notifications.notify_missed_transitions()
+
+
 @shared_task(**RETRY)
 def send_daily_digests() -> int:
     return notifications.send_daily_digests()
@@ -26,6 +31,13 @@ def send_daily_digests() -> int:
 @shared_task(**RETRY)
 def send_reminders() -> int:
     return notifications.send_reminders()
+
+
+@shared_task
+def approve_application(*, application_id: int, by_id: int, comment: str = "") -> bool:
+    from .services import application_approve_queued  # services queues this task: import when run
+
+    return application_approve_queued(application_id=application_id, by_id=by_id, comment=comment)
 
 
 @shared_task
@@ -38,4 +50,4 @@ def enqueue(task, **kwargs) -> None:
     try:
         task.delay(**kwargs)
     except Exception:
-        logger.exception("Could not queue %s(%s); the batch action can make up for it.", task.name, kwargs)
+        logger.exception("Could not queue %s(%s); notify_missed_transitions (beat) makes up for it.", task.name, kwargs)
