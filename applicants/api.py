@@ -6,6 +6,7 @@ import django_filters
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 
 from config.api import IdFilter
@@ -15,7 +16,7 @@ from grants.rules import may_apply
 from . import services
 from .models import Applicant, Property
 from .rules import visible_applicants, visible_properties
-from .serializers import ApplicantSerializer, PropertySerializer
+from .serializers import ApiTokenSerializer, ApplicantSerializer, PropertySerializer
 
 
 class _CreateByApplicants:
@@ -88,3 +89,25 @@ class PropertyViewSet(_CreateByApplicants, NotFoundAlike, mixins.CreateModelMixi
 
     def perform_service(self, data):
         return services.property_create(**data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=["auth"],
+        summary="Token holen",
+        description=(
+            "Gibt das Token für `Authorization: Token …` aus, gegen Benutzername und Passwort. "
+            "Mitarbeitende der Kommune und die Administration schicken zusätzlich `otp`, den aktuellen Code ihrer "
+            "Authenticator-App (zweiter Faktor); ohne ihn oder mit einem falschen Code antwortet die API mit 400. "
+            "Ein ausgegebenes Token gilt weiter, bis es gelöscht wird."
+        ),
+        request=ApiTokenSerializer,
+        responses={200: ApiTokenSerializer},
+    )
+)
+class ObtainTokenView(ObtainAuthToken):
+    """POST /api/auth/token/: a token for the password, and for staff the second factor too."""
+
+    serializer_class = ApiTokenSerializer
+    # The credentials are in the body; a session cookie sent along must not decide anything here.
+    authentication_classes = ()

@@ -42,3 +42,17 @@ class ConsultationForm(forms.Form):
         if held_on > timezone.localdate():
             raise forms.ValidationError(_("Eine Erstberatung kann nicht in der Zukunft liegen."))
         return held_on
+
+
+class OneTimeCodeForm(forms.Form):
+    """The six digits an authenticator app shows (second factor); checked by applicants.services."""
+
+    code = forms.CharField(
+        label=_("Sechsstelliger Code"),
+        max_length=20,
+        help_text=_(
+            "Die Ziffern, die Ihre Authenticator-App für Förderdesk gerade anzeigt; sie wechseln alle 30 Sekunden."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}),
+        error_messages={"required": _("Bitte geben Sie den Code aus Ihrer Authenticator-App ein.")},
+    )

@@ -67,3 +67,21 @@ def may_record_consultation(user, municipality) -> Decision:
     if municipality is None or municipality.pk not in user.municipality_ids:
         return Decision(False, _("Kommune nicht gefunden."))
     return ALLOWED
+
+
+def needs_second_factor(user) -> bool:
+    """Municipal staff and administrators confirm their login with a second factor (TOTP); owners do not."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.is_staff or user.is_superuser or user.is_municipal_staff
+
+
+def lacks_second_factor(user) -> bool:
+    """Logged in with the password only, where the second factor is required.
+
+    ``is_verified`` comes from django-otp's middleware; without it nobody counts as verified.
+    """
+    if not needs_second_factor(user):
+        return False
+    is_verified = getattr(user, "is_verified", None)
+    return not (is_verified is not None and is_verified())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import Consultation
 from .rules import visible_consultations
@@ -21,3 +22,8 @@ def consultations_found(user, *, q: str = "") -> QuerySet[Consultation]:
             | Q(property__city__icontains=word)
         )
     return consultations.order_by("-held_on", "-pk")
+
+
+def has_authenticator_app(user) -> bool:
+    """Whether the user has set up (confirmed) an authenticator app for the second factor."""
+    return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()

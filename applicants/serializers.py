@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 
 from .models import Applicant, Property
-from .rules import own_applicants
+from .rules import needs_second_factor, own_applicants
+from .services import second_factor_verify
 
 
 class ApplicantSerializer(serializers.ModelSerializer):
@@ -52,3 +56,33 @@ class PropertySerializer(serializers.ModelSerializer):
             "building",
         ]
         read_only_fields = ["id"]
+
+
+class ApiTokenSerializer(AuthTokenSerializer):
+    """User name and password; municipal staff and administrators add the code of their authenticator app."""
+
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        max_length=20,
+        help_text=(
+            "Zweiter Faktor: der sechsstellige Code, den die Authenticator-App gerade anzeigt (TOTP). "
+            "Pflicht für Mitarbeitende der Kommune und die Administration; jeder Code gilt nur einmal. "
+            "Eigentümerinnen und Eigentümer lassen das Feld weg."
+        ),
+    )
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        user = attrs["user"]
+        if needs_second_factor(user):
+            if not attrs.get("otp"):
+                raise serializers.ValidationError(
+                    {"otp": [_("Mitarbeitende der Kommune geben zusätzlich den Code aus ihrer Authenticator-App an.")]}
+                )
+            try:
+                second_factor_verify(user=user, code=attrs["otp"])
+            except DjangoValidationError as error:
+                raise serializers.ValidationError({"otp": error.messages}) from None
+        return attrs

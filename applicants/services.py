@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import Applicant, Consultation, Property
-from .rules import may_record_consultation
+from .rules import may_record_consultation, needs_second_factor
 
 
 @dataclass(frozen=True)
@@ -198,3 +202,107 @@ def property_find_or_create(*, data: PropertyInput, registered_by: Applicant) ->
     prop.full_clean()
     prop.save()
     return prop
+
+
+# Second factor (zweiter Faktor): a TOTP app, set up once, asked for at every staff login.
+
+TOTP_DEVICE_NAME = "Authenticator-App"
+
+
+def _code(code: str | None) -> str:
+    code = "".join((code or "").split())  # "123 456" as some apps show it
+    if not re.fullmatch(r"[0-9]{6}", code):
+        raise ValidationError(
+            _("Bitte geben Sie die sechs Ziffern des Codes aus Ihrer Authenticator-App ein."), code="invalid"
+        )
+    return code
+
+
+def _throttled(device: TOTPDevice) -> ValidationError | None:
+    """After a wrong code the device waits 1, 2, 4, … seconds before it checks the next one (django-otp)."""
+    allowed, info = device.verify_is_allowed()
+    if allowed:
+        return None
+    locked_until = (info or {}).get("locked_until")
+    if locked_until is None:
+        return ValidationError(
+            _("Zu viele falsche Codes. Bitte versuchen Sie es gleich noch einmal."), code="throttled"
+        )
+    return ValidationError(
+        _("Zu viele falsche Codes. Bitte warten Sie bis %(time)s Uhr und versuchen Sie es dann noch einmal.")
+        % {"time": timezone.localtime(locked_until).strftime("%H:%M:%S")},
+        code="throttled",
+    )
+
+
+def _wrong_code() -> ValidationError:
+    return ValidationError(
+        _(
+            "Der Code stimmt nicht oder ist abgelaufen. "
+            "Bitte geben Sie den aktuellen Code aus Ihrer Authenticator-App ein."
+        ),
+        code="wrong",
+    )
+
+
+def totp_enrolment_start(*, user) -> TOTPDevice:
+    """The authenticator app a staff member is setting up; its secret stays the same until it is confirmed.
+
+    Only while the account has no confirmed device: with a password alone nobody may add a second one.
+    """
+    if not needs_second_factor(user):
+        raise PermissionDenied(_("Ihr Konto braucht keinen zweiten Faktor."))
+    with transaction.atomic():
+        if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            raise ValidationError(_("Für Ihr Konto ist bereits eine Authenticator-App eingerichtet."), code="exists")
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    return device
+
+
+def totp_enrolment_confirm(*, user, code: str) -> TOTPDevice:
+    """Confirm the app being set up with a code it shows; from then on every login asks for one."""
+    code = _code(code)
+    error = None
+    with transaction.atomic():
+        if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            raise ValidationError(_("Für Ihr Konto ist bereits eine Authenticator-App eingerichtet."), code="exists")
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
+        if device is None:
+            error = ValidationError(
+                _("Die Einrichtung wurde nicht begonnen. Bitte laden Sie die Seite neu."), code="not_started"
+            )
+        elif (error := _throttled(device)) is None:
+            if device.verify_token(code):
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+                TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+            else:
+                error = _wrong_code()
+    # Raised after the transaction, so the count of wrong codes (the throttle) is kept.
+    if error is not None:
+        raise error
+    return device
+
+
+def second_factor_verify(*, user, code: str) -> TOTPDevice:
+    """The confirmed device that accepts ``code``; each code counts once, wrong codes slow down the next try."""
+    code = _code(code)
+    error = None
+    with transaction.atomic():
+        devices = list(TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk"))
+        if not devices:
+            error = ValidationError(
+                _(
+                    "Für Ihr Konto ist noch keine Authenticator-App eingerichtet. "
+                    "Bitte melden Sie sich im Browser an und richten Sie sie dort ein."
+                ),
+                code="no_device",
+            )
+        for device in devices:
+            if (error := _throttled(device)) is None:
+                if device.verify_token(code):
+                    return device
+                error = _wrong_code()
+    raise error

@@ -5,6 +5,7 @@ Kept apart from config.api: drf-spectacular imports DRF's views, which import th
 
 from __future__ import annotations
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema
 
 from .api import ErrorSerializer
@@ -37,3 +38,15 @@ class Schema(AutoSchema):
 
     def _action_name(self) -> str:
         return getattr(self.view, "action", None) or self.method.lower()
+
+
+class SecondFactorSessionScheme(SessionScheme):
+    """The site's session cookie (config.api_auth); staff sessions count once confirmed with the second factor."""
+
+    target_class = "config.api_auth.SessionAuthentication"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            **super().get_security_definition(auto_schema),
+            "description": "Die Sitzung der Website; bei Mitarbeitenden erst nach dem Code der Authenticator-App.",
+        }

@@ -1,9 +1,13 @@
-"""The site's language: German unless the person picked another one with the language switch."""
+"""The site's language (German unless the person picked another), and the second factor for staff."""
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.deprecation import MiddlewareMixin
+
+from applicants.rules import lacks_second_factor
 
 
 class ChosenLanguageMiddleware(MiddlewareMixin):
@@ -25,3 +29,30 @@ class ChosenLanguageMiddleware(MiddlewareMixin):
         response.headers.setdefault("Content-Language", translation.get_language())
         patch_vary_headers(response, ("Cookie",))
         return response
+
+
+class SecondFactorMiddleware:
+    """Staff finish their login with the second factor before they see any page (issue 9).
+
+    After the password, a municipal staff member or administrator whose session is not yet
+    confirmed by a TOTP code (django-otp's middleware runs first and marks it) is sent to the
+    code page, or to set up an authenticator app when they have none, and comes back to where
+    they wanted to go. Owners are never asked. Only the code pages, logging out and the language
+    switch stay open; under /api/ the API's own session authentication refuses instead
+    (config.api_auth), because a token there is a credential issued after the second factor.
+    """
+
+    OPEN_PREFIXES = ("/api/", "/i18n/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if lacks_second_factor(request.user) and not self._open(request.path_info):
+            return redirect_to_login(request.get_full_path(), reverse("second_factor"))
+        return self.get_response(request)
+
+    def _open(self, path: str) -> bool:
+        if path.startswith(self.OPEN_PREFIXES):
+            return True
+        return path in {reverse("second_factor"), reverse("second_factor_setup"), reverse("logout")}

@@ -213,3 +213,22 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
+
+# --- Second factor (issue 9) -------------------------------------------------------------------------
+# Staff and administrators confirm each login with a TOTP code (django-otp); owners are never asked.
+# Kept in one block: the admin app becomes the admin behind the second factor, django-otp's middleware marks
+# the verified session, ours sends an unverified staff session to the code page, and the API's session login
+# asks for the same (a token is issued only with the code, see applicants.api.ObtainTokenView).
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "config.apps.AdminConfig"
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp"]
+_after_auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+MIDDLEWARE[_after_auth:_after_auth] = [
+    "django_otp.middleware.OTPMiddleware",
+    "config.middleware.SecondFactorMiddleware",
+]
+_session_auth = REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
+_session_auth[_session_auth.index("rest_framework.authentication.SessionAuthentication")] = (
+    "config.api_auth.SessionAuthentication"
+)
+OTP_TOTP_ISSUER = "Förderdesk"
+# --- end of second factor ----------------------------------------------------------------------------

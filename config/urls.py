@@ -2,10 +2,10 @@ from allauth.account import views as account_views
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from applicants.api import ApplicantViewSet, PropertyViewSet
+from applicants import views as applicant_views
+from applicants.api import ApplicantViewSet, ObtainTokenView, PropertyViewSet
 from budgets.api import AllocationViewSet, LedgerEntryViewSet, StatementViewSet
 from grants import views as grant_views
 from grants.api import ID, ApplicationViewSet, DocumentViewSet, HistoryViewSet, LetterViewSet, ProgrammeViewSet
@@ -33,6 +33,8 @@ urlpatterns = [
     path("konto/anmelden/", account_views.login, name="login"),
     path("konto/abmelden/", account_views.logout, name="logout"),
     path("konto/registrieren/", account_views.signup, name="signup"),
+    path("konto/zweiter-faktor/", applicant_views.second_factor, name="second_factor"),
+    path("konto/zweiter-faktor/einrichten/", applicant_views.second_factor_setup, name="second_factor_setup"),
     path("konto/", include("allauth.urls")),
     path("meine-antraege/", include("portal.urls")),
     path("schreiben/<int:pk>/", grant_views.letter_download, name="letter-download"),
@@ -40,7 +42,7 @@ urlpatterns = [
     path("arbeitsplatz/", include("config.workspace_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),

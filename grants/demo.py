@@ -5,14 +5,17 @@ Every case is driven through grants.services, so its ledger entries and log are 
 
 from __future__ import annotations
 
+from base64 import b32decode
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from applicants.models import Applicant, Consultation, Property, Role, User
 from budgets.models import Allocation
@@ -39,6 +42,22 @@ DEMO_USERS = [
     ("pruefung", "demo-pruefung", Role.AUDITOR, "Paul", "Prüfer"),
 ]
 DEMO_ADMIN = ("admin", "demo-admin")
+# The second factor of the demo staff and admin: one fixed, published TOTP secret for all of them, so a
+# tester adds it once to an authenticator app. Printed with the passwords; as public as they are.
+DEMO_TOTP_SECRET = "FOERDERDESK2FADEMOMUSTERSTADT234"
+
+
+def demo_totp_uri() -> str:
+    """The otpauth URI of the demo secret, for an authenticator app (as a link or QR code)."""
+    query = urlencode({"secret": DEMO_TOTP_SECRET, "issuer": "Förderdesk", "digits": 6, "period": 30})
+    return f"otpauth://totp/{quote('Förderdesk:Demo')}?{query}"
+
+
+def _demo_authenticator(user: User) -> None:
+    TOTPDevice.objects.create(
+        user=user, name="Demo-Authenticator", key=b32decode(DEMO_TOTP_SECRET).hex(), confirmed=True
+    )
+
 
 # A minimal valid one-page PDF, standing in for the scans an owner would upload.
 PLACEHOLDER_PDF = (
@@ -203,7 +222,10 @@ def load_demo_data(*, workbook: str | Path | None = None) -> bool:
     )  # fmt: skip
     users = {role: _user(*row[:2], role, *row[3:], municipality=musterstadt) for row in DEMO_USERS for role in [row[2]]}
     if not User.objects.filter(username=DEMO_ADMIN[0]).exists():
-        User.objects.create_superuser(DEMO_ADMIN[0], "admin@musterstadt.example", DEMO_ADMIN[1])
+        _demo_authenticator(User.objects.create_superuser(DEMO_ADMIN[0], "admin@musterstadt.example", DEMO_ADMIN[1]))
+    for role, user in users.items():
+        if role != Role.APPLICANT:
+            _demo_authenticator(user)
     facade, shop = _programmes(musterstadt, year)
     LetterTemplate.objects.bulk_create(
         LetterTemplate(

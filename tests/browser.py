@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from applicants.rules import needs_second_factor
+
+from .second_factor import fresh_code
+
 CHROMIUM = "/usr/bin/chromium"
 # Without these flags Chromium stalls reaching for the network this machine does not have.
 CHROMIUM_ARGS = [
@@ -49,7 +53,13 @@ def login(browser, live_server):
         page.goto(f"/konto/anmelden/?next={next}")
         page.get_by_label("Benutzername").fill(user.username)
         page.get_by_label("Passwort").fill(PASSWORD)
+        # Staff then type the code their authenticator app shows (tests.second_factor gives them one).
+        code = fresh_code(user) if needs_second_factor(user) else None
         page.get_by_role("button", name="Anmelden").click()
+        if code is not None:
+            page.wait_for_url("**/konto/zweiter-faktor/?**")
+            page.get_by_label("Sechsstelliger Code").fill(code)
+            page.get_by_role("button", name="Bestätigen").click()
         page.wait_for_url(f"**{next}")
         return page
 

@@ -19,7 +19,8 @@ from .factories import (
     make_application,
 )
 
-pytest_plugins = ["tests.browser"]
+# tests.second_factor: force_login gives staff a verified second factor (the rule's own tests log in for real).
+pytest_plugins = ["tests.second_factor", "tests.browser"]
 
 ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 

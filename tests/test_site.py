@@ -1,10 +1,15 @@
+import re
+from base64 import b32decode
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from applicants.models import User
 from budgets.models import LedgerEntry
 from grants.models import GrantApplication
+from tests.second_factor import current_code
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +40,25 @@ def test_the_demo_data_has_every_state_and_a_login_per_role(capsys):
 
     call_command("load_demo_data", force=True)  # a second run changes nothing
     assert GrantApplication.objects.count() == 8
+
+
+def test_the_demo_prints_the_second_factor_and_its_staff_log_in_with_it(client, capsys):
+    call_command("load_demo_data", force=True)
+    out = capsys.readouterr().out
+    secret = re.search(r"Geheimnis: ([A-Z2-7 ]+)\n", out).group(1).replace(" ", "")
+    uri = re.search(r"(otpauth://totp/\S+)", out).group(1)
+    assert f"secret={secret}" in uri and "issuer=F%C3%B6rderdesk" in uri
+    devices = TOTPDevice.objects.filter(confirmed=True)
+    assert sorted(devices.values_list("user__username", flat=True)) == [
+        "admin", "bewilligung", "kasse", "pruefung", "sachbearbeitung"
+    ]  # fmt: skip
+
+    # What a tester's authenticator app shows for the printed secret is accepted at the login.
+    code = current_code(TOTPDevice(key=b32decode(secret).hex()))
+    client.post(reverse("login"), {"login": "sachbearbeitung", "password": "demo-sachbearbeitung"})
+    response = client.post("/konto/zweiter-faktor/", {"code": code})
+    assert response.status_code == 302 and response["Location"] == reverse("workspace:start")
+    assert client.get(reverse("workspace:start")).status_code == 200
 
 
 def test_the_admin_shows_the_ledger_but_offers_no_way_to_change_it(admin_client):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from grants.demo import DEMO_ADMIN, DEMO_USERS, SAMPLE_WORKBOOK, load_demo_data
+from grants.demo import DEMO_ADMIN, DEMO_TOTP_SECRET, DEMO_USERS, SAMPLE_WORKBOOK, demo_totp_uri, load_demo_data
 
 
 class Command(BaseCommand):
@@ -26,3 +26,10 @@ class Command(BaseCommand):
         for username, password, role, *_ in DEMO_USERS:
             self.stdout.write(f"  {role.label:<28} {username:<18} Passwort: {password}")
         self.stdout.write(f"  {'Administration':<28} {DEMO_ADMIN[0]:<18} Passwort: {DEMO_ADMIN[1]}")
+        secret = " ".join(DEMO_TOTP_SECRET[i : i + 4] for i in range(0, len(DEMO_TOTP_SECRET), 4))
+        self.stdout.write(
+            "\nZweiter Faktor: Alle Logins außer der Eigentümerin fragen nach dem Passwort einen Code ab."
+            "\nFügen Sie dieses Demo-Geheimnis einmal in eine Authenticator-App ein (TOTP, 6 Ziffern, 30 Sekunden):"
+            f"\n  Geheimnis: {secret}"
+            f"\n  otpauth-URI: {demo_totp_uri()}"
+        )
