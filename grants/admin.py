@@ -50,9 +50,14 @@ class ComponentInline(admin.TabularInline):
 
 
 class DocumentInline(admin.TabularInline):
+    """Shown, never added or replaced here: a file comes in only through document_upload, which checks it."""
+
     model = Document
     extra = 0
-    readonly_fields = ("uploaded_by", "uploaded_at")
+    fields = readonly_fields = ("kind", "original_name", "uploaded_by", "uploaded_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(GrantApplication)
