@@ -19,7 +19,7 @@ from .serializers import ApplicantSerializer, PropertySerializer
 
 
 class _CreateByApplicants:
-    def create(self, request):
+    def create(self, request, format=None):
         decision = may_apply(request.user)
         if not decision:
             raise exceptions.PermissionDenied(decision.reason)
