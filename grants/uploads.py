@@ -120,7 +120,10 @@ def _check_pdf(file, name: str) -> None:
     refusals = {
         _JAVASCRIPT: _("Die PDF-Datei enthält JavaScript. Bitte laden Sie eine PDF-Datei ohne Skripte hoch."),
         _LAUNCH: _("Die PDF-Datei enthält eine Aktion, die ein Programm startet. Solche Dateien nehmen wir nicht an."),
-        _EMBEDDED: _("Die PDF-Datei enthält eingebettete Dateien. Bitte laden Sie jede Unterlage einzeln hoch."),
+        _EMBEDDED: _(
+            "Die PDF-Datei enthält eingebettete Dateien (etwa eine E-Rechnung im ZUGFeRD-Format). "
+            "Bitte laden Sie eine PDF-Datei ohne Anhänge hoch, z. B. über „Drucken als PDF“."
+        ),
         _XFA: _("Die PDF-Datei ist ein XFA-Formular. Bitte speichern Sie es als gewöhnliche PDF-Datei."),
     }
     for danger, why in refusals.items():
