@@ -129,6 +129,7 @@ def pdf_pypdf_cannot_walk() -> bytes:
     return pdf_bytes().replace(b"/Producer (pypdf)", b"/Producer (pypdf) /X " + b"[" * 5000 + b"]" * 5000)
 
 
+EMBEDDED = "Die PDF-Datei enthält eingebettete Dateien (etwa eine E-Rechnung im ZUGFeRD-Format)."
 HOSTILE_PDFS = [
     (pdf_with_document_javascript, "Die PDF-Datei enthält JavaScript."),
     (pdf_with_open_action_javascript, "Die PDF-Datei enthält JavaScript."),
@@ -137,8 +138,8 @@ HOSTILE_PDFS = [
     (pdf_with_escaped_names, "Die PDF-Datei enthält JavaScript."),
     (pdf_with_unreferenced_javascript_after_the_end, "Die PDF-Datei enthält JavaScript."),
     (pdf_with_launch_action, "Die PDF-Datei enthält eine Aktion, die ein Programm startet."),
-    (pdf_with_attachment, "Die PDF-Datei enthält eingebettete Dateien."),
-    (pdf_with_file_attachment_annotation, "Die PDF-Datei enthält eingebettete Dateien."),
+    (pdf_with_attachment, EMBEDDED),
+    (pdf_with_file_attachment_annotation, EMBEDDED),
     (pdf_with_xfa_form, "Die PDF-Datei ist ein XFA-Formular."),
     (pdf_pypdf_cannot_walk, "Die PDF-Datei lässt sich nicht sicher prüfen."),
 ]
