@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 from pypdf import PasswordType, PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
 PDF, JPEG, PNG = "application/pdf", "image/jpeg", "image/png"
 EXTENSION = {PDF: "pdf", JPEG: "jpg", PNG: "png"}
@@ -75,13 +75,13 @@ def _dangers_in(reader: PdfReader) -> set[str]:
             for key, value in item.items():
                 if key in _DANGEROUS_NAMES:
                     found.add(_DANGEROUS_NAMES[key])
-                if key in ("/S", "/Subtype", "/Type") and str(value) in _DANGEROUS_NAMES:
-                    found.add(_DANGEROUS_NAMES[str(value)])
                 if key == "/EF":  # a file specification carrying the file itself
                     found.add(_EMBEDDED)
                 pending.append(value)
         elif isinstance(item, ArrayObject):
             pending.extend(item)
+        elif isinstance(item, NameObject) and item in _DANGEROUS_NAMES:  # /S /JavaScript, /Subtype /FileAttachment …
+            found.add(_DANGEROUS_NAMES[item])
     return found
 
 

@@ -308,3 +308,17 @@ def test_uploaded_files_are_never_served_from_the_media_folder(draft, people, al
     static_folders = [settings.STATIC_ROOT, *(f[1] if isinstance(f, tuple) else f for f in settings.STATICFILES_DIRS)]
     media = settings.MEDIA_ROOT.resolve()
     assert not [folder for folder in static_folders if media.is_relative_to(folder.resolve())]
+
+
+def test_a_launch_action_whose_type_sits_behind_a_reference_is_found(draft, people):
+    """/S 9 0 R, with object 9 the name /Launch: the kind of action is one indirection away."""
+    writer = _blank()
+    action = DictionaryObject(
+        {
+            NameObject("/S"): writer._add_object(NameObject("/Launch")),
+            NameObject("/F"): TextStringObject("cmd.exe"),
+        }
+    )
+    writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
+    with pytest.raises(ValidationError, match="eine Aktion, die ein Programm startet"):
+        upload(draft, people.owner, "angebot.pdf", _written(writer))
