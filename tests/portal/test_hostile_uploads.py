@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import Resolver404, get_resolver, resolve, reverse
+from django.utils import translation
 from pypdf import PdfWriter
 from pypdf.actions import JavaScript
 from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
@@ -24,6 +25,13 @@ from grants.services import document_upload
 from .conftest import image_bytes, pdf_bytes
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _german():
+    """The service is called without a request here; an earlier test's request may have left English active."""
+    with translation.override("de"):
+        yield
 
 
 def upload(draft, user, name, content, kind="quote"):
