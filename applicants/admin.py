@@ -1,33 +1,77 @@
+from allauth.account.admin import EmailAddressAdmin
+from allauth.account.models import EmailAddress
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Q
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
+
+from grants.admin import MunicipalityScopedAdmin
 
 from .models import Applicant, Consultation, Property, User
+from .rules import visible_applicants, visible_properties
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(MunicipalityScopedAdmin, BaseUserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "is_active")
     list_filter = ("groups", "is_active", "is_staff")
 
+    def scoped(self, request, queryset):
+        # Colleagues of the user's municipalities and the owners of their cases.
+        colleagues = Q(municipalities__in=request.user.municipality_ids)
+        owners = Q(pk__in=visible_applicants(request.user).values("user"))
+        return queryset.filter(colleagues | owners).distinct()
+
 
 @admin.register(Applicant)
-class ApplicantAdmin(admin.ModelAdmin):
+class ApplicantAdmin(MunicipalityScopedAdmin):
     list_display = ("name", "organisation", "kind", "standing", "city", "may_deduct_input_vat")
     list_filter = ("kind", "standing", "may_deduct_input_vat")
     search_fields = ("name", "organisation", "email", "street")
     raw_id_fields = ("user",)
 
+    def scoped(self, request, queryset):
+        return queryset.filter(pk__in=visible_applicants(request.user).values("pk"))
+
 
 @admin.register(Property)
-class PropertyAdmin(admin.ModelAdmin):
+class PropertyAdmin(MunicipalityScopedAdmin):
     list_display = ("street", "house_number", "postcode", "city", "cadastral_district", "parcel")
     search_fields = ("street", "parcel", "cadastral_district")
     raw_id_fields = ("registered_by",)
 
+    def scoped(self, request, queryset):
+        return queryset.filter(pk__in=visible_properties(request.user).values("pk"))
+
 
 @admin.register(Consultation)
-class ConsultationAdmin(admin.ModelAdmin):
+class ConsultationAdmin(MunicipalityScopedAdmin):
+    municipality_path = "municipality"
     list_display = ("held_on", "applicant", "property", "adviser", "municipality")
     list_filter = ("municipality",)
     date_hierarchy = "held_on"
     raw_id_fields = ("applicant", "property", "recorded_by")
+
+
+# The libraries' own admins for API tokens and e-mail addresses, scoped like the users they belong to:
+# a token is a password, so staff see only their own.
+admin.site.unregister(TokenProxy)
+admin.site.unregister(EmailAddress)
+
+
+@admin.register(TokenProxy)
+class ScopedTokenAdmin(MunicipalityScopedAdmin, TokenAdmin):
+    def scoped(self, request, queryset):
+        return queryset.filter(user=request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser and db_field.name == "user":
+            kwargs["queryset"] = User.objects.filter(pk=request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(EmailAddress)
+class ScopedEmailAddressAdmin(MunicipalityScopedAdmin, EmailAddressAdmin):
+    def scoped(self, request, queryset):
+        return queryset.filter(user__in=admin.site._registry[User].get_queryset(request))

@@ -20,7 +20,7 @@ from .serializers import ApiTokenSerializer, ApplicantSerializer, PropertySerial
 
 
 class _CreateByApplicants:
-    def create(self, request):
+    def create(self, request, format=None):
         decision = may_apply(request.user)
         if not decision:
             raise exceptions.PermissionDenied(decision.reason)

@@ -1,12 +1,15 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from grants.admin import MunicipalityScopedAdmin
+
 from .models import Allocation, LedgerEntry
 from .selectors import allocations_with_balance
 
 
 @admin.register(Allocation)
-class AllocationAdmin(admin.ModelAdmin):
+class AllocationAdmin(MunicipalityScopedAdmin):
+    municipality_path = "programme__municipality"
     list_display = ("programme", "year", "amount", "committed", "paid", "available")
     list_filter = ("year", "programme__municipality")
 
@@ -34,9 +37,10 @@ class AllocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(MunicipalityScopedAdmin):
     """The ledger is append-only: entries are shown, never added, changed or deleted here."""
 
+    municipality_path = "allocation__programme__municipality"
     list_display = ("booked_at", "allocation", "application", "kind", "amount", "federal_amount", "state_amount",
                     "municipal_amount", "private_amount", "booked_by")  # fmt: skip
     list_filter = ("kind", "allocation__year", "allocation__programme")

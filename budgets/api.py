@@ -66,7 +66,7 @@ class AllocationViewSet(StaffOnly, NotFoundAlike, viewsets.ReadOnlyModelViewSet)
         summary="Stand einer Mittelausstattung gesamt und je Förderanteil", responses=AllocationBalanceSerializer
     )
     @action(detail=True, methods=["get"])
-    def balance(self, request, pk=None):
+    def balance(self, request, pk=None, format=None):
         balances = allocation_balance_by_share(self.get_object())
         return Response(AllocationBalanceSerializer(balances).data)
 
@@ -129,7 +129,7 @@ class StatementViewSet(
     def get_queryset(self):
         return visible_statements(self.request.user)
 
-    def create(self, request):
+    def create(self, request, format=None):
         data = StatementRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         statement = services.statement_request(
@@ -154,12 +154,12 @@ class StatementViewSet(
         summary="Die Excel-Datei herunterladen", responses={(200, XLSX): OpenApiResponse(OpenApiTypes.BINARY)}
     )
     @action(detail=True, methods=["get"])
-    def workbook(self, request, pk=None):
+    def workbook(self, request, pk=None, format=None):
         return self._file("workbook", XLSX)
 
     @extend_schema(
         summary="Das PDF herunterladen", responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)}
     )
     @action(detail=True, methods=["get"])
-    def pdf(self, request, pk=None):
+    def pdf(self, request, pk=None, format=None):
         return self._file("pdf", "application/pdf")

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from django_fsm_log.admin import StateLogInline
@@ -20,8 +21,55 @@ from .models import (
 )
 
 
+class MunicipalityScopedAdmin(admin.ModelAdmin):
+    """Staff with admin access see and choose only their municipalities' rows; superusers see everything.
+
+    ``municipality_path`` leads from the model to its municipality; a model without one shows nothing to
+    anyone but superusers, unless ``scoped`` says otherwise. A change, history or delete page of another
+    municipality's row answers like a missing one (back to the admin index). Choices in forms and
+    filters come from the same scoped querysets, so no other town's name appears in a select.
+    """
+
+    municipality_path: str | None = None
+
+    def scoped(self, request, queryset):
+        if self.municipality_path is None:
+            return queryset.none()
+        return queryset.filter(**{f"{self.municipality_path}__in": request.user.municipality_ids})
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else self.scoped(request, queryset)
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return filters
+        # A related filter lists every row of the related table; offer only the values in the user's own rows.
+        return [
+            (name, admin.RelatedOnlyFieldListFilter)
+            if isinstance(name, str) and get_fields_from_path(self.model, name)[-1].is_relation
+            else name
+            for name in filters
+        ]
+
+    def _related_choices(self, db_field, request, kwargs):
+        related = self.admin_site._registry.get(db_field.remote_field.model)
+        if not request.user.is_superuser and "queryset" not in kwargs and related is not None:
+            kwargs["queryset"] = related.get_queryset(request)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        self._related_choices(db_field, request, kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        self._related_choices(db_field, request, kwargs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
 @admin.register(Municipality)
-class MunicipalityAdmin(admin.ModelAdmin):
+class MunicipalityAdmin(MunicipalityScopedAdmin):
+    municipality_path = "pk"
     list_display = ("name", "official_name")
     filter_horizontal = ("staff",)
 
@@ -37,7 +85,8 @@ class FundingAreaInline(admin.TabularInline):
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(admin.ModelAdmin):
+class ProgrammeAdmin(MunicipalityScopedAdmin):
+    municipality_path = "municipality"
     list_display = ("name", "municipality", "kind", "code", "funding_rate_percent", "opens_on", "closes_on")
     list_filter = ("municipality", "kind")
     inlines = [ComponentRuleInline, FundingAreaInline]
@@ -50,15 +99,21 @@ class ComponentInline(admin.TabularInline):
 
 
 class DocumentInline(admin.TabularInline):
+    """Shown, never added or replaced here: a file comes in only through document_upload, which checks it."""
+
     model = Document
     extra = 0
-    readonly_fields = ("uploaded_by", "uploaded_at")
+    fields = readonly_fields = ("kind", "original_name", "uploaded_by", "uploaded_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(GrantApplication)
-class GrantApplicationAdmin(admin.ModelAdmin):
+class GrantApplicationAdmin(MunicipalityScopedAdmin):
     """Applications change state only through grants.services; here the draft data can be corrected."""
 
+    municipality_path = "programme__municipality"
     list_display = ("__str__", "programme", "applicant", "state", "computed_grant", "approved_grant", "paid_amount")
     list_filter = ("programme__municipality", "programme", "state")
     search_fields = ("file_number", "applicant__name", "applicant__organisation", "property__street")
@@ -89,7 +144,8 @@ class CostItemInline(admin.TabularInline):
 
 
 @admin.register(MeasureComponent)
-class MeasureComponentAdmin(admin.ModelAdmin):
+class MeasureComponentAdmin(MunicipalityScopedAdmin):
+    municipality_path = "application__programme__municipality"
     list_display = ("application", "kind", "area_m2")
     list_select_related = ("application",)
     raw_id_fields = ("application",)
@@ -105,32 +161,20 @@ class MeasureComponentAdmin(admin.ModelAdmin):
 
 
 @admin.register(LetterTemplate)
-class LetterTemplateAdmin(admin.ModelAdmin):
+class LetterTemplateAdmin(MunicipalityScopedAdmin):
     """Staff edit the wording of letters here, per municipality or per programme, without a deploy."""
 
+    municipality_path = "municipality"
     list_display = ("kind", "municipality", "programme", "subject")
     list_filter = ("municipality", "kind")
     list_select_related = ("municipality", "programme")
 
-    def get_queryset(self, request):
-        # Staff with admin access edit only their own municipalities' wording.
-        templates = super().get_queryset(request)
-        return (
-            templates if request.user.is_superuser else templates.filter(municipality__in=request.user.municipality_ids)
-        )
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if not request.user.is_superuser and db_field.name in ("municipality", "programme"):
-            model = db_field.related_model
-            field = "pk" if db_field.name == "municipality" else "municipality"
-            kwargs["queryset"] = model.objects.filter(**{f"{field}__in": request.user.municipality_ids})
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
 
 @admin.register(Letter)
-class LetterAdmin(admin.ModelAdmin):
+class LetterAdmin(MunicipalityScopedAdmin):
     """Letters are made by the lifecycle and never changed; a correction is a new letter."""
 
+    municipality_path = "application__programme__municipality"
     list_display = ("created_at", "application", "kind", "subject", "corrects", "sha256")
     list_filter = ("kind",)
     search_fields = ("application__file_number", "subject")
@@ -154,7 +198,8 @@ class LetterAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
+class OutboundEmailAdmin(MunicipalityScopedAdmin):
+    municipality_path = "application__programme__municipality"  # staff digests have none: superusers only
     list_display = ("created_at", "to", "subject", "sent_at")
     search_fields = ("to", "subject", "key")
 
@@ -166,10 +211,14 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
 
 @admin.register(LetterBatch)
-class LetterBatchAdmin(admin.ModelAdmin):
+class LetterBatchAdmin(MunicipalityScopedAdmin):
     list_display = ("__str__", "created_by", "created_at", "status", "created_letters")
     readonly_fields = ("created_by", "status", "total", "done", "created_letters", "failures")
     exclude = ("applications",)
+
+    def scoped(self, request, queryset):
+        # A batch may span municipalities; like its page (letter-batch), it belongs to whoever started it.
+        return queryset.filter(created_by=request.user)
 
     def has_add_permission(self, request):
         return False

@@ -105,7 +105,7 @@ TRANSITION_HELP = {
 def _transition(name: str):
     """One POST endpoint per lifecycle step; the service decides who may, and when."""
 
-    def endpoint(self, request, pk=None):
+    def endpoint(self, request, pk=None, format=None):  # format: the router's .json suffix routes
         data = self._valid(TransitionSerializer, request.data)
         services.TRANSITIONS[name](application_id=int(pk), by=request.user, comment=data["comment"])
         return self._answer(pk)
@@ -171,7 +171,7 @@ class ApplicationViewSet(
         application = applications_with_details(GrantApplication.objects.filter(pk=pk)).get()
         return Response(GrantApplicationSerializer(application).data, status=status_code)
 
-    def create(self, request):
+    def create(self, request, format=None):
         decision = may_apply(request.user)
         if not decision:
             raise exceptions.PermissionDenied(decision.reason)
@@ -187,7 +187,7 @@ class ApplicationViewSet(
         )
         return self._answer(application.pk, status.HTTP_201_CREATED)
 
-    def update(self, request, pk=None, partial=False):
+    def update(self, request, pk=None, partial=False, format=None):
         data = self._valid(GrantApplicationUpdateSerializer, request.data, partial=partial)
         changes = dict(data)
         if "components" in changes:
@@ -195,7 +195,7 @@ class ApplicationViewSet(
         services.application_update(application_id=int(pk), by=request.user, **changes)
         return self._answer(pk)
 
-    def partial_update(self, request, pk=None):
+    def partial_update(self, request, pk=None, format=None):
         return self.update(request, pk, partial=True)
 
     submit = _transition("submit")
@@ -236,7 +236,7 @@ class ApplicationViewSet(
         responses={200: GrantApplicationSerializer},
     )
     @action(detail=True, methods=["post"], url_path="certify-invoices")
-    def certify_invoices(self, request, pk=None):
+    def certify_invoices(self, request, pk=None, format=None):
         data = self._valid(CertifyInvoicesSerializer, request.data)
         services.application_certify_invoices(
             application_id=int(pk),
@@ -316,7 +316,7 @@ class DocumentViewSet(_OfVisibleApplication, NotFoundAlike, mixins.CreateModelMi
         responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
     )
     @action(detail=True, methods=["get"])
-    def file(self, request, application_pk=None, pk=None):
+    def file(self, request, application_pk=None, pk=None, format=None):
         document = self.get_object()
         try:
             handle = document.file.open("rb")

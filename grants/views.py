@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mimetypes
 from decimal import Decimal
 from functools import wraps
 
@@ -39,6 +38,7 @@ from .selectors import (
     workspace_applications,
 )
 from .services import find_consultation
+from .uploads import served_content_type
 
 PAGE_SIZE = 25
 State = GrantApplication.State
@@ -65,6 +65,24 @@ def letter_download(request, pk: int):
 def letter_batch_detail(request, pk: int):
     batch = get_object_or_404(LetterBatch, pk=pk, created_by=request.user)
     return render(request, "grants/letter_batch.html", {"batch": batch})
+
+
+def document_response(document: Document) -> FileResponse:
+    """A document's file as the type its content was proven to be: PDF, JPEG and PNG shown in the browser,
+    anything else (a file that came in some other way) only as a download; never sniffed by the browser."""
+    content_type = served_content_type(document.file.name)
+    try:
+        handle = document.file.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404(_("Die Datei fehlt.")) from None
+    response = FileResponse(
+        handle,
+        content_type=content_type or "application/octet-stream",
+        as_attachment=content_type is None,
+        filename=document.original_name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def workspace_view(view):
@@ -332,18 +350,7 @@ def document_file(request, pk: int):
     if document is None:
         raise Http404
     _application_or_404(request.user, document.application_id)
-    content_type = mimetypes.guess_type(document.original_name)[0] or "application/octet-stream"
-    inline = content_type in {"application/pdf", "image/jpeg", "image/png"}
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError:
-        raise Http404(_("Die Datei fehlt.")) from None
-    return FileResponse(
-        handle,
-        content_type=content_type if inline else "application/octet-stream",
-        as_attachment=not inline,
-        filename=document.original_name,
-    )
+    return document_response(document)
 
 
 @workspace_view

@@ -5,14 +5,13 @@ Views parse, call one service or selector, and render; every rule is in grants a
 
 from __future__ import annotations
 
-import mimetypes
 from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +34,7 @@ from grants.selectors import (
     programmes_covering,
     return_message,
 )
+from grants.views import document_response
 
 from .forms import AddressCheckForm, ApplicantForm, MeasuresForm, PropertyForm, SubmitForm, UploadForm, WithdrawForm
 
@@ -467,15 +467,4 @@ def document_file(request, pk: int):
     """One of the owner's own documents, shown in the browser; anyone else's is not found."""
     document = get_object_or_404(Document.objects.select_related("application"), pk=pk)
     _own(request.user, document.application_id)
-    content_type = mimetypes.guess_type(document.original_name)[0] or "application/octet-stream"
-    inline = content_type in {"application/pdf", "image/jpeg", "image/png"}
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError:
-        raise Http404(_("Die Datei fehlt.")) from None
-    return FileResponse(
-        handle,
-        content_type=content_type if inline else "application/octet-stream",
-        as_attachment=not inline,
-        filename=document.original_name,
-    )
+    return document_response(document)

@@ -182,3 +182,14 @@ def test_each_step_only_for_its_role(action, persona, programme, allocation, peo
     else:
         assert application.state == state  # a refused step changes nothing
         assert response.json()["reasons"]
+
+
+def test_the_json_suffix_routes_answer_like_the_plain_ones(alices, allocation, people, api):
+    """The router's `.json` twins of the extra actions used to end in a 500 (the `format` argument was refused)."""
+    caseworker = api(people.caseworker)
+    document = alices.documents.first()
+    assert caseworker.get(f"/api/allocations/{allocation.pk}/balance.json").status_code == 200
+    assert caseworker.get(f"/api/applications/{alices.pk}/documents/{document.pk}/file.json").status_code == 200
+    refused = caseworker.post(f"/api/applications/{alices.pk}/approve.json", {"comment": ""}, format="json")
+    assert refused.status_code == 403 and refused.json()["reasons"]  # a caseworker never approves
+    assert caseworker.post("/api/applications.json", {}, format="json").status_code == 403

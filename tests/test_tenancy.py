@@ -1,0 +1,476 @@
+"""Tenancy: staff of one municipality see nothing of another, through any door.
+
+Two towns, each with a full set of data. Staff of Musterstadt (every role, and one colleague with
+admin access) walk every URL pattern the project has, found by iterating the URL resolver, with the
+ids of Nordheim's objects put in for each parameter: lists must not show Nordheim's names or file
+numbers, detail pages of Nordheim's objects must answer 404 (the admin: back to its index). A
+pattern that is neither walked nor listed as exempt with a reason fails the test by its route, so a
+new view cannot escape the walk.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLResolver, get_resolver, reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from applicants.models import Consultation
+from budgets.models import LedgerEntry
+from budgets.services import statement_request
+from grants import services
+from grants.letters import letter_batch_create
+from grants.models import Document, FundingAreaStreet, GrantApplication, InternalNote
+
+from .factories import (
+    AllocationFactory,
+    ApplicantFactory,
+    MunicipalityFactory,
+    ProgrammeFactory,
+    PropertyFactory,
+    UserFactory,
+    advance,
+    make_application,
+)
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("caseworker", "approver", "finance", "auditor")
+# The admin is walked by the colleague with admin access, and by one role without it (sent to the admin's login).
+ADMIN_WALKERS = ("admin", "auditor")
+
+# What no page of Musterstadt's staff may ever show: Nordheim's names, streets, file numbers, notes, people.
+NORDHEIM_SECRETS = (
+    "Nordheim",
+    "Berta Nordmann",
+    "Nordweg",
+    "NH-20",
+    "Hofprogramm Nordwall",
+    "Vermerk Nordlicht",
+    "Nora Nordberaterin",
+    "nordheim-",
+    "berta-nord",
+)
+
+# Patterns that show no municipality's data, by route, with the reason.
+EXEMPT = {
+    "": "public programme list: open programmes of every town are published for owners",
+    "konto/": "account pages (django-allauth): the logged-in user's own account, no municipality's data",
+    "i18n/setlang/": "switches the language",
+    "api/auth/token/": "logging in for a token: answers with the caller's own token",
+    "api/schema/": "the API description: endpoints and fields, no rows",
+    "api/docs/": "the API description: endpoints and fields, no rows",
+    "admin/login/": "the admin's login",
+    "admin/logout/": "the admin's logout",
+    "admin/password_change/": "the user's own password",
+    "admin/password_change/done/": "the user's own password",
+    "admin/jsi18n/": "the admin's translations for JavaScript",
+    "admin/(?P<url>.*)$": "the admin's catch-all: redirects to the login or answers 404",
+}
+# Admin models whose rows belong to no municipality.
+ADMIN_WITHOUT_TOWN = {"auth.group": "the roles (groups) are the same for every town"}
+
+ADMIN_SUFFIXES = ("", "add/", "<path:object_id>/", "<path:object_id>/change/", "<path:object_id>/history/",
+                  "<path:object_id>/delete/")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Route:
+    route: str
+    name: str | None
+    callback: object
+
+
+def every_route() -> list[Route]:
+    """Every URL pattern of the project, with its full route and namespaced name."""
+
+    def walk(resolver, prefix, namespace):
+        for pattern in resolver.url_patterns:
+            if isinstance(pattern, URLResolver):
+                inner = ":".join(filter(None, [namespace, pattern.namespace]))
+                yield from walk(pattern, prefix + str(pattern.pattern), inner)
+            else:
+                name = ":".join(filter(None, [namespace, pattern.name])) if pattern.name else None
+                yield Route(prefix + str(pattern.pattern), name, pattern.callback)
+
+    return list(walk(get_resolver(), "", ""))
+
+
+def admin_model_of(route: str):
+    """The registered admin model a route belongs to, with the rest of its route; (None, None) otherwise."""
+    for model in admin.site._registry:
+        prefix = f"admin/{model._meta.app_label}/{model._meta.model_name}/"
+        if route.startswith(prefix):
+            return model, route.removeprefix(prefix)
+    return None, None
+
+
+def exemption(route: Route) -> str | None:
+    if route.route in EXEMPT:
+        return EXEMPT[route.route]
+    if route.route.startswith("konto/"):
+        return EXEMPT["konto/"]
+    model, _rest = admin_model_of(route.route)
+    if model is not None and model._meta.label_lower in ADMIN_WITHOUT_TOWN:
+        return ADMIN_WITHOUT_TOWN[model._meta.label_lower]
+    return None
+
+
+# --- two towns ---------------------------------------------------------------------------------
+
+
+def _town(*, name, code, programme_name, owner_name, owner_username, street, adviser, note, staff_prefix):
+    municipality = MunicipalityFactory(name=name, official_name=f"Stadt {name} – Amt für Stadtentwicklung")
+    programme = ProgrammeFactory(municipality=municipality, name=programme_name, code=code)
+    FundingAreaStreet.objects.create(programme=programme, street=street, number_from=1, number_to=99)
+    allocation = AllocationFactory(programme=programme)
+    staff = {
+        role: UserFactory(roles=[role], municipalities=[municipality], username=f"{staff_prefix}{role}")
+        for role in ROLES
+    }
+    people = SimpleNamespace(**staff)
+    owner = ApplicantFactory(name=owner_name, street=street, city=name, user__username=owner_username)
+    applications = {}
+    for state in ("draft", "submitted", "checked", "approved", "paid", "rejected"):
+        application = make_application(
+            programme=programme, applicant=owner, property=PropertyFactory(street=street, city=name)
+        )
+        if state == "rejected":
+            advance(application, "submitted", people)
+            services.application_reject(application_id=application.pk, by=people.caseworker, comment="Außerhalb")
+        else:
+            advance(application, state, people)
+        applications[state] = application
+    approved = applications["approved"]
+    services.note_add(application_id=approved.pk, by=people.caseworker, text=note)
+    consultation = Consultation.objects.create(
+        municipality=municipality, applicant=owner, property=approved.property, held_on=timezone.localdate(),
+        adviser=adviser, topics=note,
+    )  # fmt: skip
+    return SimpleNamespace(
+        municipality=municipality,
+        programme=programme,
+        allocation=allocation,
+        staff=staff,
+        owner=owner,
+        applications=applications,
+        approved=approved,
+        document=approved.documents.first(),
+        consultation=consultation,
+        ledger_entry=LedgerEntry.objects.filter(allocation=allocation).first(),
+    )
+
+
+@pytest.fixture
+def towns(django_capture_on_commit_callbacks):
+    musterstadt = _town(
+        name="Musterstadt", code="FP", programme_name="Fassadenprogramm Altstadt", owner_name="Anna Amsel",
+        owner_username="anna", street="Marktplatz", adviser="Vor-Ort-Büro Mitte", note="Vermerk Marktplatz",
+        staff_prefix="muster-",
+    )  # fmt: skip
+    # Nordheim's cases run with their letters and e-mails, like in production.
+    with django_capture_on_commit_callbacks(execute=True):
+        nordheim = _town(
+            name="Nordheim", code="NH", programme_name="Hofprogramm Nordwall", owner_name="Berta Nordmann",
+            owner_username="berta-nord", street="Nordweg", adviser="Nora Nordberaterin", note="Vermerk Nordlicht",
+            staff_prefix="nordheim-",
+        )  # fmt: skip
+        nordheim.batch = letter_batch_create(application_ids=[nordheim.approved.pk], by=nordheim.staff["caseworker"])
+        nordheim.statement = statement_request(
+            by=nordheim.staff["caseworker"], programme_id=nordheim.programme.pk, year=nordheim.allocation.year
+        )
+    nordheim.letter = nordheim.approved.letters.first()
+    nordheim.statement.refresh_from_db()
+    assert nordheim.letter is not None and nordheim.statement.status == "done"
+    # A colleague of Musterstadt who may use the admin, with every permission it offers.
+    keeper = UserFactory(roles=["caseworker"], municipalities=[musterstadt.municipality], username="muster-admin")
+    keeper.is_staff = True
+    keeper.save()
+    keeper.user_permissions.set(Permission.objects.all())
+    musterstadt.staff["admin"] = keeper
+    return SimpleNamespace(a=musterstadt, b=nordheim)
+
+
+# --- the walk ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Probe:
+    method: str
+    url: str
+    # "nothing": may answer, must not show Nordheim; "not_found": 404; "refused": 403 or 404;
+    # "admin_gone": 403, 404 or back to the admin (its index or login), as for a missing row;
+    # "like_missing": the same answer as for an id that does not exist (a write whose input is
+    # checked before its object is looked up answers 400 alike for both).
+    expect: str
+    data: dict | None = None
+    echoes: tuple[str, ...] = ()  # what the user typed, and the page may repeat
+    missing_url: str = ""
+
+
+API_OBJECTS = {
+    "programme": lambda b: {"pk": b.programme.pk},
+    "allocation": lambda b: {"pk": b.allocation.pk},
+    "ledger-entry": lambda b: {"pk": b.ledger_entry.pk},
+    "statement": lambda b: {"pk": b.statement.pk},
+    "applicant": lambda b: {"pk": b.owner.pk},
+    "property": lambda b: {"pk": b.approved.property_id},
+    "application": lambda b: {"pk": b.approved.pk},
+    "application-document": lambda b: {"application_pk": b.approved.pk, "pk": b.document.pk},
+    "application-history": lambda b: {"application_pk": b.approved.pk},
+}
+
+
+def admin_object(model, b):
+    """Nordheim's row of an admin model; None if the world has none."""
+    label = model._meta.label_lower
+    found = {
+        "applicants.user": b.staff["caseworker"],
+        "applicants.applicant": b.owner,
+        "applicants.property": b.approved.property,
+        "applicants.consultation": b.consultation,
+        "grants.municipality": b.municipality,
+        "grants.programme": b.programme,
+        "grants.grantapplication": b.applications["draft"],
+        "grants.measurecomponent": b.applications["draft"].components.first(),
+        "grants.lettertemplate": None,
+        "grants.letter": b.letter,
+        "grants.outboundemail": b.approved.emails.first(),
+        "grants.letterbatch": b.batch,
+        "budgets.allocation": b.allocation,
+        "budgets.ledgerentry": b.ledger_entry,
+        "authtoken.tokenproxy": b.staff["caseworker"],  # the token admin is addressed by its user's id
+        "account.emailaddress": None,
+    }
+    return found.get(label, "unknown")
+
+
+def probes_for(route: Route, b) -> list[Probe] | None:
+    """How to walk one pattern with Nordheim's ids; None if the walk does not know the pattern."""
+    name = route.name or ""
+    # The owner portal: staff are refused there whatever the id.
+    if name.startswith("portal:"):
+        ids = {"pk": b.applications["draft"].pk, "programme_id": b.programme.pk}
+        kwargs = {key: value for key, value in ids.items() if f"<int:{key}>" in route.route}
+        if name == "portal:document":
+            kwargs = {"pk": b.document.pk}
+        url = reverse(name, kwargs=kwargs)
+        return [Probe("get", url, "refused"), Probe("post", url, "refused")]
+    if name == "letter-download":
+        return [Probe("get", reverse(name, args=[b.letter.pk]), "not_found")]
+    if name == "letter-batch":
+        return [Probe("get", reverse(name, args=[b.batch.pk]), "not_found")]
+    lists = {
+        "workspace:start": [""],
+        "workspace:applications": ["", "?format=xlsx", f"?programme={b.programme.pk}", "?q=NH-20", "?q=Berta Nordmann"],
+        "workspace:budgets": [""],
+        "workspace:statement_new": [""],
+        "workspace:import": [""],
+        "workspace:import_template": [""],
+        "workspace:consultations": ["", "?q=Berta Nordmann"],
+    }
+    if name in lists:
+        return [
+            Probe("get", reverse(name) + query, "nothing", echoes=(query.partition("q=")[2],)) for query in lists[name]
+        ]
+    details = {
+        "workspace:application": b.approved.pk,
+        "workspace:certify": b.approved.pk,
+        "workspace:document": b.document.pk,
+        "workspace:allocation": b.allocation.pk,
+        "workspace:statement": b.statement.pk,
+        "workspace:statement_xlsx": b.statement.pk,
+        "workspace:statement_pdf": b.statement.pk,
+    }
+    if name in details:
+        url = reverse(name, args=[details[name]])
+        return [Probe("get", url, "not_found"), Probe("post", url, "not_found")]
+    if name == "workspace:step":
+        return [
+            Probe("post", reverse(name, args=[b.approved.pk, action]), "not_found", {"comment": "Gesehen"})
+            for action in services.TRANSITIONS
+        ]
+    if name == "workspace:note":
+        return [Probe("post", reverse(name, args=[b.approved.pk]), "not_found", {"text": "Fremder Vermerk"})]
+    if name == "workspace:link_consultation":
+        data = {"consultation": b.consultation.pk}
+        return [Probe("post", reverse(name, args=[b.applications["draft"].pk]), "not_found", data)]
+    if route.route.startswith("api/"):
+        return _api_probes(route, b)
+    if route.route.startswith("admin/"):
+        return _admin_probes(route, b)
+    return None
+
+
+def _api_probes(route: Route, b) -> list[Probe] | None:
+    name = route.name or ""
+    kwargs = {"format": "json"} if "(?P<format>" in route.route else {}
+    basename, _, action = name.rpartition("-")
+    if action == "list" and basename in API_OBJECTS:
+        if "(?P<application_pk>" in route.route:  # a list inside one of Nordheim's applications
+            url = reverse(name, kwargs={**kwargs, "application_pk": b.approved.pk})
+            return [Probe("get", url, "not_found")]
+        return [Probe("get", reverse(name, kwargs=kwargs), "nothing")]
+    for basename in sorted(API_OBJECTS, key=len, reverse=True):
+        if name.startswith(basename + "-"):
+            ids = API_OBJECTS[basename](b)
+            url = reverse(name, kwargs={**kwargs, **ids})
+            missing = reverse(name, kwargs={**kwargs, **{key: 10**15 for key in ids}})
+            methods = set(getattr(route.callback, "actions", {"get": None})) - {"head"}  # HEAD is GET without a body
+            if "format" in kwargs:  # the .json twin of a route: its reads are enough
+                methods &= {"get"}
+            return [
+                Probe(method, url, "not_found" if method == "get" else "like_missing", {}, missing_url=missing)
+                for method in sorted(methods)
+            ]
+    return None
+
+
+def _admin_probes(route: Route, b) -> list[Probe] | None:
+    model, rest = admin_model_of(route.route)
+    if model is None:
+        if route.name in ("admin:index", "admin:app_list"):
+            url = reverse("admin:index") if route.name == "admin:index" else reverse(route.name, args=["grants"])
+            return [Probe("get", url, "nothing")]
+        if route.name == "admin:autocomplete":
+            query = "?app_label=grants&model_name=grantapplication&field_name=programme&term=Nord"
+            return [Probe("get", reverse(route.name) + query, "nothing")]
+        if route.name == "admin:view_on_site":
+            content_type = ContentType.objects.get_for_model(b.approved)
+            return [Probe("get", reverse(route.name, args=[content_type.pk, b.approved.pk]), "admin_gone")]
+        return None
+    base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+    if rest == "":
+        return [Probe("get", base, "nothing"), Probe("get", base + "?q=Nordheim", "nothing", echoes=("Nordheim",))]
+    if rest == "add/":
+        return [Probe("get", base + "add/", "nothing")]
+    row = admin_object(model, b)
+    if row == "unknown":
+        return None
+    if row is None:  # the world has no such row of Nordheim's; the list and add pages are still walked
+        return []
+    if rest in ADMIN_SUFFIXES or rest == "<id>/password/":
+        return [Probe("get", base + rest.replace("<path:object_id>", str(row.pk)).replace("<id>", str(row.pk)),
+                      "admin_gone")]  # fmt: skip
+    return None
+
+
+def _body(response) -> str:
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    if response.get("Content-Type", "").startswith("application/vnd.openxmlformats"):
+        workbook = load_workbook(io.BytesIO(content), read_only=True)
+        return "\n".join(
+            str(value) for sheet in workbook for row in sheet.iter_rows(values_only=True) for value in row if value
+        )
+    return content.decode("utf-8", errors="replace")
+
+
+def _send(client, probe: Probe, url: str):
+    if url.startswith("/api/"):
+        return getattr(client, probe.method)(url, probe.data or {}, content_type="application/json")
+    return getattr(client, probe.method)(url, probe.data or {})
+
+
+def _problem(client, probe: Probe) -> str | None:
+    response = _send(client, probe, probe.url)
+    status = response.status_code
+    if probe.expect == "like_missing":
+        alike = _send(client, probe, probe.missing_url).status_code
+        wanted = status == alike and 400 <= status < 500
+    else:
+        wanted = {
+            "not_found": status == 404,
+            "refused": status in (403, 404),
+            "admin_gone": status in (403, 404)
+            or (status == 302 and response["Location"].startswith(reverse("admin:index"))),
+            "nothing": status < 500,
+        }[probe.expect]
+    if not wanted:
+        return f"{probe.method.upper()} {probe.url}: {status}, expected {probe.expect}"
+    body = _body(response)
+    shown = [secret for secret in NORDHEIM_SECRETS if secret in body and not any(secret in e for e in probe.echoes)]
+    if shown:
+        return f"{probe.method.upper()} {probe.url}: shows {shown}"
+    return None
+
+
+def test_staff_of_one_municipality_see_nothing_of_another(client, towns):
+    """Every role of Musterstadt, and a colleague with admin access, walks every pattern with Nordheim's ids."""
+    unknown = [
+        route.route for route in every_route() if exemption(route) is None and probes_for(route, towns.b) is None
+    ]
+    assert not unknown, (
+        "URL patterns the tenancy walk does not know; teach tests/test_tenancy.py how to walk them "
+        f"(probes_for) or list them in EXEMPT with a reason: {unknown}"
+    )
+    applications = [app.pk for app in towns.b.applications.values()]
+    states = dict(GrantApplication.objects.filter(pk__in=applications).values_list("pk", "state"))
+    problems = []
+    for role in [*ROLES, "admin"]:
+        client.force_login(towns.a.staff[role])
+        walked = 0
+        for route in every_route():
+            if exemption(route) is not None or (route.route.startswith("admin/") and role not in ADMIN_WALKERS):
+                continue
+            for probe in probes_for(route, towns.b) or []:
+                walked += 1
+                if problem := _problem(client, probe):
+                    problems.append(f"{role}: {problem}")
+        assert walked > 100
+    assert not problems, "Musterstadt's staff reach Nordheim:\n" + "\n".join(problems)
+    # Nothing of Nordheim's changed under the POSTs of the walk.
+    assert dict(GrantApplication.objects.filter(pk__in=applications).values_list("pk", "state")) == states
+    assert not InternalNote.objects.filter(text="Fremder Vermerk").exists()
+
+
+def test_musterstadt_sees_its_own_cases_and_cannot_pull_in_nordheims(client, towns):
+    """The walk would pass on empty pages too: staff of Musterstadt do see their own cases in the same places.
+    And they cannot reach Nordheim's things through their own cases."""
+    client.force_login(towns.a.staff["auditor"])
+    file_number = towns.a.approved.file_number
+    assert file_number in client.get(reverse("workspace:applications")).content.decode()
+    assert f"{towns.a.approved.pk}" in client.get(reverse("application-list")).content.decode()
+    export = client.get(reverse("workspace:applications") + "?format=xlsx")
+    rows = list(load_workbook(io.BytesIO(export.content), read_only=True).active.iter_rows(values_only=True))
+    numbers = {value for row in rows for value in row if isinstance(value, str) and value[:3] in ("FP-", "NH-")}
+    assert numbers == {app.file_number for app in towns.a.applications.values() if app.file_number}
+    client.force_login(towns.a.staff["admin"])
+    changelist = client.get("/admin/grants/grantapplication/").content.decode()
+    assert file_number in changelist and "Musterstadt" in changelist
+
+    client.force_login(towns.a.staff["caseworker"])
+    draft = towns.a.applications["draft"]
+    response = client.post(
+        reverse("workspace:link_consultation", args=[draft.pk]), {"consultation": towns.b.consultation.pk}
+    )
+    assert response.status_code in (404, 409)
+    draft.refresh_from_db()
+    assert draft.consultation_id != towns.b.consultation.pk
+
+    b = towns.b
+    document = Document.objects.get(pk=b.document.pk)
+    for url in (
+        reverse("workspace:document", args=[document.pk]),
+        reverse("portal:document", args=[document.pk]),
+        reverse("application-document-file", kwargs={"application_pk": b.approved.pk, "pk": document.pk}),
+        reverse("application-document-file", kwargs={"application_pk": towns.a.approved.pk, "pk": document.pk}),
+        reverse("letter-download", args=[b.letter.pk]),
+        reverse("workspace:statement_xlsx", args=[b.statement.pk]),
+        reverse("statement-workbook", args=[b.statement.pk]),
+    ):
+        assert client.get(url).status_code in (403, 404), url
+
+
+def test_a_superuser_still_sees_every_town_in_the_admin(client, towns):
+    superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(superuser)
+    changelist = client.get("/admin/grants/grantapplication/").content.decode()
+    assert towns.a.approved.file_number in changelist and towns.b.approved.file_number in changelist
+    assert client.get(f"/admin/grants/programme/{towns.b.programme.pk}/change/").status_code == 200
