@@ -75,3 +75,35 @@ class ScopedTokenAdmin(MunicipalityScopedAdmin, TokenAdmin):
 class ScopedEmailAddressAdmin(MunicipalityScopedAdmin, EmailAddressAdmin):
     def scoped(self, request, queryset):
         return queryset.filter(user__in=admin.site._registry[User].get_queryset(request))
+
+
+# The authenticator apps of staff (django-otp): their secrets and QR codes let someone pass as that person, so
+# only superusers see them; a lost phone is handled by a superuser deleting the device.
+import django_otp.plugins.otp_totp.admin  # noqa: E402, F401 - registers the device admin first, replaced below
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin  # noqa: E402
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
+
+
+class SuperuserOnlyTOTPDeviceAdmin(TOTPDeviceAdmin):
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def get_queryset(self, request):
+        devices = super().get_queryset(request)
+        return devices if request.user.is_superuser else devices.none()
+
+
+admin.site.unregister(TOTPDevice)
+admin.site.register(TOTPDevice, SuperuserOnlyTOTPDeviceAdmin)

@@ -231,4 +231,6 @@ _session_auth[_session_auth.index("rest_framework.authentication.SessionAuthenti
     "config.api_auth.SessionAuthentication"
 )
 OTP_TOTP_ISSUER = "Förderdesk"
+# Nobody reads a staff member's TOTP secret or QR code back from the admin; a lost phone means a new device.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # --- end of second factor ----------------------------------------------------------------------------

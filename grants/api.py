@@ -217,7 +217,7 @@ class ApplicationViewSet(
         responses={202: ApprovalBatchResultSerializer},
     )
     @action(detail=False, methods=["post"], url_path="approve-batch")
-    def approve_batch(self, request):
+    def approve_batch(self, request, format=None):
         if not request.user.has_role(Role.APPROVER):
             raise exceptions.PermissionDenied(_("Ihre Rolle erlaubt diesen Schritt nicht."))
         data = self._valid(ApprovalBatchSerializer, request.data)
@@ -300,7 +300,7 @@ class DocumentViewSet(_OfVisibleApplication, NotFoundAlike, mixins.CreateModelMi
             return Document.objects.none()
         return Document.objects.filter(application=self.application())
 
-    def create(self, request, application_pk=None):
+    def create(self, request, application_pk=None, format=None):
         upload = DocumentUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         document = services.document_upload(
@@ -357,7 +357,7 @@ class LetterViewSet(_OfVisibleApplication, NotFoundAlike, viewsets.ReadOnlyModel
         responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)},
     )
     @action(detail=True, methods=["get"])
-    def file(self, request, application_pk=None, pk=None):
+    def file(self, request, application_pk=None, pk=None, format=None):
         letter = self.get_object()
         try:
             handle = letter.file.open("rb")

@@ -20,6 +20,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from openpyxl import load_workbook
 
 from applicants.models import Consultation
@@ -27,7 +28,7 @@ from budgets.models import LedgerEntry
 from budgets.services import statement_request
 from grants import services
 from grants.letters import letter_batch_create
-from grants.models import Document, FundingAreaStreet, GrantApplication, InternalNote
+from grants.models import Document, FundingAreaStreet, GrantApplication, InternalNote, LetterTemplate
 
 from .factories import (
     AllocationFactory,
@@ -187,6 +188,11 @@ def towns(django_capture_on_commit_callbacks):
             by=nordheim.staff["caseworker"], programme_id=nordheim.programme.pk, year=nordheim.allocation.year
         )
     nordheim.letter = nordheim.approved.letters.first()
+    nordheim.template = LetterTemplate.objects.create(
+        municipality=nordheim.municipality, kind="approval", subject="Bescheid Hofprogramm Nordwall",
+        body="Vermerk Nordlicht", signatory="Nora Nordberaterin",
+    )  # fmt: skip
+    nordheim.device = TOTPDevice.objects.create(user=nordheim.staff["caseworker"], name="Nordheim", confirmed=True)
     nordheim.statement.refresh_from_db()
     assert nordheim.letter is not None and nordheim.statement.status == "done"
     # A colleague of Musterstadt who may use the admin, with every permission it offers.
@@ -225,6 +231,7 @@ API_OBJECTS = {
     "application": lambda b: {"pk": b.approved.pk},
     "application-document": lambda b: {"application_pk": b.approved.pk, "pk": b.document.pk},
     "application-history": lambda b: {"application_pk": b.approved.pk},
+    "application-letter": lambda b: {"application_pk": b.approved.pk, "pk": b.letter.pk},
 }
 
 
@@ -240,7 +247,8 @@ def admin_object(model, b):
         "grants.programme": b.programme,
         "grants.grantapplication": b.applications["draft"],
         "grants.measurecomponent": b.applications["draft"].components.first(),
-        "grants.lettertemplate": None,
+        "grants.lettertemplate": b.template,
+        "otp_totp.totpdevice": b.device,
         "grants.letter": b.letter,
         "grants.outboundemail": b.approved.emails.first(),
         "grants.letterbatch": b.batch,
@@ -275,6 +283,8 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         "workspace:import": [""],
         "workspace:import_template": [""],
         "workspace:consultations": ["", "?q=Berta Nordmann"],
+        "workspace:letter_templates": [""],
+        "workspace:letter_template_new": ["", "?kind=approval"],
     }
     if name in lists:
         return [
@@ -288,6 +298,8 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         "workspace:statement": b.statement.pk,
         "workspace:statement_xlsx": b.statement.pk,
         "workspace:statement_pdf": b.statement.pk,
+        "workspace:document_preview": b.document.pk,
+        "workspace:letter_template": b.template.pk,
     }
     if name in details:
         url = reverse(name, args=[details[name]])
@@ -299,6 +311,14 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         ]
     if name == "workspace:note":
         return [Probe("post", reverse(name, args=[b.approved.pk]), "not_found", {"text": "Fremder Vermerk"})]
+    if name == "workspace:letter_template_new":  # Nordheim's municipality and programme are no choice
+        data = {"municipality": b.municipality.pk, "programme": b.programme.pk, "kind": "receipt", "subject": "x",
+                "body": "x", "signatory": "x"}  # fmt: skip
+        return [Probe("get", reverse(name), "nothing"), Probe("post", reverse(name), "like_missing", data,
+                      missing_url=reverse(name))]  # fmt: skip
+    if name == "workspace:application_letters":  # a batch of the filtered list: never Nordheim's cases
+        return [Probe("post", reverse(name) + f"?programme={b.programme.pk}", "nothing"),
+                Probe("post", reverse(name) + "?q=NH-20", "nothing", echoes=("NH-20",))]  # fmt: skip
     if name == "workspace:link_consultation":
         data = {"consultation": b.consultation.pk}
         return [Probe("post", reverse(name, args=[b.applications["draft"].pk]), "not_found", data)]
@@ -312,6 +332,9 @@ def probes_for(route: Route, b) -> list[Probe] | None:
 def _api_probes(route: Route, b) -> list[Probe] | None:
     name = route.name or ""
     kwargs = {"format": "json"} if "(?P<format>" in route.route else {}
+    if name == "application-approve-batch":  # Nordheim's checked case is refused as not found, never approved
+        data = {"applications": [b.applications["checked"].pk], "comment": "Gesehen"}
+        return [Probe("post", reverse(name, kwargs=kwargs), "nothing", data)]
     basename, _, action = name.rpartition("-")
     if action == "list" and basename in API_OBJECTS:
         if "(?P<application_pk>" in route.route:  # a list inside one of Nordheim's applications
@@ -356,8 +379,9 @@ def _admin_probes(route: Route, b) -> list[Probe] | None:
         return None
     if row is None:  # the world has no such row of Nordheim's; the list and add pages are still walked
         return []
-    if rest in ADMIN_SUFFIXES or rest == "<id>/password/":
-        return [Probe("get", base + rest.replace("<path:object_id>", str(row.pk)).replace("<id>", str(row.pk)),
+    if rest in ADMIN_SUFFIXES or rest in ("<id>/password/", "<int:pk>/config/", "<int:pk>/qrcode/"):
+        return [Probe("get", base + rest.replace("<path:object_id>", str(row.pk)).replace("<id>", str(row.pk))
+                      .replace("<int:pk>", str(row.pk)),
                       "admin_gone")]  # fmt: skip
     return None
 
