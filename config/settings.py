@@ -51,6 +51,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# One cache for all web workers (allauth's login limits per address live there): CACHE_URL=redis://…/1 in production.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -311,6 +313,9 @@ AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 # Only failures are kept (AccessAttempt, visible in the admin); successful logins are not logged with address.
 AXES_DISABLE_ACCESS_LOG = True
+# allauth's own per-login limit (5 in 5 minutes) would answer before axes with a shorter lock and another
+# message; its per-address limit stays, against trying one password on many names.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
 # Reverse proxies in front of the service that append to X-Forwarded-For (0: clients connect directly).
 TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 
