@@ -76,6 +76,8 @@ class ObtainAuthTokenView(ObtainAuthToken):
     request its middleware looks at; the lockout is answered here instead.
     """
 
+    error_statuses = {"post": (429,)}
+
     def post(self, request, *args, **kwargs):
         try:
             return super().post(request, *args, **kwargs)

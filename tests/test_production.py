@@ -136,3 +136,13 @@ def test_collectstatic_builds_the_manifest_over_the_npm_packages(tmp_path, setti
         "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js",
     ]:
         assert (tmp_path / manifest[name]).exists(), name
+
+
+def test_every_variable_in_the_example_environment_is_one_the_settings_read():
+    import re
+
+    example = (BASE_DIR / ".env.example").read_text(encoding="utf-8")
+    named = set(re.findall(r"^# ([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
+    read = set(re.findall(r'env\.\w+\(\s*"([A-Z][A-Z0-9_]+)"', (BASE_DIR / "config" / "settings.py").read_text()))
+    assert len(named) > 30
+    assert named - read == set()
