@@ -6,10 +6,10 @@ import django_filters
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 
 from config.api import IdFilter
+from config.security import ObtainAuthTokenView as LockoutAwareObtainAuthToken
 from grants.api import ID, NotFoundAlike
 from grants.rules import may_apply
 
@@ -105,7 +105,7 @@ class PropertyViewSet(_CreateByApplicants, NotFoundAlike, mixins.CreateModelMixi
         responses={200: ApiTokenSerializer},
     )
 )
-class ObtainTokenView(ObtainAuthToken):
+class ObtainTokenView(LockoutAwareObtainAuthToken):
     """POST /api/auth/token/: a token for the password, and for staff the second factor too."""
 
     serializer_class = ApiTokenSerializer

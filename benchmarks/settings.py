@@ -23,3 +23,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = Path(os.environ.get("BENCH_MEDIA_ROOT", "/tmp/foerderdesk-bench-media"))  # noqa: F405
+# Plain http on 127.0.0.1 without collectstatic: production's https redirect, secure cookies and hashed static
+# files (on by default with DJANGO_DEBUG=false) would only turn every request of the benchmark into a redirect.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

@@ -16,6 +16,7 @@ ERROR_MEANING = {
     "403": "Die Rolle erlaubt diesen Schritt nicht (auch: Vier-Augen-Prinzip, fehlendes CSRF-Token bei Sitzungen).",
     "404": "Nicht gefunden oder nicht sichtbar (beides gleich beantwortet), oder die Seite gibt es nicht.",
     "409": "Jetzt nicht möglich: Status, fehlende Voraussetzungen, oder die Mittelausstattung reicht nicht.",
+    "429": "Zu viele fehlgeschlagene Anmeldeversuche: Name und Adresse sind eine Weile gesperrt (Retry-After in s).",
 }
 
 

@@ -1,7 +1,7 @@
 """Real headless Chromium (Debian's) through Playwright, and axe-core, shared by the browser tests.
 
 Registered as a pytest plugin in tests/conftest.py, so every test module can use the ``browser``
-and ``login`` fixtures and ``assert_accessible``.
+and ``login`` fixtures, ``assert_accessible`` and ``assert_no_csp_violation``.
 """
 
 from __future__ import annotations
@@ -64,9 +64,10 @@ def login(browser, live_server):
         return page
 
     def new_page():
+        # No bypass_csp: the pages run under the same Content-Security-Policy as in production.
         context = browser.new_context(base_url=live_server.url, locale="de-DE")
         contexts.append(context)
-        return context.new_page()
+        return watch_csp(context.new_page())
 
     log_in.new_page = new_page
 
@@ -75,9 +76,31 @@ def login(browser, live_server):
         context.close()
 
 
+CSP_VIOLATIONS: dict[int, list[str]] = {}
+
+
+def watch_csp(page):
+    """Record every Content-Security-Policy violation Chromium reports on the page's console."""
+    seen = CSP_VIOLATIONS.setdefault(id(page), [])
+    page.on("console", lambda message: seen.append(message.text) if "Content Security Policy" in message.text else None)
+    return page
+
+
+def assert_no_csp_violation(page):
+    """The browser refused nothing on this page so far: no inline script, style or handler, nothing foreign."""
+    violations = CSP_VIOLATIONS.get(id(page), [])
+    assert violations == [], f"{page.url}: {json.dumps(violations, ensure_ascii=False, indent=1)}"
+
+
 def assert_accessible(page):
-    """No WCAG 2.1 A/AA violation that axe-core can find on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
+    """No WCAG 2.1 A/AA violation that axe-core can find on the page as it is now, and no CSP violation.
+
+    axe-core is evaluated through the DevTools protocol rather than added as a <script>: the page's CSP
+    refuses inline scripts (rightly), and the protocol's evaluation is not subject to it.
+    """
+    assert_no_csp_violation(page)
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate("axe.run({runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})")
     violations = [
         {"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]} for v in result["violations"]
