@@ -10,7 +10,6 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Abs
 from django.db.models.lookups import LessThan
 from django.utils.translation import gettext_lazy as _
-
 from simple_history.models import HistoricalRecords
 
 from grants.models import MAX_AMOUNT, MoneyField, positive_money_validators

@@ -15,6 +15,7 @@ urlpatterns = [
     path("antraege/<int:pk>/schlussrechnung/", grant_views.application_certify, name="certify"),
     path("antraege/<int:pk>/vermerk/", grant_views.application_note, name="note"),
     path("antraege/<int:pk>/erstberatung/", grant_views.application_link_consultation, name="link_consultation"),
+    path("antraege/<int:pk>/auskunft/", grant_views.application_personal_data, name="personal_data"),
     path("dokumente/<int:pk>/", grant_views.document_file, name="document"),
     path("haushalt/", budget_views.budget_overview, name="budgets"),
     path("haushalt/<int:pk>/", budget_views.allocation_dashboard, name="allocation"),
@@ -32,4 +33,5 @@ urlpatterns = [
     path("altfaelle/", grant_views.legacy_import, name="import"),
     path("altfaelle/vorlage.xlsx", grant_views.legacy_import_template, name="import_template"),
     path("erstberatungen/", applicant_views.consultations, name="consultations"),
+    path("protokoll/", grant_views.audit_log, name="audit"),
 ]

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -459,6 +459,8 @@ def document_file(request, pk: int):
     _own(request.user, document.application_id)
     content_type = mimetypes.guess_type(document.original_name)[0] or "application/octet-stream"
     inline = content_type in {"application/pdf", "image/jpeg", "image/png"}
+    if not document.file:
+        raise Http404(_("Die Datei wurde nach Ablauf der Aufbewahrungsfrist gelöscht."))
     try:
         handle = document.file.open("rb")
     except FileNotFoundError:
@@ -469,3 +471,13 @@ def document_file(request, pk: int):
         as_attachment=not inline,
         filename=document.original_name,
     )
+
+
+@portal_view
+def my_data(request):
+    """Meine Daten herunterladen: the owner's Art. 15 export (account, profiles, cases, files) as a ZIP."""
+    from grants.personal_data import export_filename, personal_data_zip
+
+    response = HttpResponse(personal_data_zip(user=request.user), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(str(request.user.pk))}"'
+    return response
