@@ -164,7 +164,7 @@ def _object_label(kind: AuditKind, record) -> str:
     if kind.model is Allocation:
         return f"{record.programme.name} {record.year}" if record.programme_id else str(record.year)
     if kind.model is User:
-        return record.get_full_name() or record.username
+        return f"{record.first_name} {record.last_name}".strip() or record.username
     return record.name
 
 
