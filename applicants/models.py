@@ -7,7 +7,8 @@ from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from localflavor.generic.models import IBANField
-from simple_history.models import HistoricalRecords
+
+from .history import History
 
 
 class Role(models.TextChoices):
@@ -27,7 +28,7 @@ class User(AbstractUser):
     """A person who logs in: an owner, or staff of one or more municipalities."""
 
     # Roles are groups: their changes are history too. The password hash and the login time are not.
-    history = HistoricalRecords(m2m_fields=["groups"], excluded_fields=["password", "last_login"])
+    history = History(m2m_fields=["groups"], excluded_fields=["password", "last_login"])
 
     class Meta:
         verbose_name = _("Benutzer/in")

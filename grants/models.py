@@ -13,6 +13,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 from simple_history.models import HistoricalRecords
 
+from applicants.history import History
 from applicants.models import Applicant, Consultation, Property
 
 from .calculator import ComponentCosts, ComponentRule, CostLine, GrantResult, Guideline, Rounding, compute_grant
@@ -37,7 +38,7 @@ class Municipality(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("Mitarbeitende"), related_name="municipalities", blank=True
     )
     # Who works for which town is history: the staff list is kept with each change.
-    history = HistoricalRecords(m2m_fields=["staff"])
+    history = History(m2m_fields=["staff"])
 
     class Meta:
         verbose_name = _("Kommune")

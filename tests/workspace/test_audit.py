@@ -108,3 +108,14 @@ def test_the_roles_protocol_needs_the_same_queries_for_10_and_50_changes(
         # 8 the roles each of them held, 9 the role names
         response = client.get(AUDIT + "?art=rollen")
     assert response.status_code == 200
+
+
+def test_roles_and_towns_changed_from_the_other_side_are_recorded_too(people, musterstadt):
+    auditors = Group.objects.get_or_create(name="auditor")[0]
+    auditors.user_set.add(people.finance)
+    people.approver.municipalities.remove(musterstadt)
+
+    finance_roles = people.finance.history.latest().groups.values_list("group__name", flat=True)
+    assert set(finance_roles) == {"finance", "auditor"}
+    staff = musterstadt.history.latest().staff.values_list("user__username", flat=True)
+    assert "anton" not in staff and "carla" in staff
