@@ -46,6 +46,13 @@ KINDS = {
 HISTORY_TYPES = {"+": gettext_lazy("angelegt"), "~": gettext_lazy("geändert"), "-": gettext_lazy("gelöscht")}
 # Derived or bulky values: the change is shown, not the value.
 SUMMARISED_FIELDS = {"computation"}
+# Fields whose model gives no German name.
+FIELD_LABELS = {
+    "checked_by": gettext_lazy("geprüft von"),
+    "approved_by": gettext_lazy("bewilligt von"),
+    "invoices_certified_by": gettext_lazy("sachlich richtig bestätigt von"),
+    "paid_by": gettext_lazy("Auszahlung freigegeben von"),
+}
 
 
 def audit_history(user, kind: AuditKind, *, application_id: int | None = None) -> QuerySet:
@@ -113,7 +120,10 @@ def audit_rows(kind: AuditKind, records: list) -> list[AuditRow]:
                     continue
                 if before is not None and old == new:
                     continue
-                label = str(model_field.verbose_name)
+                label = str(FIELD_LABELS.get(model_field.name, model_field.verbose_name))
+                if model_field.name in SUMMARISED_FIELDS:
+                    changes.append(Change(label, "", _("neu berechnet")))
+                    continue
                 changes.append(Change(label, _value(model_field, old, people), _value(model_field, new, people)))
             if kind.m2m:
                 new_set = m2m_values.get(record.history_id, [])
@@ -178,8 +188,6 @@ def _people(fields, records) -> dict[int, str]:
 def _value(model_field, value, people: dict[int, str]) -> str:
     if value is None or value == "":
         return "–"
-    if model_field.name in SUMMARISED_FIELDS:
-        return _("(berechnet)")
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
     if isinstance(value, bool):
