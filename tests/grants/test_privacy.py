@@ -67,7 +67,7 @@ def ledger(application) -> list[tuple]:
     )
 
 
-def test_an_expired_funded_case_loses_its_personal_data_but_keeps_every_figure(case, people, allocation):
+def test_an_expired_funded_case_loses_its_personal_data_but_keeps_every_figure(case, people, allocation, client):
     application = case("documented")
     alice = people.alice
     InternalNote.objects.create(application=application, author=people.caseworker, text="Frau Amsel rief an.")
@@ -123,6 +123,12 @@ def test_an_expired_funded_case_loses_its_personal_data_but_keeps_every_figure(c
     # The history keeps copies of the account: they are anonymised too.
     assert set(User.history.filter(id=owner.pk).values_list("username", "email")) == {(owner.username, "")}
     assert not User.history.filter(email="alice@example.org").exists()
+
+    client.force_login(people.caseworker)
+    page = client.get(reverse("workspace:application", args=[application.pk])).content.decode()
+    assert "Alice Amsel" not in page and "Aufbewahrungsfrist gelöscht" in page and application.file_number in page
+    assert client.get(reverse("workspace:document", args=[documents[0].pk])).status_code == 404
+    assert client.get(reverse("letter-download", args=[letter.pk])).status_code == 404
 
 
 def test_a_case_within_its_retention_period_and_a_live_case_are_untouched(case, people):
