@@ -138,7 +138,8 @@ def apply_data_retention(*, today: date | None = None, dry_run: bool = False) ->
         report.applications.append(application.file_number or str(application.pk))
         if not dry_run:
             application_anonymise(application_id=application.pk)
-    expired_ids = {a.pk for a in expired}
+    # A dry run changed nothing: count the cases it would anonymise and the drafts it would delete as gone.
+    expired_ids = {a.pk for a in expired} | set(report.drafts)
     for applicant in _applicants_with_nothing_live(also_expired=expired_ids if dry_run else set()):
         report.applicants.append(applicant.pk)
         if applicant.user_id and _user_may_be_anonymised(applicant.user_id, also_expired=expired_ids, dry_run=dry_run):
