@@ -8,6 +8,8 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from localflavor.generic.models import IBANField
 
+from .history import History
+
 
 class Role(models.TextChoices):
     """The roles of Förderdesk; each is a Django group of the same name."""
@@ -25,9 +27,22 @@ STAFF_ROLES = frozenset({Role.CASEWORKER, Role.APPROVER, Role.FINANCE, Role.AUDI
 class User(AbstractUser):
     """A person who logs in: an owner, or staff of one or more municipalities."""
 
+    # Roles are groups: their changes are history too. The password hash and the login time are not.
+    history = History(m2m_fields=["groups"], excluded_fields=["password", "last_login"])
+
     class Meta:
         verbose_name = _("Benutzer/in")
         verbose_name_plural = _("Benutzer/innen")
+
+    def save(self, *args, **kwargs):
+        # Every login writes last_login; that is no change of the account worth a history row.
+        if set(kwargs.get("update_fields") or ()) == {"last_login"}:
+            self.skip_history_when_saving = True
+            try:
+                return super().save(*args, **kwargs)
+            finally:
+                del self.skip_history_when_saving
+        return super().save(*args, **kwargs)
 
     @cached_property
     def roles(self) -> frozenset[str]:
@@ -96,6 +111,7 @@ class Applicant(Address):
         default=False,
         help_text=_("Wer die Vorsteuer abziehen darf, erhält die Förderung auf die Nettokosten."),
     )
+    anonymised_at = models.DateTimeField(_("anonymisiert am"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("Antragsteller/in")

@@ -10,6 +10,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Abs
 from django.db.models.lookups import LessThan
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from grants.models import MAX_AMOUNT, MoneyField, positive_money_validators
 
@@ -49,6 +50,8 @@ class Allocation(models.Model):
     state_percent = PercentField(_("Anteil Land in %"))
     municipal_percent = PercentField(_("Anteil Kommune in %"))
     private_percent = PercentField(_("Anteil Private in %"))
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("Mittelausstattung")

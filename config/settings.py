@@ -348,3 +348,21 @@ OTP_TOTP_ISSUER = "Förderdesk"
 # Nobody reads a staff member's TOTP secret or QR code back from the admin; a lost phone means a new device.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # --- end of second factor ----------------------------------------------------------------------------
+
+# --- Data protection (DSGVO) and audit history (issue 9) ---------------------------------------------
+# django-simple-history keeps every change of applications, programmes, allocations, user roles and
+# municipal staff with who (from the request) and when; see grants.audit for the auditors' page.
+INSTALLED_APPS += ["simple_history"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "simple_history.middleware.HistoryRequestMiddleware",
+)
+SIMPLE_HISTORY_REVERT_DISABLED = True
+# Drafts never submitted are deleted this many days after their last change (grants.privacy).
+DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=365)
+if DRAFT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("DRAFT_RETENTION_DAYS must be at least 1.")
+CELERY_BEAT_SCHEDULE["data-retention"] = {
+    "task": "grants.tasks.apply_data_retention",
+    "schedule": crontab(hour=2, minute=30),
+}

@@ -11,7 +11,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
+from simple_history.models import HistoricalRecords
 
+from applicants.history import History
 from applicants.models import Applicant, Consultation, Property
 
 from .calculator import (
@@ -45,6 +47,8 @@ class Municipality(models.Model):
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("Mitarbeitende"), related_name="municipalities", blank=True
     )
+    # Who works for which town is history: the staff list is kept with each change.
+    history = History(m2m_fields=["staff"])
 
     class Meta:
         verbose_name = _("Kommune")
@@ -114,6 +118,17 @@ class Programme(models.Model):
     completion_months = models.PositiveSmallIntegerField(_("Durchführungsfrist in Monaten"), default=12)
     invoice_months = models.PositiveSmallIntegerField(_("Frist für Schlussrechnungen in Monaten"), default=3)
     commitment_years = models.PositiveSmallIntegerField(_("Zweckbindungsfrist in Jahren"), default=10)
+    retention_years = models.PositiveSmallIntegerField(
+        _("Aufbewahrung personenbezogener Daten in Jahren"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text=_(
+            "Nach Ende der Zweckbindungsfrist (geförderte Fälle) oder nach der Entscheidung (abgelehnte und "
+            "zurückgezogene Fälle) werden die personenbezogenen Daten nach so vielen Jahren anonymisiert."
+        ),
+    )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("Förderprogramm")
@@ -325,6 +340,10 @@ class GrantApplication(FSMModelMixin, models.Model):
     )
     paid_at = models.DateTimeField(_("ausgezahlt am"), null=True, blank=True, editable=False)
     paid_amount = MoneyField(_("ausgezahlter Betrag"), null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(_("zuletzt geändert am"), auto_now=True)
+    anonymised_at = models.DateTimeField(_("anonymisiert am"), null=True, blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("Antrag")
@@ -521,6 +540,9 @@ class Document(models.Model):
     original_name = models.CharField(_("Dateiname"), max_length=255)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     uploaded_at = models.DateTimeField(_("hochgeladen am"), auto_now_add=True)
+    removed_at = models.DateTimeField(
+        _("Datei gelöscht am"), null=True, blank=True, editable=False, help_text=_("nach Ablauf der Aufbewahrungsfrist")
+    )
 
     class Meta:
         verbose_name = _("Dokument")
@@ -647,6 +669,8 @@ class Letter(ImmutableModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    file_removed_at = models.DateTimeField(_("PDF gelöscht am"), null=True, blank=True, editable=False)
+    file_removed_note = models.CharField(_("Vermerk zur Löschung"), max_length=300, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("Schreiben")
@@ -655,6 +679,21 @@ class Letter(ImmutableModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.application}"
+
+    def remove_file(self, *, note: str) -> None:
+        """Delete the PDF once the retention period has run out; the row keeps its SHA-256 as proof.
+
+        The one change a letter ever sees, so it bypasses the immutable save on purpose.
+        """
+        from django.utils import timezone
+
+        if self.file:
+            self.file.delete(save=False)
+        self.file_removed_at = timezone.now()
+        self.file_removed_note = note[:300]
+        models.QuerySet(model=Letter).filter(pk=self.pk).update(
+            file="", file_removed_at=self.file_removed_at, file_removed_note=self.file_removed_note
+        )
 
 
 class OutboundEmail(models.Model):

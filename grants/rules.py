@@ -41,6 +41,8 @@ STAFF_ROLE_FOR = {
     # Workspace actions that are not transitions; the auditor holds none of them (read only).
     "note": {Role.CASEWORKER, Role.APPROVER, Role.FINANCE},
     "link_consultation": {Role.CASEWORKER},
+    # Auskunft nach Art. 15 DSGVO about the case's applicant, limited to the municipality's cases.
+    "export_personal_data": {Role.CASEWORKER},
 }
 OWNER_ACTIONS = {"edit", "submit", "withdraw"}
 

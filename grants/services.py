@@ -683,7 +683,10 @@ def document_upload(*, application_id: int, by, kind: str, file) -> Document:
     content_type = content_type_of(file, name)
     document = Document(application=application, kind=kind, original_name=named_for(name, content_type), uploaded_by=by)
     document.file.save(f"{kind}-{uuid4().hex[:16]}.{named_for(name, content_type).rsplit('.', 1)[1]}", file, save=False)
-    return _validated(document)
+    document = _validated(document)
+    # An upload is a change of the draft: it resets the time a never-submitted draft is kept (grants.privacy).
+    GrantApplication.objects.filter(pk=application.pk).update(updated_at=timezone.now())
+    return document
 
 
 # --- workspace ----------------------------------------------------------------------------

@@ -51,3 +51,11 @@ def enqueue(task, **kwargs) -> None:
         task.delay(**kwargs)
     except Exception:
         logger.exception("Could not queue %s(%s); notify_missed_transitions (beat) makes up for it.", task.name, kwargs)
+
+
+@shared_task
+def apply_data_retention() -> str:
+    """Daily: delete stale drafts and anonymise the cases whose retention period has run out."""
+    from .privacy import apply_data_retention as run
+
+    return str(run())

@@ -70,6 +70,8 @@ def letter_batch_detail(request, pk: int):
 def document_response(document: Document) -> FileResponse:
     """A document's file as the type its content was proven to be: PDF, JPEG and PNG shown in the browser,
     anything else (a file that came in some other way) only as a download; never sniffed by the browser."""
+    if not document.file:
+        raise Http404(_("Die Datei wurde nach Ablauf der Aufbewahrungsfrist gelöscht."))
     content_type = served_content_type(document.file.name)
     try:
         handle = document.file.open("rb")
@@ -227,6 +229,7 @@ def _detail_context(request, application: GrantApplication, **extra) -> dict:
         "may_certify": "certify_invoices" in steps.allowed,
         "refused_steps": [(STEP_LABELS[a], reason) for a, reason in steps.refused],
         "may_note": decide(request.user, "note", application).allowed,
+        "may_export_personal_data": decide(request.user, "export_personal_data", application).allowed,
         "note_form": NoteForm(),
         **extra,
     }
@@ -392,3 +395,49 @@ def legacy_import_template(request):
     )
     response["Content-Disposition"] = 'attachment; filename="altfaelle-vorlage.xlsx"'
     return response
+
+
+@workspace_view
+def application_personal_data(request, pk: int):
+    """Auskunft nach Art. 15 DSGVO about the case's applicant: only what the municipality's cases hold."""
+    from .personal_data import export_filename, personal_data_zip
+
+    application = _application_or_404(request.user, pk)
+    decision = decide(request.user, "export_personal_data", application)
+    if not decision:
+        raise PermissionDenied(decision.reason)
+    content = personal_data_zip(applicant=application.applicant, municipality_ids=request.user.municipality_ids)
+    response = HttpResponse(content, content_type="application/zip")
+    filename = export_filename(f"antragsteller-{application.applicant_id}")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+AUDIT_PAGE_SIZE = 25
+
+
+@workspace_view
+def audit_log(request):
+    """Änderungsprotokoll: changes of applications, programmes, allocations, roles and staff, who and when."""
+    from .audit import KINDS, audit_history, audit_rows
+
+    kind = KINDS.get(request.GET.get("art", ""), KINDS["antraege"])
+    application_id = request.GET.get("antrag", "")
+    application_id = int(application_id) if application_id.isdigit() and len(application_id) < 19 else None
+    records = audit_history(request.user, kind, application_id=application_id if kind.key == "antraege" else None)
+    page = Paginator(records, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "workspace/audit_log.html",
+        {
+            "nav": "audit",
+            "kinds": KINDS.values(),
+            "kind": kind,
+            "application_id": application_id if kind.key == "antraege" else None,
+            "page": page,
+            "rows": audit_rows(kind, list(page.object_list)),
+            "query": query.urlencode(),
+        },
+    )

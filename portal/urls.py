@@ -19,4 +19,5 @@ urlpatterns = [
     path("<int:pk>/zurueckziehen/", views.withdraw, name="withdraw"),
     path("<int:pk>/schlussrechnung/", views.final_documents, name="final_documents"),
     path("dokumente/<int:pk>/", views.document_file, name="document"),
+    path("meine-daten/", views.my_data, name="my_data"),
 ]

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -468,3 +468,13 @@ def document_file(request, pk: int):
     document = get_object_or_404(Document.objects.select_related("application"), pk=pk)
     _own(request.user, document.application_id)
     return document_response(document)
+
+
+@portal_view
+def my_data(request):
+    """Meine Daten herunterladen: the owner's Art. 15 export (account, profiles, cases, files) as a ZIP."""
+    from grants.personal_data import export_filename, personal_data_zip
+
+    response = HttpResponse(personal_data_zip(user=request.user), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(str(request.user.pk))}"'
+    return response
