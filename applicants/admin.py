@@ -77,33 +77,43 @@ class ScopedEmailAddressAdmin(MunicipalityScopedAdmin, EmailAddressAdmin):
         return queryset.filter(user__in=admin.site._registry[User].get_queryset(request))
 
 
-# The authenticator apps of staff (django-otp): their secrets and QR codes let someone pass as that person, so
-# only superusers see them; a lost phone is handled by a superuser deleting the device.
-import django_otp.plugins.otp_totp.admin  # noqa: E402, F401 - registers the device admin first, replaced below
+# Rows of no municipality that tell about everyone's logins: the authenticator apps of staff (django-otp; their
+# secrets let someone pass as that person) and django-axes' login attempts (names and addresses of every town).
+# Only superusers see them; a lost phone is handled by a superuser deleting the device.
+import axes.admin  # noqa: E402 - registers axes' admins first; replaced below
+import django_otp.plugins.otp_totp.admin  # noqa: E402, F401 - registers the device admin first; replaced below
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog  # noqa: E402
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin  # noqa: E402
 from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
 
-class SuperuserOnlyTOTPDeviceAdmin(TOTPDeviceAdmin):
+class SuperuserOnly:
     def has_module_permission(self, request):
         return request.user.is_superuser
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_superuser
 
-    def has_add_permission(self, request):
-        return request.user.is_superuser
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser and super().has_add_permission(request, *args)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return request.user.is_superuser and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
 
     def get_queryset(self, request):
-        devices = super().get_queryset(request)
-        return devices if request.user.is_superuser else devices.none()
+        rows = super().get_queryset(request)
+        return rows if request.user.is_superuser else rows.none()
 
 
-admin.site.unregister(TOTPDevice)
-admin.site.register(TOTPDevice, SuperuserOnlyTOTPDeviceAdmin)
+for _model, _admin in (
+    (TOTPDevice, TOTPDeviceAdmin),
+    (AccessAttempt, axes.admin.AccessAttemptAdmin),
+    (AccessLog, axes.admin.AccessLogAdmin),
+    (AccessFailureLog, axes.admin.AccessFailureLogAdmin),
+):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, type(f"SuperuserOnly{_admin.__name__}", (SuperuserOnly, _admin), {}))

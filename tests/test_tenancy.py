@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
@@ -193,6 +194,12 @@ def towns(django_capture_on_commit_callbacks):
         body="Vermerk Nordlicht", signatory="Nora Nordberaterin",
     )  # fmt: skip
     nordheim.device = TOTPDevice.objects.create(user=nordheim.staff["caseworker"], name="Nordheim", confirmed=True)
+    seen = {"username": "nordheim-caseworker", "ip_address": "192.0.2.7", "user_agent": "Nordheim", "path_info": "/"}
+    nordheim.login_attempts = {
+        "attempt": AccessAttempt.objects.create(**seen, get_data="", post_data="", failures_since_start=1),
+        "log": AccessLog.objects.create(**seen),
+        "failure": AccessFailureLog.objects.create(**seen),
+    }
     nordheim.statement.refresh_from_db()
     assert nordheim.letter is not None and nordheim.statement.status == "done"
     # A colleague of Musterstadt who may use the admin, with every permission it offers.
@@ -249,6 +256,9 @@ def admin_object(model, b):
         "grants.measurecomponent": b.applications["draft"].components.first(),
         "grants.lettertemplate": b.template,
         "otp_totp.totpdevice": b.device,
+        "axes.accessattempt": b.login_attempts["attempt"],
+        "axes.accesslog": b.login_attempts["log"],
+        "axes.accessfailurelog": b.login_attempts["failure"],
         "grants.letter": b.letter,
         "grants.outboundemail": b.approved.emails.first(),
         "grants.letterbatch": b.batch,
@@ -284,6 +294,14 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         "workspace:import_template": [""],
         "workspace:consultations": ["", "?q=Berta Nordmann"],
         "workspace:letter_templates": [""],
+        "workspace:audit": [
+            "",
+            f"?antrag={b.approved.pk}",
+            "?art=programme",
+            "?art=mittel",
+            "?art=rollen",
+            "?art=kommunen",
+        ],
         "workspace:letter_template_new": ["", "?kind=approval"],
     }
     if name in lists:
@@ -300,6 +318,7 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         "workspace:statement_pdf": b.statement.pk,
         "workspace:document_preview": b.document.pk,
         "workspace:letter_template": b.template.pk,
+        "workspace:personal_data": b.approved.pk,
     }
     if name in details:
         url = reverse(name, args=[details[name]])
