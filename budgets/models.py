@@ -146,8 +146,19 @@ class LedgerEntry(models.Model):
                 name="ledger_parts_not_negative",
             ),
             models.CheckConstraint(
+                # Exact on PostgreSQL (parts have whole cents, so any real difference is at least 0.01); the
+                # tolerance only absorbs SQLite's binary floats, where 0.1 + 0.2 is not 0.3.
                 condition=Q(
-                    amount=F("federal_amount") + F("state_amount") + F("municipal_amount") + F("private_amount")
+                    LessThan(
+                        Abs(
+                            F("federal_amount")
+                            + F("state_amount")
+                            + F("municipal_amount")
+                            + F("private_amount")
+                            - F("amount")
+                        ),
+                        Value(Decimal("0.005")),
+                    )
                 ),
                 name="ledger_parts_sum_to_amount",
             ),

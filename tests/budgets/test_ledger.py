@@ -167,3 +167,17 @@ def test_after_any_sequence_of_transitions_the_balance_follows_the_formulas(prog
             raise Rollback
     except Rollback:
         pass
+
+
+def test_the_database_takes_parts_that_add_up_to_the_cent_and_refuses_parts_that_do_not(approved, people):
+    """Thirds of 0.30 € are 0.10 € each: exact on PostgreSQL, 0.30000000000000004 in SQLite's floats."""
+    base = {
+        "allocation": approved.ledger_entries.get().allocation,
+        "application": approved,
+        "booked_by": people.approver,
+    }
+    thirds = {"federal_amount": Decimal("0.10"), "state_amount": Decimal("0.10"), "municipal_amount": Decimal("0.10")}
+    entry = LedgerEntry.objects.create(kind="release", amount=Decimal("0.30"), private_amount=0, **thirds, **base)
+    assert LedgerEntry.objects.get(pk=entry.pk).amount == Decimal("0.30")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerEntry.objects.create(kind="release", amount=Decimal("0.31"), private_amount=0, **thirds, **base)
