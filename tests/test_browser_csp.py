@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import CSP_VIOLATIONS, assert_no_csp_violation
+from tests.browser import CSP_VIOLATIONS, PASSWORD, assert_no_csp_violation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -51,11 +51,9 @@ def test_swagger_ui_renders_under_the_policy(login):
 
 
 def test_the_admin_works_under_the_policy(login, admin_user):
-    page = login.new_page()
-    page.goto("/admin/")
-    page.get_by_label("Benutzername").fill(admin_user.username)
-    page.get_by_label("Passwort").fill("password")
-    page.get_by_role("button", name="Anmelden").click()
+    admin_user.set_password(PASSWORD)  # the admin is entered through the site's login and the second factor
+    admin_user.save()
+    page = login(admin_user, next="/admin/")
     page.get_by_role("link", name="Anträge").first.click()
     page.get_by_role("link", name="Hinzufügen").first.click()
     page.wait_for_load_state("load")

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from config.security import client_ip
 from tests.browser import PASSWORD
+from tests.second_factor import fresh_code
 
 pytestmark = pytest.mark.django_db
 LOCKED = "Zu viele fehlgeschlagene Anmeldeversuche"
@@ -78,12 +79,14 @@ def test_the_lock_lifts_after_the_cool_off(client, people):
     assert not AccessAttempt.objects.exists()  # a successful login forgets the failures
 
 
-def test_the_admin_login_is_locked_too(client, people):
-    url = reverse("admin:login")
+def test_the_admin_has_no_password_form_of_its_own_that_could_dodge_the_lock(client, people):
+    """The admin sends to the site's login (password, then the second factor), which counts and locks."""
+    response = client.post(reverse("admin:login"), {"username": "carla", "password": "falsch-geraten-1"})
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    url = reverse("login")
     for _ in range(5):
-        response = client.post(url, {"username": "carla", "password": "falsch-geraten-1"})
-    assert response.status_code == 429
-    response = client.post(url, {"username": "carla", "password": PASSWORD})
+        response = client.post(url, {"login": "carla", "password": "falsch-geraten-1"})
+    response = client.post(url, {"login": "carla", "password": PASSWORD})
     assert response.status_code == 429 and LOCKED in response.content.decode()
 
 
@@ -105,7 +108,8 @@ def test_the_token_endpoint_locks_with_a_json_429_and_others_still_get_their_tok
     assert "token" not in body
     assert int(response["Retry-After"]) == 30 * 60
 
-    response = api.post(url, {"username": "anton", "password": PASSWORD}, format="json")
+    code = fresh_code(people.approver)  # staff send the second factor with the password
+    response = api.post(url, {"username": "anton", "password": PASSWORD, "otp": code}, format="json")
     assert response.status_code == 200 and response.json()["token"]
 
 

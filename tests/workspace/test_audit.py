@@ -84,10 +84,11 @@ def test_the_protocol_needs_the_same_queries_for_10_and_50_changes(
         programme.description = f"Fassung {number}"
         programme.save()
     client.force_login(people.auditor)
-    with django_assert_num_queries(7):
-        # 1 session, 2 user, 3 the user's groups (roles), 4 the user's municipalities, 5 count for the pagination,
-        # 6 the page of history rows with who changed them and the id of the row before each,
-        # 7 the rows before them (to show what changed)
+    with django_assert_num_queries(8):
+        # 1 session, 2 user, 3 the user's TOTP device (second factor), 4 the user's groups (roles),
+        # 5 the user's municipalities, then the count for the pagination,
+        # the page of history rows with who changed them and the id of the row before each,
+        # and the rows before them (to show what changed)
         response = client.get(AUDIT + "?art=programme")
     assert "Fassung 0 → Fassung 1" in response.content.decode() or changes > 25
     assert f"{changes + 1} Änderungen" in response.content.decode()
@@ -102,10 +103,10 @@ def test_the_roles_protocol_needs_the_same_queries_for_10_and_50_changes(
         people.caseworker.groups.add(roles[number % 2])
         people.caseworker.groups.remove(roles[(number + 1) % 2])
     client.force_login(people.auditor)
-    with django_assert_num_queries(9):
-        # 1 session, 2 user, 3 groups, 4 municipalities, 5 count (accounts of the user's towns' staff),
-        # 6 the page of history rows with who changed them, 7 the rows before them,
-        # 8 the roles each of them held, 9 the role names
+    with django_assert_num_queries(10):
+        # 1 session, 2 user, 3 TOTP device, 4 groups, 5 municipalities, 6 count (accounts of the user's towns'
+        # staff), 7 the page of history rows with who changed them, 8 the rows before them,
+        # 9 the roles each of them held, 10 the role names
         response = client.get(AUDIT + "?art=rollen")
     assert response.status_code == 200
 
