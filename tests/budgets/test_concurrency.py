@@ -28,7 +28,7 @@ def test_concurrent_approvals_never_over_commit_the_allocation(programme, people
         for _ in range(APPROVERS)
     ]
     approvers = [UserFactory(roles=["approver"], municipalities=[programme.municipality]) for _ in range(APPROVERS)]
-    start = threading.Barrier(APPROVERS)
+    start = threading.Barrier(APPROVERS, timeout=60)
     outcomes = []
 
     def approve(application, approver):
@@ -58,7 +58,7 @@ def test_concurrent_approvals_never_over_commit_the_allocation(programme, people
 
 def test_concurrent_double_clicks_approve_once(programme, people, allocation):
     application = advance(make_application(programme=programme, applicant=people.alice), "checked", people)
-    start = threading.Barrier(8)
+    start = threading.Barrier(8, timeout=60)
     outcomes = []
 
     def approve():

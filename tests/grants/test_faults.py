@@ -471,25 +471,30 @@ def test_two_concurrent_clicks_book_once_and_neither_is_an_error(step, door, bri
     application = bring(step)
     persona, kind = BUTTON[step]
     user = getattr(people, persona)
-    start = threading.Barrier(2)
+    # A timeout, so that a click that fails before the barrier fails the test instead of hanging the run.
+    start = threading.Barrier(2, timeout=60)
     statuses = []
 
-    def click():
+    def logged_in():
+        if door == "api":
+            return token_client(user)
+        client = Client()
+        client.force_login(user)
+        return client
+
+    def click(client):
         try:
+            start.wait()
             if door == "api":
-                client = token_client(user)
-                start.wait()
                 response = client.post(f"/api/applications/{application.pk}/{step}/", {}, format="json")
             else:
-                client = Client()
-                client.force_login(user)
-                start.wait()
                 response = client.post(step_url(application, step), {"comment": ""})
             statuses.append(response.status_code)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=click) for _ in range(2)]
+    # Both log in first, one after the other: only the clicks race.
+    threads = [threading.Thread(target=click, args=(logged_in(),)) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
