@@ -17,6 +17,14 @@ class UserAdmin(MunicipalityScopedAdmin, BaseUserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "is_active")
     list_filter = ("groups", "is_active", "is_staff")
 
+    def get_readonly_fields(self, request, obj=None):
+        # Admin access, superuser status and single permissions are a superuser's decision: a town's admin who
+        # could tick them for themselves would see every town.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if request.user.is_superuser:
+            return fields
+        return (*fields, "is_staff", "is_superuser", "user_permissions")
+
     def scoped(self, request, queryset):
         # Colleagues of the user's municipalities and the owners of their cases.
         colleagues = Q(municipalities__in=request.user.municipality_ids)

@@ -26,7 +26,7 @@ from django_fsm_log.models import StateLog
 
 from applicants.models import Applicant, Consultation, Property, User
 
-from .models import Document, GrantApplication, InternalNote, Letter, OutboundEmail
+from .models import CostItem, Document, GrantApplication, InternalNote, Letter, MeasureComponent, OutboundEmail
 
 logger = logging.getLogger(__name__)
 State = GrantApplication.State
@@ -140,7 +140,9 @@ def apply_data_retention(*, today: date | None = None, dry_run: bool = False) ->
             application_anonymise(application_id=application.pk)
     # A dry run changed nothing: count the cases it would anonymise and the drafts it would delete as gone.
     expired_ids = {a.pk for a in expired} | set(report.drafts)
-    for applicant in _applicants_with_nothing_live(also_expired=expired_ids if dry_run else set()):
+    for applicant in _applicants_with_nothing_live(
+        also_expired=expired_ids if dry_run else set(), today=timezone.localdate(now)
+    ):
         report.applicants.append(applicant.pk)
         if applicant.user_id and _user_may_be_anonymised(applicant.user_id, also_expired=expired_ids, dry_run=dry_run):
             report.users.append(applicant.user_id)
@@ -152,14 +154,22 @@ def apply_data_retention(*, today: date | None = None, dry_run: bool = False) ->
     return report
 
 
-def _applicants_with_nothing_live(*, also_expired: set[int]) -> list[Applicant]:
-    """Applicants not yet anonymised who have cases and all of them anonymised (or about to be)."""
+def _applicants_with_nothing_live(*, also_expired: set[int], today: date) -> list[Applicant]:
+    """Applicants not yet anonymised who have cases and all of them anonymised (or about to be).
+
+    A recent initial consultation counts as live too: the person was advised for a new application, which
+    may follow within the time a draft is kept.
+    """
     live = GrantApplication.objects.filter(applicant=OuterRef("pk"), anonymised_at__isnull=True).exclude(
         pk__in=also_expired
+    )
+    recently_advised = Consultation.objects.filter(
+        applicant=OuterRef("pk"), held_on__gte=today - timedelta(days=settings.DRAFT_RETENTION_DAYS)
     )
     return list(
         Applicant.objects.filter(anonymised_at__isnull=True, applications__isnull=False)
         .exclude(Exists(live))
+        .exclude(Exists(recently_advised))
         .distinct()
     )
 
@@ -200,6 +210,9 @@ def application_anonymise(*, application_id: int) -> GrantApplication:
     for letter in Letter.objects.filter(application=application, file_removed_at__isnull=True):
         letter.remove_file(note=LETTER_REMOVED_NOTE)
     InternalNote.objects.filter(application=application).update(text=REDACTED)
+    # What the owner typed about the works may name people or give a phone number: the texts go, the figures stay.
+    MeasureComponent.objects.filter(application=application).update(description="")
+    CostItem.objects.filter(component__application=application).update(description=REDACTED)
     OutboundEmail.objects.filter(application=application).update(to="", body=REDACTED)
     applicant = application.applicant
     names = tuple(n for n in (applicant.name, applicant.organisation) if n)
@@ -208,7 +221,10 @@ def application_anonymise(*, application_id: int) -> GrantApplication:
         if cleaned != log.description:
             StateLog.objects.filter(pk=log.pk).update(description=cleaned)
     application.anonymised_at = now
-    application.save(update_fields=["anonymised_at"])
+    application.description = REDACTED if application.description else ""
+    application.save(update_fields=["anonymised_at", "description"])
+    # The change history keeps copies of the description, the last one written by the save above.
+    application.history.exclude(description="").exclude(description=REDACTED).update(description=REDACTED)
     return application
 
 

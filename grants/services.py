@@ -683,9 +683,15 @@ def document_upload(*, application_id: int, by, kind: str, file) -> Document:
     content_type = content_type_of(file, name)
     document = Document(application=application, kind=kind, original_name=named_for(name, content_type), uploaded_by=by)
     document.file.save(f"{kind}-{uuid4().hex[:16]}.{named_for(name, content_type).rsplit('.', 1)[1]}", file, save=False)
-    document = _validated(document)
-    # An upload is a change of the draft: it resets the time a never-submitted draft is kept (grants.privacy).
-    GrantApplication.objects.filter(pk=application.pk).update(updated_at=timezone.now())
+    stored = document.file.name
+    # The file is written before its row: if the row never commits, the file must not stay behind.
+    try:
+        document = _validated(document)
+        # An upload is a change of the draft: it resets the time a never-submitted draft is kept (grants.privacy).
+        GrantApplication.objects.filter(pk=application.pk).update(updated_at=timezone.now())
+    except Exception:
+        document.file.storage.delete(stored)
+        raise
     return document
 
 

@@ -226,6 +226,7 @@ class Probe:
     data: dict | None = None
     echoes: tuple[str, ...] = ()  # what the user typed, and the page may repeat
     missing_url: str = ""
+    missing_data: dict | None = None  # for "like_missing": what to send instead (default: the same data)
 
 
 API_OBJECTS = {
@@ -302,7 +303,6 @@ def probes_for(route: Route, b) -> list[Probe] | None:
             "?art=rollen",
             "?art=kommunen",
         ],
-        "workspace:letter_template_new": ["", "?kind=approval"],
     }
     if name in lists:
         return [
@@ -333,8 +333,13 @@ def probes_for(route: Route, b) -> list[Probe] | None:
     if name == "workspace:letter_template_new":  # Nordheim's municipality and programme are no choice
         data = {"municipality": b.municipality.pk, "programme": b.programme.pk, "kind": "receipt", "subject": "x",
                 "body": "x", "signatory": "x"}  # fmt: skip
-        return [Probe("get", reverse(name), "nothing"), Probe("post", reverse(name), "like_missing", data,
-                      missing_url=reverse(name))]  # fmt: skip
+        missing = {**data, "municipality": 10**9, "programme": 10**9}
+        return [
+            Probe("get", reverse(name), "nothing"),
+            Probe("get", reverse(name) + "?kind=approval", "nothing"),
+            # Answered as for ids that do not exist (a form error), and nothing is saved for Nordheim.
+            Probe("post", reverse(name), "like_missing", data, missing_url=reverse(name), missing_data=missing),
+        ]
     if name == "workspace:application_letters":  # a batch of the filtered list: never Nordheim's cases
         return [Probe("post", reverse(name) + f"?programme={b.programme.pk}", "nothing"),
                 Probe("post", reverse(name) + "?q=NH-20", "nothing", echoes=("NH-20",))]  # fmt: skip
@@ -425,7 +430,8 @@ def _problem(client, probe: Probe) -> str | None:
     response = _send(client, probe, probe.url)
     status = response.status_code
     if probe.expect == "like_missing":
-        alike = _send(client, probe, probe.missing_url).status_code
+        missing = Probe(probe.method, probe.missing_url, probe.expect, probe.missing_data or probe.data)
+        alike = _send(client, missing, probe.missing_url).status_code
         wanted = status == alike and 400 <= status < 500
     else:
         wanted = {
@@ -470,6 +476,7 @@ def test_staff_of_one_municipality_see_nothing_of_another(client, towns):
     assert not problems, "Musterstadt's staff reach Nordheim:\n" + "\n".join(problems)
     # Nothing of Nordheim's changed under the POSTs of the walk.
     assert dict(GrantApplication.objects.filter(pk__in=applications).values_list("pk", "state")) == states
+    assert list(LetterTemplate.objects.filter(municipality=towns.b.municipality)) == [towns.b.template]
     assert not InternalNote.objects.filter(text="Fremder Vermerk").exists()
 
 

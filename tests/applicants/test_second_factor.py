@@ -230,3 +230,38 @@ def test_the_schema_documents_the_code_for_the_token(client):
     assert "otp" in request["properties"] and "otp" not in request.get("required", [])
     assert "Authenticator-App" in request["properties"]["otp"]["description"]
     assert "otp" in schema["paths"]["/api/auth/token/"]["post"]["description"]
+
+
+def test_an_owner_token_stops_working_when_the_account_becomes_staff(people, musterstadt):
+    from django.contrib.auth.models import Group
+    from rest_framework.test import APIClient
+
+    from grants.models import Municipality
+
+    token = Token.objects.create(user=people.other_owner)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert api.get("/api/applications/").status_code == 200
+
+    Municipality.objects.get(pk=musterstadt.pk).staff.add(people.other_owner)
+    Group.objects.get_or_create(name="caseworker")[0].user_set.add(people.other_owner)  # the town's side of it
+    assert not Token.objects.filter(user=people.other_owner).exists()
+    assert api.get("/api/applications/").status_code == 401  # a new token needs the code
+
+    token = Token.objects.create(user=people.owner)
+    people.owner.is_staff = True
+    people.owner.save()
+    assert not Token.objects.filter(pk=token.pk).exists()
+
+
+def test_a_towns_admin_cannot_make_themselves_superuser(client, people):
+    from django.contrib.auth.models import Permission
+
+    keeper = people.caseworker
+    keeper.is_staff = True
+    keeper.save()
+    keeper.user_permissions.set(Permission.objects.filter(codename__in=["change_user", "view_user"]))
+    client.force_login(keeper)
+    page = client.get(f"/admin/applicants/user/{keeper.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="is_superuser"' not in page.content.decode() and 'name="user_permissions"' not in page.content.decode()

@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
-from applicants.models import Applicant, User
+from applicants.models import Applicant, Consultation, User
 from budgets.models import LedgerEntry
 from budgets.statements import write_statement
 from grants import services
-from grants.models import Document, GrantApplication, InternalNote, Letter, LetterKind
+from grants.models import CostItem, Document, GrantApplication, InternalNote, Letter, LetterKind
 from grants.privacy import apply_data_retention
 from grants.tasks import apply_data_retention as retention_task
 
@@ -75,6 +75,10 @@ def test_an_expired_funded_case_loses_its_personal_data_but_keeps_every_figure(c
         description="Rückfrage an alice@example.org erledigt, Alice Amsel ist Eigentümerin, IBAN DE89370400440532013000"
     )
     letter = add_letter(application)
+    # What the owner typed about the works, in the case and in its change history.
+    GrantApplication.objects.filter(pk=application.pk).update(description="Fassade, Rückruf Frau Amsel 0171 555")
+    application.refresh_from_db()
+    application.save()  # a history row with that text
     documents = list(application.documents.all())
     assert documents and all(default_storage.exists(d.file.name) for d in documents)
     letter_path = letter.file.name
@@ -113,6 +117,9 @@ def test_an_expired_funded_case_loses_its_personal_data_but_keeps_every_figure(c
     assert letter.sha256 == hashlib.sha256(b"%PDF-1.4\n% Bescheid an Alice Amsel\n").hexdigest()
     assert "Aufbewahrungsfrist" in letter.file_removed_note
     assert InternalNote.objects.get(application=application).text == "[anonymisiert]"
+    assert application.description == "[anonymisiert]"
+    assert not GrantApplication.history.filter(id=application.pk, description__contains="0171").exists()
+    assert not CostItem.objects.filter(component__application=application).exclude(description="[anonymisiert]")
     comment = StateLog.objects.for_(application).get(transition="mark_checked").description
     assert "alice@example.org" not in comment and "Alice Amsel" not in comment and "DE8937" not in comment
     assert "erledigt" in comment
@@ -223,6 +230,8 @@ def test_the_command_lists_in_a_dry_run_and_anonymises_otherwise(case, people, c
     services.application_reject(application_id=rejected.pk, by=people.caseworker, comment="nein")
     # Rejected eleven years ago (retention: ten years from the decision).
     StateLog.objects.for_(rejected).update(timestamp=timezone.now() - timedelta(days=11 * 366))
+    # And the initial consultation before it, as long ago (a recent one would keep the person live).
+    Consultation.objects.filter(applicant=people.alice).update(held_on=timezone.localdate() - timedelta(days=11 * 366))
 
     call_command("anonymise_expired", "--dry-run")
     out = capsys.readouterr().out
@@ -252,3 +261,26 @@ def test_the_daily_run_is_scheduled(settings):
     from config.celery import app
 
     assert entry["task"] in app.tasks
+
+
+def test_a_person_advised_again_recently_keeps_their_data_while_the_old_case_is_cleaned(case, people):
+    from applicants.models import Consultation
+
+    withdrawn = case("submitted")
+    services.application_withdraw(application_id=withdrawn.pk, by=people.owner)
+    later = years_later(11)
+    Consultation.objects.create(
+        municipality=withdrawn.programme.municipality,
+        applicant=people.alice,
+        property=withdrawn.property,
+        held_on=later - timedelta(days=30),
+        adviser="Vor-Ort-Büro",
+    )
+
+    report = apply_data_retention(today=later)
+
+    withdrawn.refresh_from_db()
+    people.alice.refresh_from_db()
+    assert withdrawn.anonymised_at is not None  # the expired case is cleaned on its own
+    assert report.applicants == [] and people.alice.name == "Alice Amsel"  # the person is still being advised
+    assert User.objects.get(pk=people.owner.pk).is_active

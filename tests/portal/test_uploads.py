@@ -103,3 +103,18 @@ def test_only_the_owner_uploads_and_only_what_the_state_allows(draft, people, ca
     assert invoice.kind == Document.Kind.INVOICE
     photo = upload(approved, people.owner, "nachher.jpg", image_bytes("JPEG"), kind="photo_after")
     assert photo.kind == Document.Kind.PHOTO_AFTER
+
+
+def test_an_upload_whose_row_is_refused_leaves_no_file_behind(draft, people, settings, monkeypatch):
+    from pathlib import Path
+
+    from grants import services
+
+    def refuse(instance):
+        raise ValidationError("Die Datenbank hat die Zeile abgelehnt.")
+
+    monkeypatch.setattr(services, "_validated", refuse)
+    with pytest.raises(ValidationError):
+        upload(draft, people.owner, "angebot.pdf", pdf_bytes())
+    stored = [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+    assert stored == [] and not Document.objects.exists()
