@@ -9,6 +9,7 @@ transition raises ``TransitionRefused`` and changes nothing.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -38,6 +39,7 @@ from .rules import decide, upload_kinds
 from .tasks import enqueue, notify_transition
 from .uploads import content_type_of, named_for
 
+logger = logging.getLogger(__name__)
 State = GrantApplication.State
 
 
@@ -510,10 +512,17 @@ def approval_batch_request(*, application_ids: Iterable[int], by, comment: str =
             ]
         else:
             queued.append(pk)
-    for pk in queued:
-        transaction.on_commit(
-            lambda pk=pk: enqueue(approve_application, application_id=pk, by_id=by.pk, comment=comment)
-        )
+    # Queued at once (this request writes nothing a worker would have to wait for): an approval the broker does
+    # not take is answered as refused, never reported as queued and then lost.
+    for pk in list(queued):
+        try:
+            approve_application.delay(application_id=pk, by_id=by.pk, comment=comment)
+        except Exception:
+            logger.exception("Could not queue the approval of application %s", pk)
+            queued.remove(pk)
+            refused[pk] = [
+                _("Die Bewilligung konnte nicht eingereiht werden; bitte versuchen Sie es später noch einmal.")
+            ]
     return queued, refused
 
 

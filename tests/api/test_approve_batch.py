@@ -94,3 +94,18 @@ def test_an_approval_task_delivered_twice_books_once_and_writes_no_note(checked,
     assert GrantApplication.objects.get(pk=cases[0].pk).state == State.APPROVED
     assert cases[0].ledger_entries.count() == 1
     assert not InternalNote.objects.exists()
+
+
+def test_an_approval_the_queue_does_not_take_is_refused_not_reported_as_queued(checked, people, api, monkeypatch):
+    _allocation, cases = checked
+
+    def broker_down(**kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.approve_application, "delay", broker_down)
+    response = api(people.approver).post(URL, {"applications": [cases[0].pk]}, format="json")
+
+    assert response.status_code == 202
+    assert response.json()["queued"] == []
+    assert "später noch einmal" in response.json()["refused"][0]["reasons"][0]
+    assert GrantApplication.objects.get(pk=cases[0].pk).state == State.CHECKED
