@@ -147,8 +147,6 @@ def build_world() -> World:
 def add_applications(world: World, count: int, *, submitted: bool = True) -> list[int]:
     """``count`` more applications like the template: submitted ones with file numbers, or drafts; returns ids."""
     template = world.template
-    component = template.components.get()
-    cost = component.cost_items.get()
     year = timezone.localdate().year
     now = timezone.now()
     ids: list[int] = []
@@ -170,22 +168,29 @@ def add_applications(world: World, count: int, *, submitted: bool = True) -> lis
                 )
             )
         applications = GrantApplication.objects.bulk_create(rows)
-        components = MeasureComponent.objects.bulk_create(
-            MeasureComponent(application=a, kind=component.kind, area_m2=component.area_m2) for a in applications
-        )
-        CostItem.objects.bulk_create(
-            CostItem(
-                component=c,
-                stage=cost.stage,
-                description=cost.description,
-                net_amount=cost.net_amount,
-                vat_amount=cost.vat_amount,
-            )
-            for c in components
-        )
+        _copy_measure(world.template, applications)
         ids += [a.pk for a in applications]
     world.created += count
     return ids
+
+
+def _copy_measure(template: GrantApplication, applications: list[GrantApplication]) -> None:
+    """The template's measure and quoted cost item, copied onto each of the applications."""
+    component = template.components.get()
+    cost = component.cost_items.get()
+    components = MeasureComponent.objects.bulk_create(
+        MeasureComponent(application=a, kind=component.kind, area_m2=component.area_m2) for a in applications
+    )
+    CostItem.objects.bulk_create(
+        CostItem(
+            component=c,
+            stage=cost.stage,
+            description=cost.description,
+            net_amount=cost.net_amount,
+            vat_amount=cost.vat_amount,
+        )
+        for c in components
+    )
 
 
 def add_ledger_entries(world: World, allocation: Allocation, count: int) -> None:
@@ -265,8 +270,6 @@ def build_statement_programme(world: World) -> tuple[Programme, Allocation]:
 def add_funded_measures(world: World, programme: Programme, allocation: Allocation, count: int, *, offset: int) -> None:
     """``count`` paid applications of the programme, each with its measure, a commitment and a payment."""
     template = world.template
-    component = template.components.get()
-    cost = component.cost_items.get()
     year = allocation.year
     now = timezone.now()
     # Small grants (a disposition fund's), so that 100,000 of them fit one allocation's legal maximum.
@@ -296,19 +299,7 @@ def add_funded_measures(world: World, programme: Programme, allocation: Allocati
             )
             for n in numbers
         )
-        components = MeasureComponent.objects.bulk_create(
-            MeasureComponent(application=a, kind=component.kind, area_m2=component.area_m2) for a in applications
-        )
-        CostItem.objects.bulk_create(
-            CostItem(
-                component=c,
-                stage=cost.stage,
-                description=cost.description,
-                net_amount=cost.net_amount,
-                vat_amount=cost.vat_amount,
-            )
-            for c in components
-        )
+        _copy_measure(world.template, applications)
         entries = []
         for application in applications:
             for kind, amount, parts in (

@@ -34,6 +34,7 @@ from .serializers import (
     TransitionSerializer,
     component_inputs,
 )
+from .views import letter_response
 
 ID = r"[0-9]{1,18}"
 
@@ -360,14 +361,9 @@ class LetterViewSet(_OfVisibleApplication, NotFoundAlike, viewsets.ReadOnlyModel
     def file(self, request, application_pk=None, pk=None, format=None):
         letter = self.get_object()
         try:
-            handle = letter.file.open("rb")
-        except (FileNotFoundError, ValueError):
-            raise exceptions.NotFound(_("Die Datei dieses Schreibens fehlt im Speicher.")) from None
-        response = FileResponse(
-            handle, as_attachment=True, filename=letter.file.name.rsplit("/", 1)[-1], content_type="application/pdf"
-        )
-        response["X-Content-SHA256"] = letter.sha256
-        return response
+            return letter_response(letter)
+        except Http404 as missing:
+            raise exceptions.NotFound(str(missing)) from None
 
 
 class HistoryFilter(django_filters.FilterSet):

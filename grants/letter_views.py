@@ -51,27 +51,21 @@ def letter_template_new(request):
         "signatory": SIGNATORY,
         "legal_remedy_notice": default["legal_remedy_notice"],
     }
-    form = LetterTemplateForm(request.POST or None, initial=initial, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        template = form.save()
-        messages.success(request, _("Die Briefvorlage „%(template)s“ ist gespeichert.") % {"template": template})
-        return redirect("workspace:letter_templates")
-    return render(
-        request,
-        "workspace/letter_template_form.html",
-        {"nav": "letters", "form": form, "template": None},
-        status=400 if request.method == "POST" else 200,
-    )
+    return _template_form(request, None, initial=initial)
 
 
 @workspace_view
 def letter_template_edit(request, pk: int):
     template = get_object_or_404(LetterTemplate, pk=pk, municipality__in=request.user.municipality_ids)
     _may_edit(request.user)
-    form = LetterTemplateForm(request.POST or None, instance=template, user=request.user)
+    return _template_form(request, template)
+
+
+def _template_form(request, template: LetterTemplate | None, *, initial: dict | None = None):
+    form = LetterTemplateForm(request.POST or None, instance=template, initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Die Briefvorlage „%(template)s“ ist gespeichert.") % {"template": template})
+        saved = form.save()
+        messages.success(request, _("Die Briefvorlage „%(template)s“ ist gespeichert.") % {"template": saved})
         return redirect("workspace:letter_templates")
     return render(
         request,

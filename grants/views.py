@@ -52,11 +52,18 @@ def letter_download(request, pk: int):
     letter = get_object_or_404(Letter.objects.select_related("application__programme", "application__applicant"), pk=pk)
     if not decide(request.user, "view", letter.application):
         raise Http404
+    return letter_response(letter)
+
+
+def letter_response(letter: Letter) -> FileResponse:
+    """The stored PDF/A as a download, with the SHA-256 recorded when it was made; 404 when the file is gone."""
     try:
         handle = letter.file.open("rb")
     except (FileNotFoundError, ValueError):
         raise Http404(_("Die Datei dieses Schreibens fehlt im Speicher.")) from None
-    response = FileResponse(handle, as_attachment=True, filename=letter.file.name.rsplit("/", 1)[-1])
+    response = FileResponse(
+        handle, as_attachment=True, filename=letter.file.name.rsplit("/", 1)[-1], content_type="application/pdf"
+    )
     response["X-Content-SHA256"] = letter.sha256
     return response
 

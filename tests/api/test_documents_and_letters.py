@@ -86,3 +86,17 @@ def test_letters_are_listed_with_their_checksum_and_downloaded_as_stored(
 
     assert api(people.other_owner).get(f"/api/applications/{application.pk}/letters/").status_code == 404
     assert api(people.foreign_caseworker).get(approval["download_url"]).status_code == 404
+
+
+def test_a_letter_whose_file_is_gone_is_a_404_with_its_reason(
+    programme, allocation, people, api, django_capture_on_commit_callbacks
+):
+    application = make_application(programme=programme, applicant=people.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        advance(application, State.SUBMITTED, people)
+    letter = application.letters.get()
+    letter.file.storage.delete(letter.file.name)
+
+    response = api(people.owner).get(f"/api/applications/{application.pk}/letters/{letter.pk}/file/")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Die Datei dieses Schreibens fehlt im Speicher."
