@@ -6,7 +6,7 @@ from django.db.models import Q
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
-from grants.admin import MunicipalityScopedAdmin
+from core.admin import MunicipalityScopedAdmin
 
 from .models import Applicant, Consultation, Property, User
 from .rules import visible_applicants, visible_properties

@@ -8,9 +8,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
-from config.api import IdFilter
-from config.security import ObtainAuthTokenView as LockoutAwareObtainAuthToken
-from grants.api import ID, NotFoundAlike
+from core.api import ID, IdFilter, NotFoundAlike
+from core.security import ObtainAuthTokenView as LockoutAwareObtainAuthToken
 from grants.rules import may_apply
 
 from . import services

@@ -8,7 +8,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from localflavor.generic.models import IBANField
 
-from .history import History
+from core.history import History
 
 
 class Role(models.TextChoices):
@@ -156,7 +156,7 @@ class Consultation(models.Model):
     """Erstberatung: the advice meeting many programmes require before an application."""
 
     municipality = models.ForeignKey(
-        "grants.Municipality", verbose_name=_("Kommune"), on_delete=models.PROTECT, related_name="consultations"
+        "core.Municipality", verbose_name=_("Kommune"), on_delete=models.PROTECT, related_name="consultations"
     )
     applicant = models.ForeignKey(
         Applicant, verbose_name=_("Antragsteller/in"), on_delete=models.PROTECT, related_name="consultations"

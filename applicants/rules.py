@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from grants.rules import ALLOWED, Decision
+from core.decisions import ALLOWED, Decision
 
 from .models import Applicant, Consultation, Property, Role
 

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from qrcode.compat.etree import ET
 from qrcode.image.svg import SvgPathFillImage
 
-from grants.models import Municipality
-from grants.views import workspace_view
+from core.models import Municipality
+from core.views import workspace_view
 
 from .forms import ConsultationForm, ConsultationSearchForm, OneTimeCodeForm
 from .rules import lacks_second_factor, may_record_consultation

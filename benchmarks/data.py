@@ -19,6 +19,7 @@ from rest_framework.authtoken.models import Token
 from applicants.models import Applicant, Consultation, Property, Role, User
 from budgets.models import SHARES, Allocation, LedgerEntry
 from budgets.shares import split_by_shares
+from core.models import Municipality
 from grants import services
 from grants.models import (
     CostItem,
@@ -26,7 +27,6 @@ from grants.models import (
     FundingAreaStreet,
     GrantApplication,
     MeasureComponent,
-    Municipality,
     Programme,
     ProgrammeComponentRule,
 )

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from grants.admin import MunicipalityScopedAdmin
+from core.admin import MunicipalityScopedAdmin
 
 from .models import Allocation, LedgerEntry
 from .selectors import allocations_with_balance

@@ -11,8 +11,7 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api import DateTimeFilter, IdFilter
-from grants.api import ID, NotFoundAlike
+from core.api import ID, DateTimeFilter, IdFilter, NotFoundAlike
 
 from . import services
 from .models import Allocation, LedgerEntry

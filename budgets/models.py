@@ -12,7 +12,8 @@ from django.db.models.lookups import LessThan
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from grants.models import MAX_AMOUNT, MoneyField, positive_money_validators
+from core.append_only import AppendOnlyError, AppendOnlyModel
+from core.money import MAX_AMOUNT, MoneyField, positive_money_validators
 
 SHARES = ("federal", "state", "municipal", "private")
 SHARE_LABELS = {
@@ -91,20 +92,16 @@ class Allocation(models.Model):
             )
 
 
-class LedgerEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise LedgerIsAppendOnly(_("Buchungen werden nie geändert; eine Korrektur ist eine neue Buchung."))
-
-    def delete(self):
-        raise LedgerIsAppendOnly(_("Buchungen werden nie gelöscht; eine Korrektur ist eine neue Buchung."))
-
-
-class LedgerIsAppendOnly(Exception):
+class LedgerIsAppendOnly(AppendOnlyError):
     pass
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(AppendOnlyModel):
     """One booking against an allocation, split to the cent into its funding shares. Never changed."""
+
+    append_only_error = LedgerIsAppendOnly
+    unchanged_message = _("Buchungen werden nie geändert; eine Korrektur ist eine neue Buchung.")
+    undeleted_message = _("Buchungen werden nie gelöscht; eine Korrektur ist eine neue Buchung.")
 
     class Kind(models.TextChoices):
         COMMITMENT = "commitment", _("Bindung (Bewilligung)")
@@ -132,8 +129,6 @@ class LedgerEntry(models.Model):
     )
     booked_at = models.DateTimeField(_("gebucht am"), auto_now_add=True, db_index=True)
     comment = models.CharField(_("Buchungstext"), max_length=300, blank=True)
-
-    objects = LedgerEntryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("Buchung")
@@ -167,13 +162,6 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} €"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise LedgerIsAppendOnly(_("Buchungen werden nie geändert; eine Korrektur ist eine neue Buchung."))
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerIsAppendOnly(_("Buchungen werden nie gelöscht; eine Korrektur ist eine neue Buchung."))
 
 
 def statement_upload_to(instance: Statement, filename: str) -> str:
@@ -194,7 +182,7 @@ class Statement(models.Model):
         FAILED = "failed", _("fehlgeschlagen")
 
     municipality = models.ForeignKey(
-        "grants.Municipality", verbose_name=_("Kommune"), on_delete=models.PROTECT, related_name="statements"
+        "core.Municipality", verbose_name=_("Kommune"), on_delete=models.PROTECT, related_name="statements"
     )
     programme = models.ForeignKey(
         "grants.Programme",

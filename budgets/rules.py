@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from grants.rules import ALLOWED, Decision
+from core.decisions import ALLOWED, Decision
 
 from .models import Allocation, LedgerEntry
 

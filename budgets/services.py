@@ -83,7 +83,7 @@ def statement_request(
 
     Refused as "not found" for a programme or municipality outside the user's, alike whether it exists.
     """
-    from grants.services import TransitionRefused
+    from core.errors import Code, DomainError
 
     from .models import Statement
     from .rules import may_read_budgets, statement_scope
@@ -91,12 +91,12 @@ def statement_request(
 
     decision = may_read_budgets(by)
     if not decision:
-        raise TransitionRefused(decision.reason, code="forbidden")
+        raise DomainError(decision.reason, code=Code.FORBIDDEN)
     programmes = statement_scope(by, programme_id=programme_id, municipality_id=municipality_id)
     if programmes is None:
-        raise TransitionRefused(_("Förderprogramm oder Kommune nicht gefunden."), code="not_found")
+        raise DomainError(_("Förderprogramm oder Kommune nicht gefunden."), code=Code.NOT_FOUND)
     if not 2000 <= int(year) <= 2100:
-        raise TransitionRefused(_("Bitte ein Programmjahr zwischen 2000 und 2100 angeben."), code="invalid")
+        raise DomainError(_("Bitte ein Programmjahr zwischen 2000 und 2100 angeben."), code=Code.INVALID)
     with transaction.atomic():
         statement = Statement.objects.create(
             municipality=programmes[0].municipality,
@@ -110,7 +110,7 @@ def statement_request(
 
 
 def _enqueue(task, **kwargs) -> None:
-    from grants.tasks import enqueue
+    from core.tasks import enqueue
 
     enqueue(task, **kwargs)
 

@@ -23,7 +23,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from grants.exports import text_cell
+from core.money import CENT
+from core.money import EXCEL_EURO_FORMAT as EURO
+from core.spreadsheets import euro_cell, text_cell
 from grants.models import GrantApplication, MeasureKind, Programme
 
 from .models import SHARE_LABELS, SHARES, Allocation, LedgerEntry
@@ -36,9 +38,7 @@ from .selectors import (
     statement_state_counts,
 )
 
-EURO = '#,##0.00 "€"'
 DATE = "DD.MM.YYYY"
-CENT = Decimal("0.01")
 PAPERSIZE_A4 = "9"
 FUNDED_STATES = {
     GrantApplication.State.APPROVED,
@@ -223,11 +223,7 @@ def _bold(sheet, value):
 
 
 def _euro(sheet, value: Decimal | None, bold: bool = False):
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.number_format = EURO
-    if bold:
-        cell.font = Font(bold=True)
-    return cell
+    return euro_cell(sheet, value, bold=bold)
 
 
 def narrative_draft(*, programmes: Iterable[Programme], year: int) -> str:

@@ -9,10 +9,10 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from core.errors import Code, DomainError
+from core.views import workspace_view
 from grants.rules import visible_programmes
-from grants.selectors import pending_grants
-from grants.services import TransitionRefused
-from grants.views import budget_at_a_glance, workspace_view
+from grants.selectors import budget_at_a_glance, pending_grants
 
 from . import services
 from .charts import COLOURS, burn_down_svg, month_names, shares_svg
@@ -103,8 +103,8 @@ def statement_new(request):
                     narrative=form.cleaned_data["narrative"],
                     **form.scope_ids(),
                 )
-            except TransitionRefused as refusal:
-                if refusal.code == "not_found":
+            except DomainError as refusal:
+                if refusal.code == Code.NOT_FOUND:
                     raise Http404 from None
                 form.add_error(None, " ".join(refusal.reasons))
             else:

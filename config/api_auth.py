@@ -1,6 +1,6 @@
 """The API's session login: for staff only once the session is confirmed with the second factor.
 
-Kept apart from config.api: DRF's views read this class from the settings while config.api imports them.
+Kept apart from core.api: DRF's views read this class from the settings while core.api imports them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The OpenAPI schema class.
 
-Kept apart from config.api: drf-spectacular imports DRF's views, which import the pagination.
+Kept apart from core.api: drf-spectacular imports DRF's views, which import the pagination.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema
 
-from .api import ErrorSerializer
+from core.api import ErrorSerializer
 
 ERROR_MEANING = {
     "400": "Ungültige Eingabe (Feld, Filter, Seitengröße) oder fehlender Pflichtkommentar; `fields` nennt die Felder.",

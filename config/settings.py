@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     # Production hardening (issue 9): Content-Security-Policy header, login throttling.
     "csp",
     "axes",
+    "core",
     "applicants",
     "grants",
     "budgets",
@@ -248,13 +249,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "config.api_schema.Schema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     # Money stays a decimal string with two places, never a float.
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -309,9 +310,9 @@ if _csp_report_uri := env.str("CSP_REPORT_URI", default=""):
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_USERNAME_CALLABLE = "config.security.login_name"
-AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
-AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+AXES_USERNAME_CALLABLE = "core.security.login_name"
+AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "core.security.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 # Only failures are kept (AccessAttempt, visible in the admin); successful logins are not logged with address.
 AXES_DISABLE_ACCESS_LOG = True

@@ -7,8 +7,9 @@ from rest_framework.routers import DefaultRouter
 from applicants import views as applicant_views
 from applicants.api import ApplicantViewSet, ObtainTokenView, PropertyViewSet
 from budgets.api import AllocationViewSet, LedgerEntryViewSet, StatementViewSet
+from core.api import ID
 from grants import views as grant_views
-from grants.api import ID, ApplicationViewSet, DocumentViewSet, HistoryViewSet, LetterViewSet, ProgrammeViewSet
+from grants.api import ApplicationViewSet, DocumentViewSet, HistoryViewSet, LetterViewSet, ProgrammeViewSet
 from portal import views as portal_views
 
 router = DefaultRouter(trailing_slash=True)
@@ -24,8 +25,8 @@ router.register(rf"applications/(?P<application_pk>{ID})/documents", DocumentVie
 router.register(rf"applications/(?P<application_pk>{ID})/history", HistoryViewSet, basename="application-history")
 router.register(rf"applications/(?P<application_pk>{ID})/letters", LetterViewSet, basename="application-letter")
 
-handler404 = "config.api.not_found"
-handler500 = "config.api.server_error"
+handler404 = "core.api.not_found"
+handler500 = "core.api.server_error"
 
 urlpatterns = [
     path("", portal_views.programmes, name="home"),

@@ -13,7 +13,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from applicants.models import Role
-from config.api import IdFilter
+from core.api import ID, IdFilter, NotFoundAlike
+from grants.files import letter_response
 
 from . import services
 from .models import Document, GrantApplication, Letter, LetterKind, Programme
@@ -34,21 +35,6 @@ from .serializers import (
     TransitionSerializer,
     component_inputs,
 )
-from .views import letter_response
-
-ID = r"[0-9]{1,18}"
-
-
-class NotFoundAlike:
-    # Missing and not visible answer alike, in words.
-
-    not_found_message = ""
-
-    def get_object(self):
-        try:
-            return super().get_object()
-        except (Http404, exceptions.NotFound):
-            raise exceptions.NotFound(self.not_found_message or _("Nicht gefunden.")) from None
 
 
 class ProgrammeFilter(django_filters.FilterSet):

@@ -21,8 +21,9 @@ from django.utils.translation import gettext_lazy
 
 from applicants.models import Role, User
 from budgets.models import Allocation
+from core.models import Municipality
 
-from .models import GrantApplication, Municipality, Programme
+from .models import GrantApplication, Programme
 
 
 @dataclass(frozen=True)

@@ -19,18 +19,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from applicants.models import Applicant, Consultation, Property, Role, User
 from budgets.models import Allocation
+from core.models import Municipality
 
 from . import services
 from .letter_defaults import DEFAULTS
-from .models import (
-    Document,
-    FundingAreaStreet,
-    LetterTemplate,
-    MeasureKind,
-    Municipality,
-    Programme,
-    ProgrammeComponentRule,
-)
+from .models import Document, FundingAreaStreet, LetterTemplate, MeasureKind, Programme, ProgrammeComponentRule
 from .services import ComponentInput, CostInput
 
 # Demo logins: username, password, role, full name. Printed by `make run`; never for production.

@@ -10,15 +10,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-EURO = '#,##0.00 "€"'
-
-
-def text_cell(sheet, value) -> WriteOnlyCell:
-    """A cell that is always text: a name like "=HYPERLINK(…)" from an owner must never become a formula."""
-    cell = WriteOnlyCell(sheet, value=None if value is None else str(value))
-    if cell.value is not None:
-        cell.data_type = "s"
-    return cell
+from core.spreadsheets import euro_cell, text_cell
 
 
 def applications_workbook(applications) -> bytes:
@@ -40,9 +32,7 @@ def applications_workbook(applications) -> bytes:
     sheet.append(header_cells)
 
     def money(value):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = EURO
-        return cell
+        return euro_cell(sheet, value)
 
     def day(value):
         cell = WriteOnlyCell(sheet, value=timezone.localtime(value).date() if value else None)

@@ -8,7 +8,9 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import GrantApplication, LetterTemplate, Municipality, Programme
+from core.models import Municipality
+
+from .models import GrantApplication, LetterTemplate, Programme
 from .selectors import APPLICATION_SORTS, DEFAULT_SORT
 
 

@@ -31,9 +31,9 @@ from django_fsm_log.models import StateLog
 from applicants.models import Applicant, Property, Role
 from budgets.models import LedgerEntry
 from budgets.services import BudgetError, allocation_for_update, ledger_book, ledger_commit
+from core.decisions import Decision
 
 from .models import CostItem, GrantApplication, MeasureComponent, MeasureKind, Programme
-from .rules import Decision
 
 State = GrantApplication.State
 CENT = Decimal("0.01")
@@ -380,12 +380,12 @@ def read_rows(file) -> list[tuple[int, dict]]:
 def import_workbook(*, programme_id: int, file, by, valid_only: bool = False) -> ImportReport:
     """Import a workbook of legacy cases in one transaction: all rows or none, or (valid_only) the valid ones."""
     programme = Programme.objects.select_related("municipality").filter(pk=programme_id).first()
-    from .services import TransitionRefused
+    from core.errors import Code, DomainError
 
     decision = may_import(by, programme) if programme else Decision(False, _("Förderprogramm nicht gefunden."))
     if not decision:
         staff = programme and by.is_authenticated and programme.municipality_id in by.municipality_ids
-        raise TransitionRefused(decision.reason, code="forbidden" if staff else "not_found")
+        raise DomainError(decision.reason, code=Code.FORBIDDEN if staff else Code.NOT_FOUND)
     report = ImportReport()
     try:
         rows = read_rows(file)

@@ -7,11 +7,12 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from core.views import workspace_view
+
 from .forms import LetterTemplateForm
 from .letter_defaults import DEFAULTS, SIGNATORY
 from .models import LetterKind, LetterTemplate
 from .rules import may_manage_letters
-from .views import workspace_view
 
 
 def _may_edit(user) -> None:

@@ -201,7 +201,9 @@ def letters_make_missing(application: GrantApplication) -> int:
 
 def letter_batch_create(*, application_ids, by) -> LetterBatch:
     """A batch that makes the missing letters of many cases in the background (grants.tasks)."""
-    from .tasks import enqueue, render_letter_batch
+    from core.tasks import enqueue
+
+    from .tasks import render_letter_batch
 
     ids = list(application_ids)
     batch = LetterBatch.objects.create(created_by=by, total=len(ids))

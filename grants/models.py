@@ -13,8 +13,10 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 from simple_history.models import HistoricalRecords
 
-from applicants.history import History
 from applicants.models import Applicant, Consultation, Property
+from core.append_only import AppendOnlyModel
+from core.models import Municipality
+from core.money import MAX_AMOUNT, MoneyField
 
 from .calculator import (
     BuildingCategory,
@@ -27,36 +29,6 @@ from .calculator import (
     Rounding,
     compute_grant,
 )
-
-MAX_AMOUNT = Decimal("9999999.99")
-money_validators = [MinValueValidator(Decimal("0.00")), MaxValueValidator(MAX_AMOUNT)]
-positive_money_validators = [MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_AMOUNT)]
-
-
-def MoneyField(verbose_name, **kwargs):  # noqa: N802 - reads like a field class
-    kwargs.setdefault("validators", money_validators)
-    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
-
-
-class Municipality(models.Model):
-    """Kommune: the town that runs programmes; staff are scoped to theirs."""
-
-    name = models.CharField(_("Name"), max_length=200, unique=True)
-    official_name = models.CharField(_("Amtliche Bezeichnung"), max_length=200, blank=True)
-    address = models.TextField(_("Anschrift"), blank=True)
-    staff = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, verbose_name=_("Mitarbeitende"), related_name="municipalities", blank=True
-    )
-    # Who works for which town is history: the staff list is kept with each change.
-    history = History(m2m_fields=["staff"])
-
-    class Meta:
-        verbose_name = _("Kommune")
-        verbose_name_plural = _("Kommunen")
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class MeasureKind(models.TextChoices):
@@ -624,39 +596,15 @@ class LetterTemplate(models.Model):
                 raise ValidationError({field: _("Fehler in der Vorlage: %(error)s") % {"error": error}}) from None
 
 
-class ImmutableQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError(_("Ein erzeugtes Schreiben wird nie geändert; eine Korrektur ist ein neues Schreiben."))
-
-    def delete(self):
-        raise PermissionError(_("Ein erzeugtes Schreiben wird nie gelöscht."))
-
-
-class ImmutableModel(models.Model):
-    """Rows that are written once and never changed or deleted (letters), one by one or in bulk."""
-
-    objects = ImmutableQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError(
-                _("Ein erzeugtes Schreiben wird nie geändert; eine Korrektur ist ein neues Schreiben.")
-            )
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError(_("Ein erzeugtes Schreiben wird nie gelöscht."))
-
-
 def letter_upload_to(instance: Letter, filename: str) -> str:
     return f"letters/{instance.application_id}/{filename}"
 
 
-class Letter(ImmutableModel):
+class Letter(AppendOnlyModel):
     """A generated letter (PDF/A-3b), stored with its SHA-256 and never changed."""
+
+    unchanged_message = _("Ein erzeugtes Schreiben wird nie geändert; eine Korrektur ist ein neues Schreiben.")
+    undeleted_message = _("Ein erzeugtes Schreiben wird nie gelöscht.")
 
     application = models.ForeignKey(GrantApplication, on_delete=models.PROTECT, related_name="letters")
     kind = models.CharField(_("Art"), max_length=30, choices=LetterKind.choices)

@@ -10,8 +10,10 @@ from pathlib import Path
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 
+from core.views import workspace_view
+
 from .models import Document
-from .views import _application_or_404, workspace_view
+from .views import _application_or_404
 
 PREVIEW_PIXELS = 360  # the longer side of the picture
 PREVIEW_SECONDS = 15

@@ -13,20 +13,10 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from applicants.models import Applicant, Role
+from core.decisions import ALLOWED, Decision
+from core.tenancy import may_use_workspace
 
 from .models import Document, GrantApplication, Programme
-
-
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    reason: str = ""
-
-    def __bool__(self) -> bool:
-        return self.allowed
-
-
-ALLOWED = Decision(True)
 
 # The one role (besides the owner) allowed to perform each action.
 STAFF_ROLE_FOR = {
@@ -150,16 +140,6 @@ def owner_steps(user, application: GrantApplication) -> OwnerSteps:
         withdraw="withdraw" in possible and is_owner(user, application),
         upload_kinds=upload_kinds(user, application),
     )
-
-
-def may_use_portal(user) -> bool:
-    """The owner portal is for owners; municipal staff work in the workspace."""
-    return user.is_authenticated and not user.is_municipal_staff
-
-
-def may_use_workspace(user) -> bool:
-    """The caseworker workspace is for municipal staff (caseworker, approver, finance, auditor)."""
-    return user.is_authenticated and user.is_municipal_staff
 
 
 # Who words and makes letters: the people who sign them. Finance and auditors read them.

@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
 
 from applicants.models import Consultation, Role
+from budgets.rules import visible_allocations
+from budgets.selectors import balances_of
 
 from .calculator import ComponentCosts, CostLine, GrantResult, compute_grant
 from .models import CostItem, Document, GrantApplication, MeasureComponent, Programme, _normalise_street
@@ -341,3 +343,19 @@ def grant_preview(application: GrantApplication, components) -> GrantResult:
 def programmes_covering(programmes, *, street: str, house_number: str) -> list[Programme]:
     """Which of the programmes fund a property at this address (the quick funding-area check)."""
     return [p for p in programmes if any(s.covers(street, house_number) for s in p.funding_area.all())]
+
+
+def budget_at_a_glance(user, *, year: int) -> list[dict]:
+    """The allocations of the year with their balance and what pending applications would need."""
+    allocations = list(visible_allocations(user).filter(year=year).select_related("programme"))
+    balances = balances_of(allocations)
+    pending = pending_grants([a.programme_id for a in allocations])
+    return [
+        {
+            "allocation": a,
+            "balance": balances[a.pk],
+            "pending": pending.get(a.programme_id, Decimal("0.00")),
+            "short": pending.get(a.programme_id, Decimal("0.00")) > balances[a.pk].available,
+        }
+        for a in allocations
+    ]

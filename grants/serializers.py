@@ -10,18 +10,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from applicants.rules import own_applicants, visible_properties
+from core.money import MAX_AMOUNT
 
 from .calculator import BuildingCategory
-from .models import (
-    MAX_AMOUNT,
-    CostItem,
-    Document,
-    GrantApplication,
-    Letter,
-    MeasureComponent,
-    MeasureKind,
-    Programme,
-)
+from .models import CostItem, Document, GrantApplication, Letter, MeasureComponent, MeasureKind, Programme
 from .rules import visible_programmes
 from .services import TRANSITION_METHOD, ComponentInput, CostInput
 

@@ -3,7 +3,7 @@
 Every service locks the application, asks grants.rules who may act, checks the
 transition's conditions, books the ledger, calls the django-fsm transition (which
 logs who, when, from, to and the comment through django-fsm-log) and saves. A refused
-transition raises ``TransitionRefused`` and changes nothing.
+transition raises ``DomainError`` and changes nothing.
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ from applicants.models import Applicant, Consultation, Property
 from applicants.services import ApplicantInput, PropertyInput, applicant_save, property_find_or_create
 from budgets.models import LedgerEntry
 from budgets.services import BudgetError, allocation_for_update, ledger_book, ledger_commit
+from core.errors import Code, DomainError
+from core.tasks import enqueue
 
 from .calculator import BuildingCategory
 from .models import CostItem, Document, GrantApplication, InternalNote, MeasureComponent, Programme
 from .rules import decide, upload_kinds
-from .tasks import enqueue, notify_transition
+from .tasks import notify_transition
 from .uploads import content_type_of, named_for
 
 logger = logging.getLogger(__name__)
@@ -45,15 +47,6 @@ State = GrantApplication.State
 
 # Actions are named as in DOMAIN.md; the model method differs where Django took the name.
 TRANSITION_METHOD = {"check": "mark_checked"}
-
-
-class TransitionRefused(Exception):
-    """A transition that may not happen now; ``code`` maps to HTTP (not_found 404, forbidden 403, conflict 409)."""
-
-    def __init__(self, reason: str | list[str], *, code: str = "conflict"):
-        self.reasons = [reason] if isinstance(reason, str) else list(reason)
-        self.code = code
-        super().__init__(" ".join(self.reasons))
 
 
 def today() -> date:
@@ -68,25 +61,25 @@ def _lock(application_id: int) -> GrantApplication:
             .get(pk=application_id)
         )
     except GrantApplication.DoesNotExist:
-        raise TransitionRefused(_("Antrag nicht gefunden."), code="not_found") from None
+        raise DomainError(_("Antrag nicht gefunden."), code=Code.NOT_FOUND) from None
 
 
 def _ensure_allowed(by, action: str, application: GrantApplication) -> None:
     if not decide(by, "view", application):
-        raise TransitionRefused(_("Antrag nicht gefunden."), code="not_found")
+        raise DomainError(_("Antrag nicht gefunden."), code=Code.NOT_FOUND)
     decision = decide(by, action, application)
     if not decision:
-        raise TransitionRefused(decision.reason, code="forbidden")
+        raise DomainError(decision.reason, code=Code.FORBIDDEN)
     transition_method = getattr(application, TRANSITION_METHOD.get(action, action), None)
     if transition_method is not None and not can_proceed(transition_method, check_conditions=False):
         targets = {t.target for t in transition_method._django_fsm.transitions.values()}
         if application.state in targets:
             # A double click or a replayed request: the first one went through, this one changes nothing.
-            raise TransitionRefused(
+            raise DomainError(
                 _("Dieser Schritt ist schon erledigt: Der Antrag ist bereits „%(state)s“.")
                 % {"state": application.get_state_display()}
             )
-        raise TransitionRefused(
+        raise DomainError(
             _("Im Status „%(state)s“ ist dieser Schritt nicht möglich.") % {"state": application.get_state_display()}
         )
 
@@ -94,7 +87,7 @@ def _ensure_allowed(by, action: str, application: GrantApplication) -> None:
 def _require_comment(comment: str, message: str) -> str:
     comment = (comment or "").strip()
     if not comment:
-        raise TransitionRefused(message, code="invalid")
+        raise DomainError(message, code=Code.INVALID)
     return comment
 
 
@@ -215,7 +208,7 @@ def application_update(
     application = _lock(application_id)
     _ensure_allowed(by, "edit", application)
     if application.state != State.DRAFT:
-        raise TransitionRefused(
+        raise DomainError(
             _("Im Status „%(state)s“ kann der Antrag nicht mehr geändert werden.")
             % {"state": application.get_state_display()}
         )
@@ -276,7 +269,7 @@ def application_submit(*, application_id: int, by, comment: str = "") -> GrantAp
     _ensure_allowed(by, "submit", application)
     problems = submission_problems(application, on=today())
     if problems:
-        raise TransitionRefused(problems)
+        raise DomainError(problems)
     application.store_computation(application.compute())
     if not application.file_number:
         application.file_number = _next_file_number(application.programme, today().year)
@@ -348,7 +341,7 @@ def application_check(*, application_id: int, by, comment: str = "") -> GrantApp
     application.store_computation(application.compute())
     problems = check_problems(application)
     if problems:
-        raise TransitionRefused(problems)
+        raise DomainError(problems)
     application.consultation = find_consultation(application)
     application.checked_by = by
     application.checked_at = timezone.now()
@@ -371,7 +364,7 @@ def application_approve(*, application_id: int, by, comment: str = "") -> GrantA
             comment=_("Bewilligung %(file)s") % {"file": application.file_number},
         )
     except BudgetError as error:
-        raise TransitionRefused(str(error)) from None
+        raise DomainError(str(error)) from None
     programme = application.programme
     application.approved_by = by
     application.approved_at = timezone.now()
@@ -431,7 +424,7 @@ def application_certify_invoices(
     application = _lock(application_id)
     _ensure_allowed(by, "certify_invoices", application)
     if application.state != State.APPROVED:
-        raise TransitionRefused(_("Schlussrechnungen werden erst nach der Bewilligung bestätigt."))
+        raise DomainError(_("Schlussrechnungen werden erst nach der Bewilligung bestätigt."))
     _replace_cost_items(application, invoices, stage=CostItem.Stage.INVOICE)
     actual = application.compute(stage=CostItem.Stage.INVOICE)
     application.payable_amount = min(application.approved_grant, actual.grant)
@@ -455,7 +448,7 @@ def application_pay(*, application_id: int, by, comment: str = "") -> GrantAppli
     application = _lock(application_id)
     _ensure_allowed(by, "pay", application)
     if application.payable_amount is None:
-        raise TransitionRefused(_("Die Schlussrechnung ist noch nicht als sachlich richtig bestätigt."))
+        raise DomainError(_("Die Schlussrechnung ist noch nicht als sachlich richtig bestätigt."))
     allocation = allocation_for_update(programme_id=application.programme_id, year=application.budget_year)
     reason = _("Auszahlung %(file)s") % {"file": application.file_number}
     if application.payable_amount > 0:
@@ -480,7 +473,7 @@ def application_document(*, application_id: int, by, comment: str = "") -> Grant
     application = _lock(application_id)
     _ensure_allowed(by, "document", application)
     if not application.documents.filter(kind=Document.Kind.PHOTO_AFTER).exists():
-        raise TransitionRefused(_("Es fehlen die Fotos nach der Maßnahme."))
+        raise DomainError(_("Es fehlen die Fotos nach der Maßnahme."))
     return _run(application, "document", by=by, comment=comment)
 
 
@@ -536,7 +529,7 @@ def application_approve_queued(*, application_id: int, by_id: int, comment: str 
     by = User.objects.get(pk=by_id)
     try:
         application_approve(application_id=application_id, by=by, comment=comment)
-    except TransitionRefused as refusal:
+    except DomainError as refusal:
         with transaction.atomic():
             application = GrantApplication.objects.select_for_update(of=("self",)).filter(pk=application_id).first()
             if application is not None and application.state == State.CHECKED:
@@ -568,7 +561,7 @@ def _lock_draft(application_id: int, by) -> GrantApplication:
     application = _lock(application_id)
     _ensure_allowed(by, "edit", application)
     if application.state != State.DRAFT:
-        raise TransitionRefused(
+        raise DomainError(
             _("Im Status „%(state)s“ lässt sich der Antrag nicht mehr ändern.")
             % {"state": application.get_state_display()}
         )
@@ -586,9 +579,9 @@ def draft_start(*, programme_id: int, applicant_id: int, property: PropertyInput
     programme = Programme.objects.filter(pk=programme_id).first()
     applicant = Applicant.objects.filter(pk=applicant_id, user=by).first() if by.is_authenticated else None
     if programme is None or applicant is None:
-        raise TransitionRefused(_("Nicht gefunden."), code="not_found")
+        raise DomainError(_("Nicht gefunden."), code=Code.NOT_FOUND)
     if not programme.is_open_on(today()):
-        raise TransitionRefused(_("Für dieses Programm können zurzeit keine Anträge gestellt werden."))
+        raise DomainError(_("Für dieses Programm können zurzeit keine Anträge gestellt werden."))
     prop = property_find_or_create(data=property, registered_by=applicant)
     return application_create(programme=programme, applicant=applicant, property=prop, components=[], by=by)
 
@@ -602,7 +595,7 @@ def draft_update_applicant(*, application_id: int, by, data: ApplicantInput) -> 
             by=by, data=data, applicant_id=application.applicant_id, for_draft=application.pk
         )
     except PermissionDenied:
-        raise TransitionRefused(_("Antrag nicht gefunden."), code="not_found") from None
+        raise DomainError(_("Antrag nicht gefunden."), code=Code.NOT_FOUND) from None
     return _recompute(application)
 
 
@@ -661,11 +654,11 @@ def document_upload(*, application_id: int, by, kind: str, file) -> Document:
     """
     application = _lock(application_id)
     if not decide(by, "view", application):
-        raise TransitionRefused(_("Antrag nicht gefunden."), code="not_found")
+        raise DomainError(_("Antrag nicht gefunden."), code=Code.NOT_FOUND)
     allowed = upload_kinds(by, application)
     if kind not in allowed:
         if not allowed:
-            raise TransitionRefused(
+            raise DomainError(
                 _("Im Status „%(state)s“ können Sie keine Unterlagen hochladen.")
                 % {"state": application.get_state_display()}
             )
@@ -712,10 +705,10 @@ def note_add(*, application_id: int, by, text: str) -> InternalNote:
     """Interner Vermerk: staff note on a case, never shown to the applicant."""
     application = _lock(application_id)
     if not decide(by, "view", application):
-        raise TransitionRefused(_("Antrag nicht gefunden."), code="not_found")
+        raise DomainError(_("Antrag nicht gefunden."), code=Code.NOT_FOUND)
     decision = decide(by, "note", application)
     if not decision:
-        raise TransitionRefused(decision.reason, code="forbidden")
+        raise DomainError(decision.reason, code=Code.FORBIDDEN)
     text = _require_comment(text, _("Bitte schreiben Sie einen Vermerk."))
     return InternalNote.objects.create(application=application, author=by, text=text)
 
@@ -729,17 +722,17 @@ def application_link_consultation(*, application_id: int, consultation_id: int, 
     """
     application = _lock(application_id)
     if not decide(by, "view", application):
-        raise TransitionRefused(_("Antrag nicht gefunden."), code="not_found")
+        raise DomainError(_("Antrag nicht gefunden."), code=Code.NOT_FOUND)
     decision = decide(by, "link_consultation", application)
     if not decision:
-        raise TransitionRefused(decision.reason, code="forbidden")
+        raise DomainError(decision.reason, code=Code.FORBIDDEN)
     consultation = Consultation.objects.filter(
         pk=consultation_id, municipality=application.programme.municipality_id
     ).first()
     if consultation is None:
-        raise TransitionRefused(_("Erstberatung nicht gefunden."), code="not_found")
+        raise DomainError(_("Erstberatung nicht gefunden."), code=Code.NOT_FOUND)
     if application.state not in (State.DRAFT, State.SUBMITTED):
-        raise TransitionRefused(_("Die Erstberatung lässt sich nur vor der Prüfung zuordnen."))
+        raise DomainError(_("Die Erstberatung lässt sich nur vor der Prüfung zuordnen."))
     application.consultation = consultation
     application.save(update_fields=["consultation"])
     return application

@@ -45,14 +45,6 @@ def render_letter_batch(*, batch_id: int) -> None:
     letters.letter_batch_run(batch_id=batch_id)
 
 
-def enqueue(task, **kwargs) -> None:
-    """Queue a task; a broker that is down must not turn a committed transition into an error page."""
-    try:
-        task.delay(**kwargs)
-    except Exception:
-        logger.exception("Could not queue %s(%s); notify_missed_transitions (beat) makes up for it.", task.name, kwargs)
-
-
 @shared_task
 def apply_data_retention() -> str:
     """Daily: delete stale drafts and anonymise the cases whose retention period has run out."""

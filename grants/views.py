@@ -2,43 +2,40 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from budgets.rules import visible_allocations
-from budgets.selectors import balances_of
+from core.errors import Code, DomainError
+from core.views import workspace_view
 
 from . import services
 from .exports import applications_workbook
+from .files import document_response, letter_response
 from .forms import ApplicationFilterForm, CertifyInvoicesForm, LinkConsultationForm, NoteForm, StepForm
 from .labels import STEP_LABELS, computation_rows, history_rows
 from .letters import letter_batch_create
 from .models import CostItem, Document, GrantApplication, Letter, LetterBatch, Programme
-from .rules import decide, may_manage_letters, may_use_workspace, workspace_steps
+from .rules import decide, may_manage_letters, workspace_steps
 from .selectors import (
     application_years,
     applications_waiting_for,
+    budget_at_a_glance,
     completeness_checklist,
     consultation_candidates,
-    pending_grants,
     programmes_of,
     state_counts,
     workspace_application,
     workspace_applications,
 )
 from .services import find_consultation
-from .uploads import served_content_type
 
 PAGE_SIZE = 25
 State = GrantApplication.State
@@ -55,56 +52,10 @@ def letter_download(request, pk: int):
     return letter_response(letter)
 
 
-def letter_response(letter: Letter) -> FileResponse:
-    """The stored PDF/A as a download, with the SHA-256 recorded when it was made; 404 when the file is gone."""
-    try:
-        handle = letter.file.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404(_("Die Datei dieses Schreibens fehlt im Speicher.")) from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=letter.file.name.rsplit("/", 1)[-1], content_type="application/pdf"
-    )
-    response["X-Content-SHA256"] = letter.sha256
-    return response
-
-
 @login_required
 def letter_batch_detail(request, pk: int):
     batch = get_object_or_404(LetterBatch, pk=pk, created_by=request.user)
     return render(request, "grants/letter_batch.html", {"batch": batch})
-
-
-def document_response(document: Document) -> FileResponse:
-    """A document's file as the type its content was proven to be: PDF, JPEG and PNG shown in the browser,
-    anything else (a file that came in some other way) only as a download; never sniffed by the browser."""
-    if not document.file:
-        raise Http404(_("Die Datei wurde nach Ablauf der Aufbewahrungsfrist gelöscht."))
-    content_type = served_content_type(document.file.name)
-    try:
-        handle = document.file.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404(_("Die Datei fehlt.")) from None
-    response = FileResponse(
-        handle,
-        content_type=content_type or "application/octet-stream",
-        as_attachment=content_type is None,
-        filename=document.original_name,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def workspace_view(view):
-    """Logged-in municipal staff only; everyone else is refused (403), anonymous users log in first."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not may_use_workspace(request.user):
-            raise PermissionDenied(_("Der Arbeitsplatz ist den Mitarbeitenden der Kommune vorbehalten."))
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _application_or_404(user, pk: int) -> GrantApplication:
@@ -122,22 +73,6 @@ def awaited_step(application: GrantApplication) -> str:
         State.CHECKED: STEP_LABELS["approve"],
         State.PAID: STEP_LABELS["document"],
     }.get(application.state, "")
-
-
-def budget_at_a_glance(user, *, year: int) -> list[dict]:
-    """The allocations of the year with their balance and what pending applications would need."""
-    allocations = list(visible_allocations(user).filter(year=year).select_related("programme"))
-    balances = balances_of(allocations)
-    pending = pending_grants([a.programme_id for a in allocations])
-    return [
-        {
-            "allocation": a,
-            "balance": balances[a.pk],
-            "pending": pending.get(a.programme_id, Decimal("0.00")),
-            "short": pending.get(a.programme_id, Decimal("0.00")) > balances[a.pk].available,
-        }
-        for a in allocations
-    ]
 
 
 @workspace_view
@@ -248,16 +183,16 @@ def application_detail(request, pk: int):
     return render(request, "workspace/application_detail.html", _detail_context(request, application))
 
 
-def _form_refusal(form) -> services.TransitionRefused:
+def _form_refusal(form) -> DomainError:
     """What was wrong with a posted form, shown like a refused step (400), so nothing typed is silently dropped."""
-    return services.TransitionRefused([e for errors in form.errors.values() for e in errors], code="invalid")
+    return DomainError([e for errors in form.errors.values() for e in errors], code=Code.INVALID)
 
 
-def _refused(request, application: GrantApplication, refusal: services.TransitionRefused, status=None):
+def _refused(request, application: GrantApplication, refusal: DomainError, status=None):
     """Show a refused step on the application page with its reasons, in the status its code stands for."""
-    if refusal.code == "not_found":
+    if refusal.code == Code.NOT_FOUND:
         raise Http404(refusal.reasons[0])
-    status = status or {"forbidden": 403, "conflict": 409, "invalid": 400}.get(refusal.code, 400)
+    status = status or refusal.status
     application = _application_or_404(request.user, application.pk)
     return render(
         request,
@@ -279,7 +214,7 @@ def application_step(request, pk: int, action: str):
     comment = form.cleaned_data["comment"]
     try:
         services.TRANSITIONS[action](application_id=application.pk, by=request.user, comment=comment)
-    except services.TransitionRefused as refusal:
+    except DomainError as refusal:
         return _refused(request, application, refusal)
     messages.success(request, _("Erledigt: %(step)s.") % {"step": STEP_LABELS[action]})
     return redirect("workspace:application", pk=application.pk)
@@ -305,7 +240,7 @@ def application_certify(request, pk: int):
                 invoices=form.invoices(),
                 comment=form.cleaned_data["comment"],
             )
-        except services.TransitionRefused as refusal:
+        except DomainError as refusal:
             errors = refusal.reasons
         except ValidationError as error:
             errors = error.messages
@@ -330,7 +265,7 @@ def application_note(request, pk: int):
         return _refused(request, application, _form_refusal(form))
     try:
         services.note_add(application_id=application.pk, by=request.user, text=form.cleaned_data["text"])
-    except services.TransitionRefused as refusal:
+    except DomainError as refusal:
         return _refused(request, application, refusal)
     messages.success(request, _("Der Vermerk ist gespeichert."))
     return redirect(reverse("workspace:application", kwargs={"pk": application.pk}) + "#vermerke")
@@ -347,7 +282,7 @@ def application_link_consultation(request, pk: int):
         services.application_link_consultation(
             application_id=application.pk, consultation_id=form.cleaned_data["consultation"], by=request.user
         )
-    except services.TransitionRefused as refusal:
+    except DomainError as refusal:
         return _refused(request, application, refusal)
     messages.success(request, _("Die Erstberatung ist dem Antrag zugeordnet."))
     return redirect("workspace:application", pk=application.pk)
@@ -384,8 +319,8 @@ def legacy_import(request):
                 by=request.user,
                 valid_only=form.cleaned_data["valid_only"],
             )
-        except services.TransitionRefused as refusal:
-            raise Http404 if refusal.code == "not_found" else PermissionDenied(" ".join(refusal.reasons)) from None
+        except DomainError as refusal:
+            raise Http404 if refusal.code == Code.NOT_FOUND else PermissionDenied(" ".join(refusal.reasons)) from None
     return render(request, "workspace/import.html", {"nav": "applications", "form": form, "report": report})
 
 

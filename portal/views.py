@@ -21,11 +21,14 @@ from django.views.decorators.http import require_POST
 
 from applicants.models import Applicant
 from applicants.services import applicant_save
+from core.errors import Code, DomainError
+from core.tenancy import may_use_portal
 from grants import services
+from grants.files import document_response
 from grants.labels import computation_rows, history_rows
 from grants.models import Document, GrantApplication
 from grants.notifications import NEXT_STEP
-from grants.rules import may_use_portal, owner_steps
+from grants.rules import owner_steps
 from grants.selectors import (
     grant_preview,
     open_programmes,
@@ -34,7 +37,6 @@ from grants.selectors import (
     programmes_covering,
     return_message,
 )
-from grants.views import document_response
 
 from .forms import AddressCheckForm, ApplicantForm, MeasuresForm, PropertyForm, SubmitForm, UploadForm, WithdrawForm
 
@@ -90,11 +92,10 @@ def _steps(current: str, application: GrantApplication | None = None, programme=
     }
 
 
-def _refusal_response(request, refusal: services.TransitionRefused, template: str, context: dict):
-    if refusal.code == "not_found":
+def _refusal_response(request, refusal: DomainError, template: str, context: dict):
+    if refusal.code == Code.NOT_FOUND:
         raise Http404(refusal.reasons[0])
-    status = {"forbidden": 403, "conflict": 409, "invalid": 400}.get(refusal.code, 400)
-    return render(request, template, {**context, "errors": refusal.reasons}, status=status)
+    return render(request, template, {**context, "errors": refusal.reasons}, status=refusal.status)
 
 
 def _next_or_later(request, application: GrantApplication, next_step: str):
@@ -214,7 +215,7 @@ def new_application_property(request, programme_id: int):
             application = services.draft_start(
                 programme_id=programme.pk, applicant_id=applicant.pk, property=form.data_input(), by=request.user
             )
-        except services.TransitionRefused as refusal:
+        except DomainError as refusal:
             return _refusal_response(request, refusal, "portal/step_property.html", context)
         except ValidationError as error:
             return render(request, "portal/step_property.html", {**context, "errors": error.messages}, status=400)
@@ -246,7 +247,7 @@ def step_applicant(request, pk: int):
     if request.method == "POST" and form.is_valid():
         try:
             services.draft_update_applicant(application_id=application.pk, by=request.user, data=form.data_input())
-        except services.TransitionRefused as refusal:
+        except DomainError as refusal:
             return _refusal_response(request, refusal, "portal/step_applicant.html", context)
         except ValidationError as error:
             return render(request, "portal/step_applicant.html", {**context, "errors": error.messages}, status=400)
@@ -266,7 +267,7 @@ def step_property(request, pk: int):
             application = services.draft_update_property(
                 application_id=application.pk, by=request.user, data=form.data_input()
             )
-        except services.TransitionRefused as refusal:
+        except DomainError as refusal:
             return _refusal_response(request, refusal, "portal/step_property.html", context)
         except ValidationError as error:
             return render(request, "portal/step_property.html", {**context, "errors": error.messages}, status=400)
@@ -310,7 +311,7 @@ def step_measures(request, pk: int):
                     description=form.cleaned_data["description"],
                     works_started_on=form.cleaned_data["works_started_on"],
                 )
-            except services.TransitionRefused as refusal:
+            except DomainError as refusal:
                 return _refusal_response(request, refusal, "portal/step_measures.html", context)
             except ValidationError as error:
                 return render(request, "portal/step_measures.html", {**context, "errors": error.messages}, status=400)
@@ -343,8 +344,8 @@ def _upload(request, application: GrantApplication, kinds) -> tuple[UploadForm, 
                         application_id=application.pk, by=request.user, kind=form.cleaned_data["kind"], file=upload
                     )
                 )
-            except services.TransitionRefused as refusal:
-                if refusal.code == "not_found":
+            except DomainError as refusal:
+                if refusal.code == Code.NOT_FOUND:
                     raise Http404 from None
                 errors += refusal.reasons
             except ValidationError as error:
@@ -408,7 +409,7 @@ def step_review(request, pk: int):
             application = services.application_submit(
                 application_id=application.pk, by=request.user, comment=form.cleaned_data["comment"]
             )
-        except services.TransitionRefused as refusal:
+        except DomainError as refusal:
             return _refusal_response(request, refusal, "portal/step_review.html", context)
         messages.success(
             request,
@@ -434,7 +435,7 @@ def withdraw(request, pk: int):
             services.application_withdraw(
                 application_id=application.pk, by=request.user, comment=form.cleaned_data["comment"]
             )
-        except services.TransitionRefused as refusal:
+        except DomainError as refusal:
             return _refusal_response(request, refusal, "portal/withdraw.html", context)
         messages.success(request, _("Ihr Antrag ist zurückgezogen."))
         return redirect("portal:application", pk=application.pk)

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from applicants.models import Applicant, Consultation, Property, User
 from budgets.models import Allocation
-from grants.models import Document, FundingAreaStreet, Municipality, Programme, ProgrammeComponentRule
+from core.models import Municipality
+from grants.models import Document, FundingAreaStreet, Programme, ProgrammeComponentRule
 from grants.services import ComponentInput, CostInput, application_create
 
 

@@ -15,7 +15,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from config.security import client_ip
+from core.security import client_ip
 from tests.browser import PASSWORD
 from tests.second_factor import fresh_code
 

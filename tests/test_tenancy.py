@@ -251,7 +251,7 @@ def admin_object(model, b):
         "applicants.applicant": b.owner,
         "applicants.property": b.approved.property,
         "applicants.consultation": b.consultation,
-        "grants.municipality": b.municipality,
+        "core.municipality": b.municipality,
         "grants.programme": b.programme,
         "grants.grantapplication": b.applications["draft"],
         "grants.measurecomponent": b.applications["draft"].components.first(),

@@ -4,7 +4,7 @@ import pytest
 
 from applicants.rules import visible_applicants, visible_properties
 from applicants.services import AddressInput, PersonInput, consultation_record
-from grants.models import Municipality
+from core.models import Municipality
 
 pytestmark = pytest.mark.django_db
 

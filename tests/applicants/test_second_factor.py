@@ -236,7 +236,7 @@ def test_an_owner_token_stops_working_when_the_account_becomes_staff(people, mus
     from django.contrib.auth.models import Group
     from rest_framework.test import APIClient
 
-    from grants.models import Municipality
+    from core.models import Municipality
 
     token = Token.objects.create(user=people.other_owner)
     api = APIClient()

@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 
 from budgets.selectors import allocation_balance
+from core.errors import DomainError
 from grants import services
 from grants.models import GrantApplication
-from grants.services import TransitionRefused
 
 from ..factories import AllocationFactory, ApplicantFactory, UserFactory, advance, make_application
 
@@ -36,7 +36,7 @@ def test_concurrent_approvals_never_over_commit_the_allocation(programme, people
             start.wait()
             services.application_approve(application_id=application.pk, by=approver)
             outcomes.append("approved")
-        except TransitionRefused as refused:
+        except DomainError as refused:
             outcomes.append(str(refused))
         finally:
             connection.close()
@@ -66,7 +66,7 @@ def test_concurrent_double_clicks_approve_once(programme, people, allocation):
             start.wait()
             services.application_approve(application_id=application.pk, by=people.approver)
             outcomes.append("approved")
-        except TransitionRefused:
+        except DomainError:
             outcomes.append("refused")
         finally:
             connection.close()

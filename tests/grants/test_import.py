@@ -12,10 +12,10 @@ from django_fsm_log.models import StateLog
 
 from budgets.models import LedgerEntry
 from budgets.selectors import allocation_balance
+from core.errors import DomainError
 from grants.demo import SAMPLE_WORKBOOK, load_demo_data
 from grants.imports import import_workbook, write_import_template
 from grants.models import GrantApplication
-from grants.services import TransitionRefused
 
 pytestmark = pytest.mark.django_db
 State = GrantApplication.State
@@ -109,7 +109,7 @@ def test_a_file_that_is_no_workbook_gives_a_message_not_an_error(programme, peop
 
 def test_only_caseworkers_of_the_municipality_import(programme, people):
     for user, code in ((people.foreign_caseworker, "not_found"), (people.auditor, "forbidden")):
-        with pytest.raises(TransitionRefused) as refusal:
+        with pytest.raises(DomainError) as refusal:
             import_workbook(programme_id=programme.pk, file=workbook(case()), by=user)
         assert refusal.value.code == code
 

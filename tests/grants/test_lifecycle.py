@@ -7,10 +7,11 @@ from django_fsm_log.models import StateLog
 from applicants.models import Applicant
 from budgets.models import LedgerEntry
 from budgets.selectors import allocation_balance
+from core.errors import Code, DomainError
 from grants import services
 from grants.models import CostItem, Document, GrantApplication
 from grants.rules import visible_applications
-from grants.services import ComponentInput, CostInput, TransitionRefused
+from grants.services import ComponentInput, CostInput
 
 from ..factories import AllocationFactory, PropertyFactory, add_document, advance, make_application
 
@@ -124,9 +125,9 @@ def test_every_edge_of_the_graph_is_allowed_and_every_other_refused(action, stat
     target = GRAPH.get((action, state))
 
     if target is None:
-        with pytest.raises(TransitionRefused) as refused:
+        with pytest.raises(DomainError) as refused:
             run(application_id=application.pk, by=getattr(people, ACTOR[action]), comment="Begründung")
-        assert refused.value.code == "conflict"
+        assert refused.value.code == Code.CONFLICT
         assert snapshot(application) == before
     else:
         run(application_id=application.pk, by=getattr(people, ACTOR[action]), comment="Begründung")
@@ -157,7 +158,7 @@ def test_each_role_not_permitted_is_refused_and_nothing_changes(action, persona,
     prepare_for(action, application, people)
     before = snapshot(application)
 
-    with pytest.raises(TransitionRefused) as refused:
+    with pytest.raises(DomainError) as refused:
         services.TRANSITIONS[action](application_id=application.pk, by=getattr(people, persona), comment="Versuch")
 
     expected = "not_found" if persona in {"other_owner", "foreign_caseworker", "foreign_approver"} else "forbidden"
@@ -177,9 +178,9 @@ def test_approver_cannot_approve_an_application_they_checked(application, people
     people.caseworker = type(people.caseworker).objects.get(pk=people.caseworker.pk)
     advance(application, State.CHECKED, people)
 
-    with pytest.raises(TransitionRefused) as refused:
+    with pytest.raises(DomainError) as refused:
         services.application_approve(application_id=application.pk, by=people.caseworker)
-    assert refused.value.code == "forbidden"
+    assert refused.value.code == Code.FORBIDDEN
     assert "geprüft" in str(refused.value)
     application.refresh_from_db()
     assert application.state == State.CHECKED and not application.ledger_entries.exists()
@@ -191,16 +192,16 @@ def test_the_certifier_cannot_release_the_payment(application, people):
     advance(application, State.APPROVED, people)
     prepare_for("pay", application, people)
 
-    with pytest.raises(TransitionRefused) as refused:
+    with pytest.raises(DomainError) as refused:
         services.application_pay(application_id=application.pk, by=people.caseworker)
-    assert refused.value.code == "forbidden"
+    assert refused.value.code == Code.FORBIDDEN
     assert "sachlich richtig" in str(refused.value)
     services.application_pay(application_id=application.pk, by=people.finance)
 
 
 def test_payment_needs_certified_invoices(application, people):
     advance(application, State.APPROVED, people)
-    with pytest.raises(TransitionRefused, match="sachlich richtig"):
+    with pytest.raises(DomainError, match="sachlich richtig"):
         services.application_pay(application_id=application.pk, by=people.finance)
 
 
@@ -209,7 +210,7 @@ def test_approval_is_refused_when_the_allocation_cannot_carry_the_grant(programm
     application = make_application(programme=programme, applicant=people.alice)
     advance(application, State.CHECKED, people)
 
-    with pytest.raises(TransitionRefused, match="reicht nicht") as refused:
+    with pytest.raises(DomainError, match="reicht nicht") as refused:
         services.application_approve(application_id=application.pk, by=people.approver)
     assert "5.000,00" in str(refused.value) and "7.200,00" in str(refused.value)
     application.refresh_from_db()
@@ -220,7 +221,7 @@ def test_approval_is_refused_when_the_allocation_cannot_carry_the_grant(programm
 def test_approval_is_refused_without_an_allocation_for_the_year(programme, people):
     application = make_application(programme=programme, applicant=people.alice)
     advance(application, State.CHECKED, people)
-    with pytest.raises(TransitionRefused, match="keine Mittelausstattung"):
+    with pytest.raises(DomainError, match="keine Mittelausstattung"):
         services.application_approve(application_id=application.pk, by=people.approver)
 
 
@@ -271,7 +272,7 @@ def test_check_names_every_missing_condition_and_changes_nothing(programme, allo
     GrantApplication.objects.filter(pk=application.pk).update(property=outside)
     before = snapshot(application)
 
-    with pytest.raises(TransitionRefused) as refused:
+    with pytest.raises(DomainError) as refused:
         services.application_check(application_id=application.pk, by=people.caseworker)
 
     reasons = " ".join(refused.value.reasons)
@@ -292,7 +293,7 @@ def test_a_tenant_needs_the_owners_consent(programme, allocation, people):
     people.alice.save()
     application = make_application(programme=programme, applicant=people.alice)
     advance(application, State.SUBMITTED, people)
-    with pytest.raises(TransitionRefused, match="Zustimmung der Eigentümerseite"):
+    with pytest.raises(DomainError, match="Zustimmung der Eigentümerseite"):
         services.application_check(application_id=application.pk, by=people.caseworker)
     add_document(application, Document.Kind.OWNER_CONSENT)
     services.application_check(application_id=application.pk, by=people.caseworker)
@@ -302,7 +303,7 @@ def test_an_application_outside_the_funding_area_cannot_be_submitted(programme, 
     application = make_application(
         programme=programme, applicant=people.alice, property=PropertyFactory(street="Hauptstraße", house_number="101")
     )
-    with pytest.raises(TransitionRefused, match="nicht im Fördergebiet"):
+    with pytest.raises(DomainError, match="nicht im Fördergebiet"):
         services.application_submit(application_id=application.pk, by=people.owner)
     application.refresh_from_db()
     assert application.state == State.DRAFT and application.file_number == ""
@@ -310,7 +311,7 @@ def test_an_application_outside_the_funding_area_cannot_be_submitted(programme, 
 
 def test_return_to_applicant_needs_a_message_and_resubmission_keeps_the_file_number(application, people):
     advance(application, State.SUBMITTED, people)
-    with pytest.raises(TransitionRefused, match="was fehlt"):
+    with pytest.raises(DomainError, match="was fehlt"):
         services.application_return_to_applicant(application_id=application.pk, by=people.caseworker, comment="  ")
     services.application_return_to_applicant(application_id=application.pk, by=people.caseworker, comment="Foto fehlt")
     application.refresh_from_db()
@@ -323,9 +324,9 @@ def test_return_to_applicant_needs_a_message_and_resubmission_keeps_the_file_num
 
 def test_rejection_needs_reasons(application, people):
     advance(application, State.SUBMITTED, people)
-    with pytest.raises(TransitionRefused, match="begründen") as refused:
+    with pytest.raises(DomainError, match="begründen") as refused:
         services.application_reject(application_id=application.pk, by=people.approver, comment="")
-    assert refused.value.code == "invalid"
+    assert refused.value.code == Code.INVALID
 
 
 def test_file_numbers_count_up_per_programme_and_year(programme, allocation, people):

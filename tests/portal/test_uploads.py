@@ -5,8 +5,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from core.errors import Code, DomainError
 from grants.models import Document
-from grants.services import TransitionRefused, document_upload
+from grants.services import document_upload
 
 from .conftest import image_bytes, pdf_bytes
 
@@ -84,16 +85,16 @@ def test_a_batch_with_one_bad_file_keeps_the_good_ones(draft, alice_client):
 
 
 def test_only_the_owner_uploads_and_only_what_the_state_allows(draft, people, case):
-    with pytest.raises(TransitionRefused) as refused:
+    with pytest.raises(DomainError) as refused:
         upload(draft, people.other_owner, "a.pdf", pdf_bytes())
-    assert refused.value.code == "not_found"
-    with pytest.raises(TransitionRefused):
+    assert refused.value.code == Code.NOT_FOUND
+    with pytest.raises(DomainError):
         upload(draft, people.caseworker, "a.pdf", pdf_bytes())
     with pytest.raises(ValidationError, match="Diese Art von Unterlage"):
         upload(draft, people.owner, "rechnung.pdf", pdf_bytes(), kind="invoice")
 
     submitted = case("submitted")
-    with pytest.raises(TransitionRefused, match="Im Status „eingereicht“ können Sie keine Unterlagen hochladen."):
+    with pytest.raises(DomainError, match="Im Status „eingereicht“ können Sie keine Unterlagen hochladen."):
         upload(submitted, people.owner, "nachtrag.pdf", pdf_bytes())
 
     approved = case("approved")

@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 
 from applicants.models import Consultation
-from grants.models import InternalNote, Municipality
+from core.models import Municipality
+from grants.models import InternalNote
 from tests.factories import add_document, make_application
 
 pytestmark = pytest.mark.django_db

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from core.errors import Code, DomainError
 from grants.models import InternalNote
 from grants.rules import workspace_steps
 from grants.services import application_certify_invoices, application_check
@@ -174,9 +175,9 @@ def test_staff_who_apply_themselves_are_owners_of_that_case_never_its_caseworker
     own.refresh_from_db()
 
     assert own.file_number and not decide(people.caseworker, "check", own)
-    with pytest.raises(services.TransitionRefused) as refused:
+    with pytest.raises(DomainError) as refused:
         services.application_check(application_id=own.pk, by=people.caseworker)
-    assert refused.value.code == "forbidden"
+    assert refused.value.code == Code.FORBIDDEN
     client.force_login(people.caseworker)
     assert client.get(reverse("workspace:application", args=[own.pk])).status_code == 404
     assert own.file_number not in client.get(reverse("workspace:applications")).content.decode()

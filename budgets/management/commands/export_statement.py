@@ -3,7 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from budgets.statements import render_statement_pdf, write_statement
-from grants.models import Municipality, Programme
+from core.models import Municipality
+from grants.models import Programme
 
 
 class Command(BaseCommand):

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from applicants.models import User
+from core.errors import DomainError
 from grants.imports import import_workbook
 from grants.models import Programme
-from grants.services import TransitionRefused
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         try:
             with open(workbook, "rb") as file:
                 report = import_workbook(programme_id=found[0].pk, file=file, by=by, valid_only=valid_only)
-        except TransitionRefused as refusal:
+        except DomainError as refusal:
             raise CommandError(" ".join(refusal.reasons)) from None
         if report.error:
             raise CommandError(report.error)

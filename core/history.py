@@ -8,10 +8,30 @@ history or fail. Here the reverse side records a row for each object whose set c
 
 from __future__ import annotations
 
+from typing import Any
+
 from simple_history.models import HistoricalRecords
 
 
 class History(HistoricalRecords):
+    """``table_prefix`` keeps the history tables of a model that moved between apps (e.g. ``"grants"``)."""
+
+    def __init__(self, *args: Any, table_prefix: str | None = None, **kwargs: Any) -> None:
+        self.table_prefix = table_prefix
+        super().__init__(*args, **kwargs)
+
+    def get_meta_options(self, model):
+        options = super().get_meta_options(model)
+        if self.table_prefix:
+            options["db_table"] = f"{self.table_prefix}_{self.get_history_model_name(model).lower()}"
+        return options
+
+    def get_meta_options_m2m(self, through_model):
+        options = super().get_meta_options_m2m(through_model)
+        if self.table_prefix:
+            options["db_table"] = f"{self.table_prefix}_{self.get_history_model_name(through_model).lower()}"
+        return options
+
     def m2m_changed(self, instance, action, attr, pk_set, reverse, **kwargs):
         if not reverse:
             return super().m2m_changed(instance, action, attr, pk_set, reverse, **kwargs)

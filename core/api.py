@@ -13,16 +13,14 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django_filters.fields import IsoDateTimeField
 from rest_framework import exceptions, pagination, serializers
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from grants.services import TransitionRefused
-
-STATUS_FOR_REFUSAL = {"not_found": 404, "forbidden": 403, "conflict": 409, "invalid": 400}
+from .errors import DomainError
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -48,9 +46,9 @@ def _flatten(errors, prefix: str = "") -> list[str]:
 
 def exception_handler(exc, context):
     """Turn refused transitions, Django's validation errors and every DRF error into the one error format."""
-    if isinstance(exc, TransitionRefused):
+    if isinstance(exc, DomainError):
         response = drf_exception_handler(exceptions.APIException(), context)
-        response.status_code = STATUS_FOR_REFUSAL.get(exc.code, 409)
+        response.status_code = exc.status
         response.data = {"detail": " ".join(exc.reasons), "reasons": exc.reasons}
         return response
     if isinstance(exc, DjangoValidationError):
@@ -123,3 +121,18 @@ class UtcIsoDateTimeField(IsoDateTimeField):
 
 class DateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
+
+
+ID = r"[0-9]{1,18}"
+
+
+class NotFoundAlike:
+    # Missing and not visible answer alike, in words.
+
+    not_found_message = ""
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except (Http404, exceptions.NotFound):
+            raise exceptions.NotFound(self.not_found_message or _("Nicht gefunden.")) from None
