@@ -10,11 +10,10 @@ from rest_framework.response import Response
 
 from core.api import ID, IdFilter, NotFoundAlike
 from core.security import ObtainAuthTokenView as LockoutAwareObtainAuthToken
-from grants.rules import may_apply
 
 from . import services
 from .models import Applicant, Property
-from .rules import visible_applicants, visible_properties
+from .rules import may_apply, visible_applicants, visible_properties
 from .serializers import ApiTokenSerializer, ApplicantSerializer, PropertySerializer
 
 

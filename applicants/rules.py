@@ -14,10 +14,16 @@ from core.decisions import ALLOWED, Decision
 from .models import Applicant, Consultation, Property, Role
 
 
-def _in_municipalities(model_field: str, municipality_ids) -> Q:
-    from grants.models import GrantApplication
+def _applications_of(model) -> QuerySet:
+    """The applications of an applicant or property, reached through the relation the applications declare.
 
-    applications = GrantApplication.objects.filter(
+    This app sits below grants: it knows an application only as the other end of that foreign key.
+    """
+    return model._meta.get_field("applications").related_model.objects.all()
+
+
+def _in_municipalities(model, model_field: str, municipality_ids) -> Q:
+    applications = _applications_of(model).filter(
         **{model_field: OuterRef("pk")}, programme__municipality__in=municipality_ids
     )
     consultations = Consultation.objects.filter(**{model_field: OuterRef("pk")}, municipality__in=municipality_ids)
@@ -36,7 +42,7 @@ def visible_applicants(user) -> QuerySet[Applicant]:
         return Applicant.objects.none()
     condition = Q(user=user)
     if user.is_municipal_staff:
-        condition |= _in_municipalities("applicant", user.municipality_ids)
+        condition |= _in_municipalities(Applicant, "applicant", user.municipality_ids)
     return Applicant.objects.filter(condition)
 
 
@@ -44,13 +50,20 @@ def visible_properties(user) -> QuerySet[Property]:
     """Properties an owner registered or applied for, and as staff those of their municipalities' cases."""
     if not user.is_authenticated:
         return Property.objects.none()
-    from grants.models import GrantApplication
-
-    own_applications = GrantApplication.objects.filter(property=OuterRef("pk"), applicant__user=user)
+    own_applications = _applications_of(Property).filter(property=OuterRef("pk"), applicant__user=user)
     condition = Q(registered_by__user=user) | Q(Exists(own_applications))
     if user.is_municipal_staff:
-        condition |= _in_municipalities("property", user.municipality_ids)
+        condition |= _in_municipalities(Property, "property", user.municipality_ids)
     return Property.objects.filter(condition)
+
+
+def may_apply(user) -> Decision:
+    """Only people with the applicant role create applications, applicant profiles and properties themselves."""
+    if not user.is_authenticated:
+        return Decision(False, _("Bitte melden Sie sich an."))
+    if user.has_role(Role.APPLICANT):
+        return ALLOWED
+    return Decision(False, _("Ihre Rolle erlaubt diesen Schritt nicht."))
 
 
 def visible_consultations(user) -> QuerySet[Consultation]:

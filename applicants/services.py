@@ -305,4 +305,5 @@ def second_factor_verify(*, user, code: str) -> TOTPDevice:
                 if device.verify_token(code):
                     return device
                 error = _wrong_code()
+    assert error is not None  # a device was asked, so there is an answer
     raise error

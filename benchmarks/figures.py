@@ -332,7 +332,7 @@ def statement_figures(world: data.World, scale: Scale, *, workdir: Path) -> list
     mode writing the very cells it wrote, read back, with nothing else to do; interleaved, medians.
     Memory: the peak resident memory ``write_statement()`` adds at the small and at the large number of measures.
     """
-    from budgets.statements import write_statement
+    from reports.statements import write_statement
 
     programme, allocation = data.build_statement_programme(world)
     small, large = scale.measures

@@ -163,7 +163,6 @@ class LedgerEntry(AppendOnlyModel):
         return f"{self.get_kind_display()} {self.amount} €"
 
 
-
 def statement_upload_to(instance: Statement, filename: str) -> str:
     return f"statements/{instance.municipality_id}/{filename}"
 

@@ -30,26 +30,6 @@ def visible_ledger_entries(user) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.filter(allocation__programme__municipality__in=user.municipality_ids)
 
 
-def statement_scope(user, *, programme_id: int | None = None, municipality_id: int | None = None):
-    """The programmes a statement of ``user`` covers: one programme, or all of a municipality; None if not visible.
-
-    Every staff role of the municipality may export it, the auditor included (it changes nothing).
-    """
-    from grants.models import Programme
-
-    if not may_read_budgets(user):
-        return None
-    programmes = Programme.objects.filter(municipality__in=user.municipality_ids).select_related("municipality")
-    if programme_id is not None:
-        programmes = programmes.filter(pk=programme_id)
-    elif municipality_id is not None:
-        programmes = programmes.filter(municipality_id=municipality_id)
-    else:
-        return None
-    programmes = list(programmes.order_by("name", "pk"))
-    return programmes or None
-
-
 def visible_statements(user):
     from .models import Statement
 

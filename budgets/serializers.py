@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from grants.serializers import Money
+from core.api import Money
 
 from .models import Allocation, LedgerEntry
 

@@ -7,6 +7,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.money import format_amount
+
 from .models import Allocation, LedgerEntry
 from .selectors import allocation_balance
 from .shares import split_by_shares
@@ -55,7 +57,7 @@ def ledger_commit(*, programme_id: int, year: int, application, amount: Decimal,
                 "Die Mittelausstattung %(year)s reicht nicht: verfügbar sind %(available)s €, "
                 "der Zuschuss beträgt %(amount)s €."
             )
-            % {"year": year, "available": _format_euro(available), "amount": _format_euro(amount)}
+            % {"year": year, "available": format_amount(available), "amount": format_amount(amount)}
         )
     return ledger_book(
         allocation=allocation,
@@ -65,97 +67,3 @@ def ledger_commit(*, programme_id: int, year: int, application, amount: Decimal,
         by=by,
         comment=comment,
     )
-
-
-def _format_euro(amount: Decimal) -> str:
-    from django.utils.formats import number_format
-
-    return number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
-
-
-# --- proof-of-use statement (Verwendungsnachweis) ------------------------------------------------
-
-
-def statement_request(
-    *, by, year: int, programme_id: int | None = None, municipality_id: int | None = None, narrative: str = ""
-):
-    """Ask for a Verwendungsnachweis of a programme (or all of a municipality's) for a year; made in the background.
-
-    Refused as "not found" for a programme or municipality outside the user's, alike whether it exists.
-    """
-    from core.errors import Code, DomainError
-
-    from .models import Statement
-    from .rules import may_read_budgets, statement_scope
-    from .tasks import generate_statement
-
-    decision = may_read_budgets(by)
-    if not decision:
-        raise DomainError(decision.reason, code=Code.FORBIDDEN)
-    programmes = statement_scope(by, programme_id=programme_id, municipality_id=municipality_id)
-    if programmes is None:
-        raise DomainError(_("Förderprogramm oder Kommune nicht gefunden."), code=Code.NOT_FOUND)
-    if not 2000 <= int(year) <= 2100:
-        raise DomainError(_("Bitte ein Programmjahr zwischen 2000 und 2100 angeben."), code=Code.INVALID)
-    with transaction.atomic():
-        statement = Statement.objects.create(
-            municipality=programmes[0].municipality,
-            programme=programmes[0] if programme_id is not None else None,
-            year=year,
-            narrative=(narrative or "").strip(),
-            created_by=by,
-        )
-        transaction.on_commit(lambda: _enqueue(generate_statement, statement_id=statement.pk))
-    return statement
-
-
-def _enqueue(task, **kwargs) -> None:
-    from core.tasks import enqueue
-
-    enqueue(task, **kwargs)
-
-
-def statement_programmes(statement):
-    from grants.models import Programme
-
-    if statement.programme_id:
-        return [statement.programme]
-    return list(Programme.objects.filter(municipality=statement.municipality_id).order_by("name", "pk"))
-
-
-def statement_generate(*, statement_id: int):
-    """Write the workbook and the PDF of a requested statement, counting progress on the row."""
-    from django.core.files.base import ContentFile
-    from django.utils import timezone
-
-    from .models import Statement
-    from .statements import render_statement_pdf, write_statement
-
-    statement = Statement.objects.select_related("municipality", "programme__municipality").get(pk=statement_id)
-    if statement.status == Statement.Status.DONE:
-        return statement
-    Statement.objects.filter(pk=statement_id).update(status=Statement.Status.RUNNING, done=0, error="")
-    programmes = statement_programmes(statement)
-
-    def progress(done: int, total: int) -> None:
-        Statement.objects.filter(pk=statement_id).update(done=done, total=total)
-
-    try:
-        from io import BytesIO
-
-        out = BytesIO()
-        totals = write_statement(programmes, statement.year, out, narrative=statement.narrative, progress=progress)
-        pdf = render_statement_pdf(programmes, statement.year, narrative=statement.narrative, totals=totals)
-    except Exception as error:
-        Statement.objects.filter(pk=statement_id).update(status=Statement.Status.FAILED, error=str(error)[:2000])
-        raise
-    name = f"verwendungsnachweis-{statement.programme.code if statement.programme else 'alle'}-{statement.year}"
-    statement.refresh_from_db()
-    statement.workbook.save(f"{name}.xlsx", ContentFile(out.getvalue()), save=False)
-    statement.pdf.save(f"{name}.pdf", ContentFile(pdf), save=False)
-    statement.status = Statement.Status.DONE
-    statement.done = statement.total = totals.rows
-    statement.finished_at = timezone.now()
-    statement.save()
-    statement.refresh_from_db()
-    return statement

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
-from .models import SHARES
+from core.money import CENT
 
-CENT = Decimal("0.01")
+from .models import SHARES
 
 
 def split_by_shares(amount: Decimal, percents: dict[str, Decimal]) -> dict[str, Decimal]:

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "applicants",
     "grants",
     "budgets",
+    "reports",
     "portal",
 ]
 

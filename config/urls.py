@@ -6,11 +6,12 @@ from rest_framework.routers import DefaultRouter
 
 from applicants import views as applicant_views
 from applicants.api import ApplicantViewSet, ObtainTokenView, PropertyViewSet
-from budgets.api import AllocationViewSet, LedgerEntryViewSet, StatementViewSet
+from budgets.api import AllocationViewSet, LedgerEntryViewSet
 from core.api import ID
 from grants import views as grant_views
 from grants.api import ApplicationViewSet, DocumentViewSet, HistoryViewSet, LetterViewSet, ProgrammeViewSet
 from portal import views as portal_views
+from reports.api import StatementViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

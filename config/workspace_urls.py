@@ -3,9 +3,9 @@
 from django.urls import path
 
 from applicants import views as applicant_views
-from budgets import views as budget_views
 from grants import letter_views, previews
 from grants import views as grant_views
+from reports import views as budget_views
 
 app_name = "workspace"
 urlpatterns = [

@@ -28,7 +28,7 @@ class ErrorSerializer(serializers.Serializer):
 
     detail = serializers.CharField(help_text="Was schiefging, in einem Satz.")
     reasons = serializers.ListField(child=serializers.CharField(), help_text="Jeder Grund einzeln.")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]
         required=False, help_text="Bei ungültigen Eingaben: die Meldungen je Eingabefeld (auch verschachtelt)."
     )
 
@@ -48,6 +48,7 @@ def exception_handler(exc, context):
     """Turn refused transitions, Django's validation errors and every DRF error into the one error format."""
     if isinstance(exc, DomainError):
         response = drf_exception_handler(exceptions.APIException(), context)
+        assert response is not None  # DRF answers every APIException
         response.status_code = exc.status
         response.data = {"detail": " ".join(exc.reasons), "reasons": exc.reasons}
         return response
@@ -133,6 +134,11 @@ class NotFoundAlike:
 
     def get_object(self):
         try:
-            return super().get_object()
+            return super().get_object()  # type: ignore[misc]
         except (Http404, exceptions.NotFound):
             raise exceptions.NotFound(self.not_found_message or _("Nicht gefunden.")) from None
+
+
+def Money(**kwargs):  # noqa: N802 - reads like a field class
+    """Money as a decimal string with two places, never a float."""
+    return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)

@@ -14,10 +14,12 @@ class AppendOnlyError(PermissionError):
 
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs: Any) -> int:
-        raise self.model.append_only_error(self.model.unchanged_message)
+        model: Any = self.model
+        raise model.append_only_error(model.unchanged_message)
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        raise self.model.append_only_error(self.model.undeleted_message)
+        model: Any = self.model
+        raise model.append_only_error(model.undeleted_message)
 
 
 class AppendOnlyModel(models.Model):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from axes.helpers import get_cool_off
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
@@ -56,6 +56,7 @@ def lockout_response(request, original_response=None, credentials=None):
     """AXES_LOCKOUT_CALLABLE: 429 with a German page, or the API's JSON error format under /api/."""
     message = lockout_message(request)
     cool_off = get_cool_off(request)
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": message, "reasons": [message]}, status=429)
     else:
@@ -86,6 +87,7 @@ class ObtainAuthTokenView(ObtainAuthToken):
                 locked = LockedOut(detail=lockout_message(request))
                 cool_off = get_cool_off(request)
                 # Set after construction: as an argument DRF would append an English "Expected available in …".
-                locked.wait = int(cool_off.total_seconds()) if cool_off else None
+                locked.wait = int(  # type: ignore[attr-defined]
+                    cool_off.total_seconds()) if cool_off else None
                 raise locked from None
             raise

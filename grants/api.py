@@ -13,12 +13,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from applicants.models import Role
+from applicants.rules import may_apply
 from core.api import ID, IdFilter, NotFoundAlike
 from grants.files import letter_response
 
 from . import services
 from .models import Document, GrantApplication, Letter, LetterKind, Programme
-from .rules import may_apply, visible_applications, visible_programmes
+from .rules import visible_applications, visible_programmes
 from .selectors import application_history, applications_with_details, programmes_with_rules
 from .serializers import (
     ApprovalBatchResultSerializer,

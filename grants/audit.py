@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from applicants.models import Role, User
 from budgets.models import Allocation
 from core.models import Municipality
+from core.money import format_amount
 
 from .models import GrantApplication, Programme
 
@@ -194,7 +195,7 @@ def _value(model_field, value, people: dict[int, str]) -> str:
     if isinstance(value, bool):
         return _("ja") if value else _("nein")
     if isinstance(value, Decimal):
-        return formats.number_format(value, 2, use_l10n=True, force_grouping=True)
+        return format_amount(value)
     if isinstance(value, datetime):
         return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
     if isinstance(value, date):

@@ -14,7 +14,8 @@ from decimal import ROUND_DOWN, Decimal
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-CENT = Decimal("0.01")
+from core.money import CENT
+
 EURO = Decimal("1")
 ZERO = Decimal("0.00")
 

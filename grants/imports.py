@@ -32,11 +32,11 @@ from applicants.models import Applicant, Property, Role
 from budgets.models import LedgerEntry
 from budgets.services import BudgetError, allocation_for_update, ledger_book, ledger_commit
 from core.decisions import Decision
+from core.money import CENT
 
 from .models import CostItem, GrantApplication, MeasureComponent, MeasureKind, Programme
 
 State = GrantApplication.State
-CENT = Decimal("0.01")
 
 # Column title → key; titles are matched without case and surrounding spaces.
 COLUMNS = {

@@ -195,15 +195,6 @@ def workspace_steps(user, application: GrantApplication) -> Steps:
     return Steps(allowed, refused)
 
 
-def may_apply(user) -> Decision:
-    """Only people with the applicant role create applications, applicant profiles and properties themselves."""
-    if not user.is_authenticated:
-        return Decision(False, _("Bitte melden Sie sich an."))
-    if user.has_role(Role.APPLICANT):
-        return ALLOWED
-    return Decision(False, _("Ihre Rolle erlaubt diesen Schritt nicht."))
-
-
 def visible_programmes(user) -> QuerySet[Programme]:
     """Programmes the user may see: staff those of their municipalities, everyone else all (they are public)."""
     if not user.is_authenticated:

@@ -10,17 +10,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from applicants.rules import own_applicants, visible_properties
+from core.api import Money
 from core.money import MAX_AMOUNT
 
 from .calculator import BuildingCategory
 from .models import CostItem, Document, GrantApplication, Letter, MeasureComponent, MeasureKind, Programme
 from .rules import visible_programmes
 from .services import TRANSITION_METHOD, ComponentInput, CostInput
-
-
-def Money(**kwargs):  # noqa: N802 - reads like a field class
-    """Money as a decimal string with two places, never a float."""
-    return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
 
 class ProgrammeComponentRuleSerializer(serializers.Serializer):

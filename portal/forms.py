@@ -11,6 +11,7 @@ from localflavor.generic.forms import IBANFormField
 
 from applicants.models import Applicant, postcode_validator
 from applicants.services import ApplicantInput, PropertyInput
+from core.money import format_amount
 from grants.calculator import BuildingCategory
 from grants.forms import AmountField
 from grants.models import Document, MeasureKind
@@ -220,7 +221,7 @@ class MeasuresForm(forms.Form):
         """The saved measures as the form shows them: amounts in the page's number format ("35.294,12")."""
 
         def shown(amount: Decimal) -> str:
-            return number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
+            return format_amount(amount)
 
         initial = {"description": application.description, "works_started_on": application.works_started_on}
         for component in application.components.all():

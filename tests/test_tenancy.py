@@ -26,10 +26,10 @@ from openpyxl import load_workbook
 
 from applicants.models import Consultation
 from budgets.models import LedgerEntry
-from budgets.services import statement_request
 from grants import services
 from grants.letters import letter_batch_create
 from grants.models import Document, FundingAreaStreet, GrantApplication, InternalNote, LetterTemplate
+from reports.services import statement_request
 
 from .factories import (
     AllocationFactory,

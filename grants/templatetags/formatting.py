@@ -1,7 +1,6 @@
-from decimal import Decimal
-
 from django import template
-from django.utils.formats import number_format
+
+from core.money import format_euro
 
 register = template.Library()
 
@@ -9,9 +8,7 @@ register = template.Library()
 @register.filter
 def euro(amount) -> str:
     """12345.6 → "12.345,60 €" in the active language's format."""
-    if amount in (None, ""):
-        return ""
-    return f"{number_format(Decimal(amount), decimal_pos=2, use_l10n=True, force_grouping=True)} €"
+    return format_euro(amount)
 
 
 @register.filter

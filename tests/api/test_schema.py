@@ -26,9 +26,10 @@ from schemathesis.specs.openapi.checks import (
 
 from applicants.models import Applicant, Property, User
 from budgets.models import Allocation, LedgerEntry, Statement
-from budgets.services import statement_generate, statement_request
 from grants.demo import load_demo_data
 from grants.models import Document, GrantApplication, Programme
+from reports.generation import statement_generate
+from reports.services import statement_request
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

@@ -15,12 +15,12 @@ from openpyxl.utils import get_column_letter
 
 from budgets.models import SHARES, Statement
 from budgets.selectors import allocation_balance, allocation_balance_by_share
-from budgets.services import statement_request
-from budgets.statements import write_statement
 from core.errors import Code, DomainError
 from grants import services
 from grants.models import GrantApplication
 from grants.services import ComponentInput, CostInput
+from reports.services import statement_request
+from reports.statements import write_statement
 
 from ..factories import AllocationFactory, add_document, advance, make_application
 from .test_ledger import ACTIONS, ACTOR, Rollback

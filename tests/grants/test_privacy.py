@@ -16,11 +16,11 @@ from django_fsm_log.models import StateLog
 
 from applicants.models import Applicant, Consultation, User
 from budgets.models import LedgerEntry
-from budgets.statements import write_statement
 from grants import services
 from grants.models import CostItem, Document, GrantApplication, InternalNote, Letter, LetterKind
 from grants.privacy import apply_data_retention
 from grants.tasks import apply_data_retention as retention_task
+from reports.statements import write_statement
 
 from ..factories import ApplicantFactory, PropertyFactory, make_application
 

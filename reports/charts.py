@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from .models import SHARE_LABELS
-from .selectors import Balance, MonthPoint
+from budgets.models import SHARE_LABELS
+from budgets.selectors import Balance, MonthPoint
+from core.money import format_euro
 
 COLOURS = {"allocation": "#4b4f63", "committed": "#0a3d91", "paid": "#0b6b2e", "available": "#a04a00"}
 WIDTH, HEIGHT = 640, 300
@@ -22,7 +22,7 @@ LEFT, RIGHT, TOP, BOTTOM = 90, 20, 20, 40
 
 
 def euro(amount: Decimal) -> str:
-    return number_format(amount, decimal_pos=0, use_l10n=True, force_grouping=True) + " €"
+    return format_euro(amount, places=0)
 
 
 def month_names() -> list[str]:

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import LedgerEntry
+from budgets.models import LedgerEntry
 
 
 class LedgerFilterForm(forms.Form):

@@ -23,13 +23,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from core.money import CENT
-from core.money import EXCEL_EURO_FORMAT as EURO
-from core.spreadsheets import euro_cell, text_cell
-from grants.models import GrantApplication, MeasureKind, Programme
-
-from .models import SHARE_LABELS, SHARES, Allocation, LedgerEntry
-from .selectors import (
+from budgets.models import SHARE_LABELS, SHARES, Allocation, LedgerEntry
+from budgets.selectors import (
     ZERO,
     allocation_balance_by_share,
     statement_allocations,
@@ -37,6 +32,10 @@ from .selectors import (
     statement_rows,
     statement_state_counts,
 )
+from core.money import CENT
+from core.money import EXCEL_EURO_FORMAT as EURO
+from core.spreadsheets import euro_cell, text_cell
+from grants.models import GrantApplication, MeasureKind, Programme
 
 DATE = "DD.MM.YYYY"
 PAPERSIZE_A4 = "9"

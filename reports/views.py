@@ -9,6 +9,9 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from budgets.models import SHARE_LABELS, Statement
+from budgets.rules import visible_allocations, visible_statements
+from budgets.selectors import allocation_balance_by_share, ledger_entries, monthly_progress
 from core.errors import Code, DomainError
 from core.views import workspace_view
 from grants.rules import visible_programmes
@@ -17,9 +20,7 @@ from grants.selectors import budget_at_a_glance, pending_grants
 from . import services
 from .charts import COLOURS, burn_down_svg, month_names, shares_svg
 from .forms import LedgerFilterForm, StatementForm
-from .models import SHARE_LABELS, Statement
-from .rules import statement_scope, visible_allocations, visible_statements
-from .selectors import allocation_balance_by_share, ledger_entries, monthly_progress
+from .rules import statement_scope
 from .statements import narrative_draft
 
 

@@ -2,9 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from budgets.statements import render_statement_pdf, write_statement
 from core.models import Municipality
 from grants.models import Programme
+from reports.statements import render_statement_pdf, write_statement
 
 
 class Command(BaseCommand):
