@@ -12,7 +12,7 @@ from .models import SHARES
 def split_by_shares(amount: Decimal, percents: dict[str, Decimal]) -> dict[str, Decimal]:
     """Split an amount into its funding shares to the cent by largest remainder.
 
-    The parts always add up to the whole (DOMAIN.md, "Budget"); ties go to the share
+    The parts always add up to the whole (docs/domain.md, "Splitting into shares"); ties go to the share
     listed first (federal before state before municipal before private).
     """
     cents = int((amount / CENT).to_integral_value())

@@ -1,4 +1,4 @@
-"""The grant computation of DOMAIN.md as one pure function of guideline and costs.
+"""The grant computation of docs/domain.md as one pure function of guideline and costs.
 
 Nothing here touches the database: the programme turns its guideline into a
 ``Guideline``, the application its components into ``ComponentCosts``, and the
@@ -38,7 +38,7 @@ class Rounding(models.TextChoices):
 
 
 class BuildingCategory(models.TextChoices):
-    """Some towns grade the per-m² caps by the building (DOMAIN.md): the standard case and two higher grades."""
+    """Some towns grade the per-m² caps by the building (docs/domain.md): the standard case and two higher grades."""
 
     STANDARD = "standard", _("Regelfall")
     SPECIAL_VALUE = "special_value", _("Gebäude von besonderer Bedeutung")
@@ -73,7 +73,7 @@ class ComponentRule:
 
 @dataclass(frozen=True)
 class Guideline:
-    """Förderrichtlinie: the parameters DOMAIN.md lists, each optional but the rate."""
+    """Förderrichtlinie: the parameters docs/domain.md lists, each optional but the rate."""
 
     rate_percent: Decimal
     component_rules: Mapping[str, ComponentRule] = field(default_factory=dict)
@@ -184,7 +184,7 @@ def compute_grant(guideline: Guideline, components: Sequence[ComponentCosts], *,
     """Compute the grant of one application by its programme's guideline.
 
     ``net`` is true when the applicant may deduct input VAT: then costs count net,
-    otherwise gross, before any per-m² comparison (DOMAIN.md, "Grant computation").
+    otherwise gross, before any per-m² comparison (docs/domain.md, "Grant computation").
     """
     results = tuple(
         _compute_component(c, guideline.component_rules.get(c.kind, ComponentRule()), guideline, net=net)

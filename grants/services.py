@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 State = GrantApplication.State
 
 
-# Actions are named as in DOMAIN.md; the model method differs where Django took the name.
+# Actions are named as in docs/domain.md ("Steps"); the model method differs where Django took the name.
 TRANSITION_METHOD = {"check": "mark_checked"}
 
 
@@ -319,7 +319,7 @@ def find_consultation(application: GrantApplication) -> Consultation | None:
 
 
 def check_problems(application: GrantApplication) -> list[str]:
-    """The completeness check (Vollständigkeitsprüfung) of DOMAIN.md, each failure in words."""
+    """The completeness check (Vollständigkeitsprüfung) of docs/domain.md, each failure in words."""
     problems = missing_documents(application)
     prop = application.property
     if not application.programme.covers(prop.street, prop.house_number):

@@ -1,4 +1,4 @@
-"""factory_boy factories: a small Musterstadt with one façade programme, as DOMAIN.md's worked example."""
+"""factory_boy factories: a small Musterstadt with one façade programme, as the worked example of docs/domain.md."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def test_an_owner_creates_a_draft_and_sees_the_grant_as_decimal_strings(programm
     assert response.status_code == 201, response.json()
     data = response.json()
     assert data["state"] == "draft" and data["file_number"] == ""
-    # DOMAIN.md's worked example: 50 % of 42,000.00 capped at 40 €/m² × 180 m².
+    # The worked example of docs/domain.md: 50 % of 42,000.00 capped at 40 €/m² × 180 m².
     assert data["computed_grant"] == "7200.00" and data["total_costs"] == "42000.00"
     assert data["components"][0]["cost_items"][0]["net_amount"] == "35294.12"
     assert data["computation"]["bound_by"] == "grant_cap_per_m2"

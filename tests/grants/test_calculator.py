@@ -1,4 +1,4 @@
-"""The grant computation on DOMAIN.md's worked examples, and properties that hold for any guideline."""
+"""The grant computation on the worked examples of docs/domain.md, and properties that hold for any guideline."""
 
 from decimal import Decimal
 

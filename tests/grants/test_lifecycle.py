@@ -67,7 +67,7 @@ def test_a_transition_logs_its_comment(application, people):
     assert entry.description == "Bitte zügig prüfen" and entry.by == people.owner and entry.timestamp
 
 
-# The allowed graph of DOMAIN.md: (action, from state) -> to state.
+# The allowed graph of docs/domain.md: (action, from state) -> to state.
 GRAPH = {
     ("submit", State.DRAFT): State.SUBMITTED,
     ("return_to_applicant", State.SUBMITTED): State.DRAFT,

@@ -55,7 +55,7 @@ def test_an_owner_applies_step_by_step_and_submits(client, people, programme):
     response = client.post(reverse("portal:step_measures", args=[application.pk]), {**MEASURES, "next": ""})
     assert response["Location"] == reverse("portal:step_documents", args=[application.pk])
     application.refresh_from_db()
-    assert application.computed_grant == Decimal("7200.00")  # DOMAIN.md: bound by the grant cap per m²
+    assert application.computed_grant == Decimal("7200.00")  # docs/domain.md: bound by the grant cap per m²
 
     response = client.post(
         reverse("portal:step_documents", args=[application.pk]),

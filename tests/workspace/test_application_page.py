@@ -15,7 +15,7 @@ def test_the_page_shows_grant_with_binding_rule_checklist_and_documents(client, 
     application = case("submitted")
     client.force_login(people.caseworker)
     html = client.get(reverse("workspace:application", args=[application.pk])).content.decode()
-    assert "7.200,00" in html and "Förderhöchstbetrag je m²" in html  # DOMAIN.md's worked example
+    assert "7.200,00" in html and "Förderhöchstbetrag je m²" in html  # the worked example of docs/domain.md
     assert "Vollständigkeitsprüfung" in html and "fd-check--missing" not in html
     assert reverse("workspace:document", args=[application.documents.first().pk]) in html
     assert "eingereicht" in html  # history
