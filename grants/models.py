@@ -155,7 +155,7 @@ class ProgrammeComponentRule(models.Model):
     cost_cap_per_m2 = MoneyField(_("anerkannte Kosten höchstens je m²"), null=True, blank=True)
     grant_cap_per_m2 = MoneyField(_("Zuschuss höchstens je m²"), null=True, blank=True)
     component_cap = MoneyField(_("Zuschuss höchstens je Maßnahme"), null=True, blank=True)
-    # Graded per-m² caps (docs/domain.md): for buildings of special value and special cases; empty means the standard cap.
+    # Graded per-m² caps (docs/domain.md): buildings of special value and special cases; empty: the standard cap.
     cost_cap_per_m2_special_value = MoneyField(
         _("anerkannte Kosten höchstens je m², Gebäude von besonderer Bedeutung"), null=True, blank=True
     )
