@@ -30,8 +30,7 @@ from django_fsm_log.models import StateLog
 
 from applicants.models import Applicant, Consultation, Property
 from applicants.services import ApplicantInput, PropertyInput, applicant_save, property_find_or_create
-from budgets.models import LedgerEntry
-from budgets.services import BudgetError, allocation_for_update, ledger_book, ledger_commit
+from budgets.services import BudgetError, ledger_commit, ledger_pay, ledger_release
 
 from .calculator import BuildingCategory
 from .models import CostItem, Document, GrantApplication, InternalNote, MeasureComponent, Programme
@@ -235,7 +234,8 @@ def application_update(
 # --- transitions --------------------------------------------------------------------------
 
 
-def _next_file_number(programme: Programme, year: int) -> str:
+def next_file_number(programme: Programme, year: int) -> str:
+    """The programme's next file number of the year (``CODE-YEAR-0001``), drawn under the programme's row lock."""
     # The programme row is the lock that keeps two submissions from drawing the same number.
     Programme.objects.select_for_update().filter(pk=programme.pk).first()
     prefix = f"{programme.code}-{year}-"
@@ -279,7 +279,7 @@ def application_submit(*, application_id: int, by, comment: str = "") -> GrantAp
         raise TransitionRefused(problems)
     application.store_computation(application.compute())
     if not application.file_number:
-        application.file_number = _next_file_number(application.programme, today().year)
+        application.file_number = next_file_number(application.programme, today().year)
     application.submitted_at = timezone.now()
     return _run(application, "submit", by=by, comment=comment)
 
@@ -372,14 +372,20 @@ def application_approve(*, application_id: int, by, comment: str = "") -> GrantA
         )
     except BudgetError as error:
         raise TransitionRefused(str(error)) from None
-    programme = application.programme
     application.approved_by = by
     application.approved_at = timezone.now()
     application.approved_grant = application.computed_grant
     application.budget_year = decided_on.year
-    application.completion_deadline = decided_on + relativedelta(months=programme.completion_months)
-    application.invoice_deadline = application.completion_deadline + relativedelta(months=programme.invoice_months)
+    application.completion_deadline, application.invoice_deadline = approval_deadlines(
+        application.programme, decided_on
+    )
     return _run(application, "approve", by=by, comment=comment)
+
+
+def approval_deadlines(programme: Programme, decided_on: date) -> tuple[date, date]:
+    """The deadlines an approval sets: the works completed, then the final invoices, by the programme's months."""
+    completion = decided_on + relativedelta(months=programme.completion_months)
+    return completion, completion + relativedelta(months=programme.invoice_months)
 
 
 @transaction.atomic
@@ -392,16 +398,14 @@ def application_reject(*, application_id: int, by, comment: str) -> GrantApplica
 
 
 def _release(application: GrantApplication, amount: Decimal, *, by, comment: str) -> None:
-    if amount > 0:
-        allocation = allocation_for_update(programme_id=application.programme_id, year=application.budget_year)
-        ledger_book(
-            allocation=allocation,
-            application=application,
-            kind=LedgerEntry.Kind.RELEASE,
-            amount=amount,
-            by=by,
-            comment=comment,
-        )
+    ledger_release(
+        programme_id=application.programme_id,
+        year=application.budget_year,
+        application=application,
+        amount=amount,
+        by=by,
+        comment=comment,
+    )
 
 
 @transaction.atomic
@@ -456,18 +460,15 @@ def application_pay(*, application_id: int, by, comment: str = "") -> GrantAppli
     _ensure_allowed(by, "pay", application)
     if application.payable_amount is None:
         raise TransitionRefused(_("Die Schlussrechnung ist noch nicht als sachlich richtig bestätigt."))
-    allocation = allocation_for_update(programme_id=application.programme_id, year=application.budget_year)
-    reason = _("Auszahlung %(file)s") % {"file": application.file_number}
-    if application.payable_amount > 0:
-        ledger_book(
-            allocation=allocation,
-            application=application,
-            kind=LedgerEntry.Kind.PAYMENT,
-            amount=application.payable_amount,
-            by=by,
-            comment=reason,
-        )
-    _release(application, application.approved_grant - application.payable_amount, by=by, comment=reason)
+    ledger_pay(
+        programme_id=application.programme_id,
+        year=application.budget_year,
+        application=application,
+        amount=application.payable_amount,
+        committed=application.approved_grant,
+        by=by,
+        comment=_("Auszahlung %(file)s") % {"file": application.file_number},
+    )
     application.paid_by = by
     application.paid_at = timezone.now()
     application.paid_amount = application.payable_amount
