@@ -133,39 +133,60 @@ def _validated(instance):
     return instance
 
 
-def _replace_cost_items(application: GrantApplication, components: Iterable[ComponentInput], *, stage: str) -> None:
+def _ensure_funded(application: GrantApplication, components: Iterable[ComponentInput]) -> None:
     allowed = set(application.programme.component_rules.values_list("component", flat=True))
-    existing = {c.kind: c for c in application.components.all()}
     for component in components:
         if component.kind not in allowed:
             raise ValidationError(
                 {"kind": _("Dieses Programm fördert keine Maßnahme der Art „%(kind)s“.") % {"kind": component.kind}}
             )
+
+
+def _cost_items_replace(measure: MeasureComponent, costs: Iterable[CostInput], *, stage: str) -> None:
+    CostItem.objects.filter(component=measure, stage=stage).delete()
+    for cost in costs:
+        _validated(
+            CostItem(
+                component=measure,
+                stage=stage,
+                description=cost.description,
+                net_amount=cost.net_amount,
+                vat_amount=cost.vat_amount,
+                ancillary=cost.ancillary,
+            )
+        )
+
+
+def _measures_edit(application: GrantApplication, components: Iterable[ComponentInput]) -> None:
+    """The one editor of a draft's measures and quoted costs, whichever door the owner came through.
+
+    Every kind must be one the programme funds. A measure entered again is changed in place and keeps
+    its row (and id); one left out is deleted, a new one created; the quoted costs of each are replaced.
+    A kind entered twice is refused by the one-measure-per-kind rule.
+    """
+    components = list(components)
+    _ensure_funded(application, components)
+    application.components.exclude(kind__in=[c.kind for c in components]).delete()
+    kept = {measure.kind: measure for measure in application.components.all()}
+    for component in components:
+        measure = kept.pop(component.kind, None) or MeasureComponent(application=application, kind=component.kind)
+        measure.area_m2 = component.area_m2
+        measure.description = component.description
+        measure.category = component.category
+        _validated(measure)
+        _cost_items_replace(measure, component.costs, stage=CostItem.Stage.QUOTE)
+
+
+def _replace_cost_items(application: GrantApplication, components: Iterable[ComponentInput], *, stage: str) -> None:
+    """Replace the cost items of a later stage (the final invoices) on the measures the draft applied for."""
+    components = list(components)
+    _ensure_funded(application, components)
+    existing = {c.kind: c for c in application.components.all()}
+    for component in components:
         measure = existing.get(component.kind)
         if measure is None:
-            if stage != CostItem.Stage.QUOTE:
-                raise ValidationError({"kind": _("Für diese Maßnahme wurde keine Förderung beantragt.")})
-            measure = _validated(
-                MeasureComponent(
-                    application=application,
-                    kind=component.kind,
-                    area_m2=component.area_m2,
-                    description=component.description,
-                    category=component.category,
-                )
-            )
-        CostItem.objects.filter(component=measure, stage=stage).delete()
-        for cost in component.costs:
-            _validated(
-                CostItem(
-                    component=measure,
-                    stage=stage,
-                    description=cost.description,
-                    net_amount=cost.net_amount,
-                    vat_amount=cost.vat_amount,
-                    ancillary=cost.ancillary,
-                )
-            )
+            raise ValidationError({"kind": _("Für diese Maßnahme wurde keine Förderung beantragt.")})
+        _cost_items_replace(measure, component.costs, stage=stage)
 
 
 @transaction.atomic
@@ -189,7 +210,7 @@ def application_create(
             works_started_on=works_started_on,
         )
     )
-    _replace_cost_items(application, components, stage=CostItem.Stage.QUOTE)
+    _measures_edit(application, components)
     application.store_computation(application.compute())
     application.save()
     return application
@@ -207,28 +228,20 @@ def application_update(
     works_started_on=UNCHANGED,
     components: Iterable[ComponentInput] | object = UNCHANGED,
 ) -> GrantApplication:
-    """Change a draft: its description, start of works, and (replacing them all) its measures and quotes.
+    """Change a draft: its description, start of works, and its measures with their quoted costs.
 
-    Only the owner edits, and only while the application is a draft; the grant is recomputed.
+    The one service behind the API's update and the portal's measures step. Only the owner edits, and
+    only while the application is a draft; what is not given stays as it is; the measures given replace
+    the draft's (edited in place, see ``_measures_edit``); the grant is recomputed.
     """
-    application = _lock(application_id)
-    _ensure_allowed(by, "edit", application)
-    if application.state != State.DRAFT:
-        raise TransitionRefused(
-            _("Im Status „%(state)s“ kann der Antrag nicht mehr geändert werden.")
-            % {"state": application.get_state_display()}
-        )
+    application = _lock_draft(application_id, by)
     if description is not UNCHANGED:
         application.description = description
     if works_started_on is not UNCHANGED:
         application.works_started_on = works_started_on
-    _validated(application)
     if components is not UNCHANGED:
-        application.components.all().delete()
-        _replace_cost_items(application, components, stage=CostItem.Stage.QUOTE)
-    application.store_computation(application.compute())
-    application.save()
-    return application
+        _measures_edit(application, components)
+    return _recompute(application)
 
 
 # --- transitions --------------------------------------------------------------------------
@@ -570,7 +583,7 @@ def _lock_draft(application_id: int, by) -> GrantApplication:
     _ensure_allowed(by, "edit", application)
     if application.state != State.DRAFT:
         raise TransitionRefused(
-            _("Im Status „%(state)s“ lässt sich der Antrag nicht mehr ändern.")
+            _("Im Status „%(state)s“ kann der Antrag nicht mehr geändert werden.")
             % {"state": application.get_state_display()}
         )
     return application
@@ -613,35 +626,6 @@ def draft_update_property(*, application_id: int, by, data: PropertyInput) -> Gr
     application = _lock_draft(application_id, by)
     application.property = property_find_or_create(data=data, registered_by=application.applicant)
     return _validated(application)
-
-
-@transaction.atomic
-def draft_update_measures(
-    *,
-    application_id: int,
-    by,
-    components: Iterable[ComponentInput],
-    description: str = "",
-    works_started_on: date | None = None,
-) -> GrantApplication:
-    """Replace the measures and quoted costs of a draft with what the owner entered; the grant follows."""
-    application = _lock_draft(application_id, by)
-    components = list(components)
-    allowed = set(application.programme.component_rules.values_list("component", flat=True))
-    for component in components:
-        if component.kind not in allowed:
-            raise ValidationError(
-                {"kind": _("Dieses Programm fördert keine Maßnahme der Art „%(kind)s“.") % {"kind": component.kind}}
-            )
-    application.components.exclude(kind__in=[c.kind for c in components]).delete()
-    for measure in application.components.all():
-        entered = next(c for c in components if c.kind == measure.kind)
-        measure.area_m2, measure.description, measure.category = entered.area_m2, entered.description, entered.category
-        _validated(measure)
-    _replace_cost_items(application, components, stage=CostItem.Stage.QUOTE)
-    application.description = description
-    application.works_started_on = works_started_on
-    return _recompute(application)
 
 
 def application_upload_bytes(application: GrantApplication) -> int:
