@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
@@ -14,6 +16,19 @@ from .shares import split_by_shares
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 Kind = LedgerEntry.Kind
+T = TypeVar("T")
+
+# What each balance nets, as (booked, reversed): the one place the ledger's kinds become balances.
+NETTED = {"committed": (Kind.COMMITMENT, Kind.RELEASE), "paid": (Kind.PAYMENT, Kind.RECLAIM)}
+
+
+def netted(total: Callable[[str], T]) -> dict[str, T]:
+    """committed = commitments − releases, paid = payments − reclaims, from ``total(kind)``.
+
+    ``total`` gives the sum of one kind, as a number (a row already read) or as an SQL expression
+    (an aggregate still to run): every balance, burn-down and statement column nets here.
+    """
+    return {name: total(booked) - total(reversed_) for name, (booked, reversed_) in NETTED.items()}
 
 
 @dataclass(frozen=True)
@@ -46,26 +61,19 @@ def _balance_aggregates(shares=("total", *SHARES)) -> dict:
     }
 
 
+def _balance(row: dict, share: str, amount: Decimal) -> Balance:
+    return Balance(allocation=amount, **netted(lambda kind: row[f"{share}__{kind}"]))
+
+
 def _balances_from(row: dict, allocation: Allocation) -> dict[str, Balance]:
     totals = {"total": allocation.amount, **split_by_shares(allocation.amount, allocation.shares)}
-    return {
-        share: Balance(
-            allocation=totals[share],
-            committed=row[f"{share}__commitment"] - row[f"{share}__release"],
-            paid=row[f"{share}__payment"] - row[f"{share}__reclaim"],
-        )
-        for share in ("total", *SHARES)
-    }
+    return {share: _balance(row, share, totals[share]) for share in ("total", *SHARES)}
 
 
 def allocation_balance(allocation: Allocation) -> Balance:
     """committed = commitments − releases; paid = payments − reclaims; available = allocation − committed."""
     row = LedgerEntry.objects.filter(allocation=allocation).aggregate(**_balance_aggregates(("total",)))
-    return Balance(
-        allocation=allocation.amount,
-        committed=row["total__commitment"] - row["total__release"],
-        paid=row["total__payment"] - row["total__reclaim"],
-    )
+    return _balance(row, "total", allocation.amount)
 
 
 def allocation_balance_by_share(allocation: Allocation) -> dict[str, Balance]:
@@ -85,14 +93,7 @@ def balances_of(allocations) -> dict[int, Balance]:
     )
     by_id = {row["allocation"]: row for row in rows}
     empty = dict.fromkeys(_balance_aggregates(("total",)), ZERO)
-    return {
-        a.pk: Balance(
-            allocation=a.amount,
-            committed=by_id.get(a.pk, empty)["total__commitment"] - by_id.get(a.pk, empty)["total__release"],
-            paid=by_id.get(a.pk, empty)["total__payment"] - by_id.get(a.pk, empty)["total__reclaim"],
-        )
-        for a in allocations
-    }
+    return {a.pk: _balance(by_id.get(a.pk, empty), "total", a.amount) for a in allocations}
 
 
 def ledger_entries(allocation: Allocation, *, kind: str = "", booked_from=None, booked_to=None, q: str = ""):
@@ -134,9 +135,9 @@ def monthly_progress(allocation: Allocation) -> list[MonthPoint]:
         by_month[month][row["kind"]] += Decimal(row["total"])
     points, committed, paid = [], ZERO, ZERO
     for month in range(1, 13):
-        sums = by_month[month]
-        committed += sums[Kind.COMMITMENT] - sums[Kind.RELEASE]
-        paid += sums[Kind.PAYMENT] - sums[Kind.RECLAIM]
+        month_net = netted(by_month[month].__getitem__)
+        committed += month_net["committed"]
+        paid += month_net["paid"]
         points.append(MonthPoint(month, committed.quantize(CENT), paid.quantize(CENT)))
     return points
 
@@ -151,10 +152,11 @@ def allocations_with_balance(allocations: QuerySet[Allocation]) -> QuerySet[Allo
             output_field=DecimalField(max_digits=14, decimal_places=2),
         )
 
+    net = netted(total)
     return allocations.select_related("programme__municipality").annotate(
-        committed=total(Kind.COMMITMENT) - total(Kind.RELEASE),
-        paid=total(Kind.PAYMENT) - total(Kind.RECLAIM),
-        available=F("amount") - (total(Kind.COMMITMENT) - total(Kind.RELEASE)),
+        committed=net["committed"],
+        paid=net["paid"],
+        available=F("amount") - net["committed"],
     )
 
 
@@ -192,11 +194,12 @@ def statement_rows(allocations, *, year: int):
     sums = {}
     for share in ("total", *SHARES):
         field = "amount" if share == "total" else f"{share}_amount"
-        sums[f"committed_{share}"] = total(field, Kind.COMMITMENT) - total(field, Kind.RELEASE)
-        sums[f"paid_{share}"] = total(field, Kind.PAYMENT) - total(field, Kind.RECLAIM)
+        net = netted(lambda kind, field=field: total(field, kind))
+        sums[f"committed_{share}"] = net["committed"]
+        sums[f"paid_{share}"] = net["paid"]
         sums[f"commitment_{share}"] = total(field, Kind.COMMITMENT)
     in_year = Q(ledger_entries__booked_at__year=year)
-    sums["paid_in_year"] = total("amount", Kind.PAYMENT, in_year) - total("amount", Kind.RECLAIM, in_year)
+    sums["paid_in_year"] = netted(lambda kind: total("amount", kind, in_year))["paid"]
     measures = {
         f"has_{kind}": Exists(MeasureComponent.objects.filter(application=OuterRef("pk"), kind=kind))
         for kind in MeasureKind.values

@@ -67,3 +67,41 @@ def ledger_commit(*, programme_id: int, year: int, application, amount: Decimal,
         by=by,
         comment=comment,
     )
+
+
+@transaction.atomic
+def ledger_release(
+    *, programme_id: int, year: int, application, amount: Decimal, by, comment: str = ""
+) -> LedgerEntry | None:
+    """Release (part of) a grant's commitment on the programme year's allocation; nothing to book for nothing."""
+    if amount <= 0:
+        return None
+    allocation = allocation_for_update(programme_id=programme_id, year=year)
+    return ledger_book(
+        allocation=allocation,
+        application=application,
+        kind=LedgerEntry.Kind.RELEASE,
+        amount=amount,
+        by=by,
+        comment=comment,
+    )
+
+
+@transaction.atomic
+def ledger_pay(
+    *, programme_id: int, year: int, application, amount: Decimal, committed: Decimal, by, comment: str = ""
+) -> None:
+    """Pay a committed grant: the payment (when there is one) and the release of the rest of the commitment."""
+    allocation = allocation_for_update(programme_id=programme_id, year=year)
+    if amount > 0:
+        ledger_book(
+            allocation=allocation,
+            application=application,
+            kind=LedgerEntry.Kind.PAYMENT,
+            amount=amount,
+            by=by,
+            comment=comment,
+        )
+    ledger_release(
+        programme_id=programme_id, year=year, application=application, amount=committed - amount, by=by, comment=comment
+    )

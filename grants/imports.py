@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 
-from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -29,12 +28,12 @@ from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
 
 from applicants.models import Applicant, Property, Role
-from budgets.models import LedgerEntry
-from budgets.services import BudgetError, allocation_for_update, ledger_book, ledger_commit
+from budgets.services import BudgetError, ledger_commit, ledger_pay
 from core.decisions import Decision
 from core.money import CENT
 
 from .models import CostItem, GrantApplication, MeasureComponent, MeasureKind, Programme
+from .services import approval_deadlines, next_file_number
 
 State = GrantApplication.State
 
@@ -285,12 +284,9 @@ def application_import(*, programme: Programme, case: LegacyCase, by) -> GrantAp
         raise RowRefused([m for messages in error.message_dict.values() for m in messages]) from None
 
     year = (case.approved_on or case.submitted_on or timezone.localdate()).year
-    file_number = case.file_number
-    if not file_number:
-        from .services import _next_file_number
-
-        file_number = _next_file_number(programme, year)
+    file_number = case.file_number or next_file_number(programme, year)
     funded = case.state in FUNDED
+    completion_deadline, invoice_deadline = approval_deadlines(programme, case.approved_on) if funded else (None, None)
     application = GrantApplication(
         # The protected FSM field is set once, at construction: the case's historical state.
         state=case.state,
@@ -306,13 +302,12 @@ def application_import(*, programme: Programme, case: LegacyCase, by) -> GrantAp
         approved_at=_moment(case.approved_on),
         approved_grant=case.approved_grant,
         budget_year=case.approved_on.year if funded else None,
-        completion_deadline=case.approved_on + relativedelta(months=programme.completion_months) if funded else None,
+        completion_deadline=completion_deadline,
+        invoice_deadline=invoice_deadline,
         payable_amount=case.paid_amount,
         paid_at=_moment(case.paid_on),
         paid_amount=case.paid_amount,
     )
-    if application.completion_deadline:
-        application.invoice_deadline = application.completion_deadline + relativedelta(months=programme.invoice_months)
     application.save()
     component = MeasureComponent.objects.create(application=application, kind=case.measure, area_m2=case.area_m2)
     CostItem.objects.create(component=component, description=_("Kosten laut Altbestand"), net_amount=case.total_costs)
@@ -329,14 +324,10 @@ def application_import(*, programme: Programme, case: LegacyCase, by) -> GrantAp
                 [_("Mittelausstattung überschritten oder nicht vorhanden: %(e)s") % {"e": error}]
             ) from None
         if case.state in PAID:
-            allocation = allocation_for_update(programme_id=programme.pk, year=application.budget_year)
-            if case.paid_amount > 0:
-                ledger_book(allocation=allocation, application=application, kind=LedgerEntry.Kind.PAYMENT,
-                            amount=case.paid_amount, by=by, comment=reason)  # fmt: skip
-            rest = case.approved_grant - case.paid_amount
-            if rest > 0:
-                ledger_book(allocation=allocation, application=application, kind=LedgerEntry.Kind.RELEASE,
-                            amount=rest, by=by, comment=reason)  # fmt: skip
+            ledger_pay(
+                programme_id=programme.pk, year=application.budget_year, application=application,
+                amount=case.paid_amount, committed=case.approved_grant, by=by, comment=reason,
+            )  # fmt: skip
     StateLog.objects.create(
         content_object=application,
         transition="import",

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -344,18 +346,26 @@ class GrantApplication(FSMModelMixin, models.Model):
 
     def compute(self, *, stage: str = "quote") -> GrantResult:
         """The grant the guideline gives for the quoted (or, at payment, the invoiced) costs."""
+        return self.compute_for(
+            (component, [i for i in component.cost_items.all() if i.stage == stage])
+            for component in self.components.all()
+        )
+
+    def compute_for(self, measures: Iterable[tuple[Any, Iterable[Any]]]) -> GrantResult:
+        """The one mapping from measures and their costs to the calculator, under the programme's guideline.
+
+        ``measures`` are pairs of a measure (``kind``, ``area_m2``, ``category``) and its cost lines
+        (``net_amount``, ``vat_amount``, ``ancillary``): the saved rows (``compute``) or what was entered
+        but not saved (``ComponentInput`` and its ``CostInput``s, ``grants.selectors.grant_preview``).
+        """
         components = [
             ComponentCosts(
-                kind=component.kind,
-                area_m2=component.area_m2,
-                category=component.category,
-                items=[
-                    CostLine(net=i.net_amount, vat=i.vat_amount, ancillary=i.ancillary)
-                    for i in component.cost_items.all()
-                    if i.stage == stage
-                ],
+                kind=measure.kind,
+                area_m2=measure.area_m2,
+                category=measure.category,
+                items=[CostLine(net=i.net_amount, vat=i.vat_amount, ancillary=i.ancillary) for i in costs],
             )
-            for component in self.components.all()
+            for measure, costs in measures
         ]
         return compute_grant(self.programme.guideline(), components, net=self.applicant.may_deduct_input_vat)
 

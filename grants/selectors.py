@@ -15,7 +15,7 @@ from applicants.models import Consultation, Role
 from budgets.rules import visible_allocations
 from budgets.selectors import balances_of
 
-from .calculator import ComponentCosts, CostLine, GrantResult, compute_grant
+from .calculator import GrantResult
 from .models import CostItem, Document, GrantApplication, MeasureComponent, Programme, _normalise_street
 from .rules import staff_applications, visible_applications
 
@@ -325,19 +325,7 @@ def return_message(application: GrantApplication) -> StateLog | None:
 
 def grant_preview(application: GrantApplication, components) -> GrantResult:
     """The grant the guideline would give for costs entered but not saved (``ComponentInput``s)."""
-    return compute_grant(
-        application.programme.guideline(),
-        [
-            ComponentCosts(
-                kind=c.kind,
-                area_m2=c.area_m2,
-                category=c.category,
-                items=[CostLine(net=i.net_amount, vat=i.vat_amount, ancillary=i.ancillary) for i in c.costs],
-            )
-            for c in components
-        ],
-        net=application.applicant.may_deduct_input_vat,
-    )
+    return application.compute_for((c, c.costs) for c in components)
 
 
 def programmes_covering(programmes, *, street: str, house_number: str) -> list[Programme]:

@@ -30,8 +30,7 @@ from django_fsm_log.models import StateLog
 
 from applicants.models import Applicant, Consultation, Property
 from applicants.services import ApplicantInput, PropertyInput, applicant_save, property_find_or_create
-from budgets.models import LedgerEntry
-from budgets.services import BudgetError, allocation_for_update, ledger_book, ledger_commit
+from budgets.services import BudgetError, ledger_commit, ledger_pay, ledger_release
 from core.errors import Code, DomainError
 from core.tasks import enqueue
 
@@ -127,39 +126,60 @@ def _validated(instance):
     return instance
 
 
-def _replace_cost_items(application: GrantApplication, components: Iterable[ComponentInput], *, stage: str) -> None:
+def _ensure_funded(application: GrantApplication, components: Iterable[ComponentInput]) -> None:
     allowed = set(application.programme.component_rules.values_list("component", flat=True))
-    existing = {c.kind: c for c in application.components.all()}
     for component in components:
         if component.kind not in allowed:
             raise ValidationError(
                 {"kind": _("Dieses Programm fördert keine Maßnahme der Art „%(kind)s“.") % {"kind": component.kind}}
             )
+
+
+def _cost_items_replace(measure: MeasureComponent, costs: Iterable[CostInput], *, stage: str) -> None:
+    CostItem.objects.filter(component=measure, stage=stage).delete()
+    for cost in costs:
+        _validated(
+            CostItem(
+                component=measure,
+                stage=stage,
+                description=cost.description,
+                net_amount=cost.net_amount,
+                vat_amount=cost.vat_amount,
+                ancillary=cost.ancillary,
+            )
+        )
+
+
+def _measures_edit(application: GrantApplication, components: Iterable[ComponentInput]) -> None:
+    """The one editor of a draft's measures and quoted costs, whichever door the owner came through.
+
+    Every kind must be one the programme funds. A measure entered again is changed in place and keeps
+    its row (and id); one left out is deleted, a new one created; the quoted costs of each are replaced.
+    A kind entered twice is refused by the one-measure-per-kind rule.
+    """
+    components = list(components)
+    _ensure_funded(application, components)
+    application.components.exclude(kind__in=[c.kind for c in components]).delete()
+    kept = {measure.kind: measure for measure in application.components.all()}
+    for component in components:
+        measure = kept.pop(component.kind, None) or MeasureComponent(application=application, kind=component.kind)
+        measure.area_m2 = component.area_m2
+        measure.description = component.description
+        measure.category = component.category
+        _validated(measure)
+        _cost_items_replace(measure, component.costs, stage=CostItem.Stage.QUOTE)
+
+
+def _replace_cost_items(application: GrantApplication, components: Iterable[ComponentInput], *, stage: str) -> None:
+    """Replace the cost items of a later stage (the final invoices) on the measures the draft applied for."""
+    components = list(components)
+    _ensure_funded(application, components)
+    existing = {c.kind: c for c in application.components.all()}
+    for component in components:
         measure = existing.get(component.kind)
         if measure is None:
-            if stage != CostItem.Stage.QUOTE:
-                raise ValidationError({"kind": _("Für diese Maßnahme wurde keine Förderung beantragt.")})
-            measure = _validated(
-                MeasureComponent(
-                    application=application,
-                    kind=component.kind,
-                    area_m2=component.area_m2,
-                    description=component.description,
-                    category=component.category,
-                )
-            )
-        CostItem.objects.filter(component=measure, stage=stage).delete()
-        for cost in component.costs:
-            _validated(
-                CostItem(
-                    component=measure,
-                    stage=stage,
-                    description=cost.description,
-                    net_amount=cost.net_amount,
-                    vat_amount=cost.vat_amount,
-                    ancillary=cost.ancillary,
-                )
-            )
+            raise ValidationError({"kind": _("Für diese Maßnahme wurde keine Förderung beantragt.")})
+        _cost_items_replace(measure, component.costs, stage=stage)
 
 
 @transaction.atomic
@@ -183,7 +203,7 @@ def application_create(
             works_started_on=works_started_on,
         )
     )
-    _replace_cost_items(application, components, stage=CostItem.Stage.QUOTE)
+    _measures_edit(application, components)
     application.store_computation(application.compute())
     application.save()
     return application
@@ -201,34 +221,27 @@ def application_update(
     works_started_on=UNCHANGED,
     components: Iterable[ComponentInput] | object = UNCHANGED,
 ) -> GrantApplication:
-    """Change a draft: its description, start of works, and (replacing them all) its measures and quotes.
+    """Change a draft: its description, start of works, and its measures with their quoted costs.
 
-    Only the owner edits, and only while the application is a draft; the grant is recomputed.
+    The one service behind the API's update and the portal's measures step. Only the owner edits, and
+    only while the application is a draft; what is not given stays as it is; the measures given replace
+    the draft's (edited in place, see ``_measures_edit``); the grant is recomputed.
     """
-    application = _lock(application_id)
-    _ensure_allowed(by, "edit", application)
-    if application.state != State.DRAFT:
-        raise DomainError(
-            _("Im Status „%(state)s“ kann der Antrag nicht mehr geändert werden.")
-            % {"state": application.get_state_display()}
-        )
+    application = _lock_draft(application_id, by)
     if description is not UNCHANGED:
         application.description = description
     if works_started_on is not UNCHANGED:
         application.works_started_on = works_started_on
-    _validated(application)
     if components is not UNCHANGED:
-        application.components.all().delete()
-        _replace_cost_items(application, components, stage=CostItem.Stage.QUOTE)
-    application.store_computation(application.compute())
-    application.save()
-    return application
+        _measures_edit(application, components)
+    return _recompute(application)
 
 
 # --- transitions --------------------------------------------------------------------------
 
 
-def _next_file_number(programme: Programme, year: int) -> str:
+def next_file_number(programme: Programme, year: int) -> str:
+    """The programme's next file number of the year (``CODE-YEAR-0001``), drawn under the programme's row lock."""
     # The programme row is the lock that keeps two submissions from drawing the same number.
     Programme.objects.select_for_update().filter(pk=programme.pk).first()
     prefix = f"{programme.code}-{year}-"
@@ -272,7 +285,7 @@ def application_submit(*, application_id: int, by, comment: str = "") -> GrantAp
         raise DomainError(problems)
     application.store_computation(application.compute())
     if not application.file_number:
-        application.file_number = _next_file_number(application.programme, today().year)
+        application.file_number = next_file_number(application.programme, today().year)
     application.submitted_at = timezone.now()
     return _run(application, "submit", by=by, comment=comment)
 
@@ -365,14 +378,20 @@ def application_approve(*, application_id: int, by, comment: str = "") -> GrantA
         )
     except BudgetError as error:
         raise DomainError(str(error)) from None
-    programme = application.programme
     application.approved_by = by
     application.approved_at = timezone.now()
     application.approved_grant = application.computed_grant
     application.budget_year = decided_on.year
-    application.completion_deadline = decided_on + relativedelta(months=programme.completion_months)
-    application.invoice_deadline = application.completion_deadline + relativedelta(months=programme.invoice_months)
+    application.completion_deadline, application.invoice_deadline = approval_deadlines(
+        application.programme, decided_on
+    )
     return _run(application, "approve", by=by, comment=comment)
+
+
+def approval_deadlines(programme: Programme, decided_on: date) -> tuple[date, date]:
+    """The deadlines an approval sets: the works completed, then the final invoices, by the programme's months."""
+    completion = decided_on + relativedelta(months=programme.completion_months)
+    return completion, completion + relativedelta(months=programme.invoice_months)
 
 
 @transaction.atomic
@@ -385,16 +404,14 @@ def application_reject(*, application_id: int, by, comment: str) -> GrantApplica
 
 
 def _release(application: GrantApplication, amount: Decimal, *, by, comment: str) -> None:
-    if amount > 0:
-        allocation = allocation_for_update(programme_id=application.programme_id, year=application.budget_year)
-        ledger_book(
-            allocation=allocation,
-            application=application,
-            kind=LedgerEntry.Kind.RELEASE,
-            amount=amount,
-            by=by,
-            comment=comment,
-        )
+    ledger_release(
+        programme_id=application.programme_id,
+        year=application.budget_year,
+        application=application,
+        amount=amount,
+        by=by,
+        comment=comment,
+    )
 
 
 @transaction.atomic
@@ -449,18 +466,15 @@ def application_pay(*, application_id: int, by, comment: str = "") -> GrantAppli
     _ensure_allowed(by, "pay", application)
     if application.payable_amount is None:
         raise DomainError(_("Die Schlussrechnung ist noch nicht als sachlich richtig bestätigt."))
-    allocation = allocation_for_update(programme_id=application.programme_id, year=application.budget_year)
-    reason = _("Auszahlung %(file)s") % {"file": application.file_number}
-    if application.payable_amount > 0:
-        ledger_book(
-            allocation=allocation,
-            application=application,
-            kind=LedgerEntry.Kind.PAYMENT,
-            amount=application.payable_amount,
-            by=by,
-            comment=reason,
-        )
-    _release(application, application.approved_grant - application.payable_amount, by=by, comment=reason)
+    ledger_pay(
+        programme_id=application.programme_id,
+        year=application.budget_year,
+        application=application,
+        amount=application.payable_amount,
+        committed=application.approved_grant,
+        by=by,
+        comment=_("Auszahlung %(file)s") % {"file": application.file_number},
+    )
     application.paid_by = by
     application.paid_at = timezone.now()
     application.paid_amount = application.payable_amount
@@ -562,7 +576,7 @@ def _lock_draft(application_id: int, by) -> GrantApplication:
     _ensure_allowed(by, "edit", application)
     if application.state != State.DRAFT:
         raise DomainError(
-            _("Im Status „%(state)s“ lässt sich der Antrag nicht mehr ändern.")
+            _("Im Status „%(state)s“ kann der Antrag nicht mehr geändert werden.")
             % {"state": application.get_state_display()}
         )
     return application
@@ -605,35 +619,6 @@ def draft_update_property(*, application_id: int, by, data: PropertyInput) -> Gr
     application = _lock_draft(application_id, by)
     application.property = property_find_or_create(data=data, registered_by=application.applicant)
     return _validated(application)
-
-
-@transaction.atomic
-def draft_update_measures(
-    *,
-    application_id: int,
-    by,
-    components: Iterable[ComponentInput],
-    description: str = "",
-    works_started_on: date | None = None,
-) -> GrantApplication:
-    """Replace the measures and quoted costs of a draft with what the owner entered; the grant follows."""
-    application = _lock_draft(application_id, by)
-    components = list(components)
-    allowed = set(application.programme.component_rules.values_list("component", flat=True))
-    for component in components:
-        if component.kind not in allowed:
-            raise ValidationError(
-                {"kind": _("Dieses Programm fördert keine Maßnahme der Art „%(kind)s“.") % {"kind": component.kind}}
-            )
-    application.components.exclude(kind__in=[c.kind for c in components]).delete()
-    for measure in application.components.all():
-        entered = next(c for c in components if c.kind == measure.kind)
-        measure.area_m2, measure.description, measure.category = entered.area_m2, entered.description, entered.category
-        _validated(measure)
-    _replace_cost_items(application, components, stage=CostItem.Stage.QUOTE)
-    application.description = description
-    application.works_started_on = works_started_on
-    return _recompute(application)
 
 
 def application_upload_bytes(application: GrantApplication) -> int:

@@ -304,7 +304,7 @@ def step_measures(request, pk: int):
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.draft_update_measures(
+                services.application_update(
                     application_id=application.pk,
                     by=request.user,
                     components=form.components(),

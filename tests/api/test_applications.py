@@ -97,6 +97,24 @@ def test_the_owner_edits_a_draft_but_not_after_submitting(programme, allocation,
     assert "eingereicht" in response.json()["detail"]
 
 
+def test_the_api_and_the_portal_edit_measures_alike_keeping_the_rows_entered_again(programme, people, api):
+    application = make_application(programme=programme, applicant=people.alice)
+    measure = application.components.get()
+    client = api(people.owner)
+
+    smaller = {**FACADE, "area_m2": "30", "costs": [{"description": "Anstrich", "net_amount": "2200.00"}]}
+    response = client.patch(f"/api/applications/{application.pk}/", {"components": [smaller]}, format="json")
+
+    assert response.status_code == 200
+    kept = application.components.get()
+    assert kept.pk == measure.pk and kept.area_m2 == Decimal("30.00")
+    assert [i.description for i in kept.cost_items.all()] == ["Anstrich"]
+
+    response = client.patch(f"/api/applications/{application.pk}/", {"components": [smaller, smaller]}, format="json")
+    assert response.status_code == 400
+    assert application.components.get().pk == measure.pk
+
+
 def test_a_step_records_its_comment_in_the_history(programme, allocation, people, api):
     application = make_application(programme=programme, applicant=people.alice)
     api(people.owner).post(f"/api/applications/{application.pk}/submit/", {"comment": "Bitte prüfen"}, format="json")

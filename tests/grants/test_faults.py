@@ -120,7 +120,7 @@ def fail_on_method(model, attribute: str, call: int = 1):
 
 # Every step inside a transition's transaction where a fault can strike.
 FAULTS = {
-    "file number": lambda: mock.patch.object(services, "_next_file_number", side_effect=Injected("file number")),
+    "file number": lambda: mock.patch.object(services, "next_file_number", side_effect=Injected("file number")),
     "cost item": lambda: fail_on_method(CostItem, "save"),
     "ledger entry": lambda: fail_on(LedgerEntry.objects, "create"),
     "second ledger entry": lambda: fail_on(LedgerEntry.objects, "create", call=2),
