@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
-from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+
+from core.money import CENT
 
 from .models import SHARES, Allocation, LedgerEntry
 from .shares import split_by_shares
 
 ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
+
 Kind = LedgerEntry.Kind
 T = TypeVar("T")
 
@@ -158,111 +160,3 @@ def allocations_with_balance(allocations: QuerySet[Allocation]) -> QuerySet[Allo
         paid=net["paid"],
         available=F("amount") - net["committed"],
     )
-
-
-# --- proof-of-use statement (Verwendungsnachweis) ------------------------------------------------
-
-MONEY = DecimalField(max_digits=14, decimal_places=2)
-
-
-def statement_allocations(*, programmes, year: int) -> list[Allocation]:
-    """The allocations of the programmes for the programme year, in the order the statement lists them."""
-    return list(
-        Allocation.objects.filter(programme__in=programmes, year=year)
-        .select_related("programme__municipality")
-        .order_by("programme__name", "programme_id")
-    )
-
-
-def statement_rows(allocations, *, year: int):
-    """One row per application with ledger entries on the allocations: its data and its ledger sums.
-
-    Each money column is an SQL aggregate over the ledger, in total and per funding share, so the
-    rows add up to ``allocation_balance`` to the cent: ``committed_*`` = commitments − releases,
-    ``paid_*`` = payments − reclaims, ``paid_in_year`` those booked in the calendar year, and
-    ``commitment_*`` the commitments alone (the grant "laut Bescheid"). The measures come as one
-    ``has_<kind>`` flag per kind. Rows are dicts, meant to be streamed with ``.iterator()``.
-    """
-    from grants.models import GrantApplication, MeasureComponent, MeasureKind
-
-    ids = [a.pk for a in allocations]
-
-    def total(field: str, kind: str, extra: Q | None = None):
-        condition = Q(ledger_entries__kind=kind) & (extra or Q())
-        return Coalesce(Sum(f"ledger_entries__{field}", filter=condition), Value(ZERO), output_field=MONEY)
-
-    sums = {}
-    for share in ("total", *SHARES):
-        field = "amount" if share == "total" else f"{share}_amount"
-        net = netted(lambda kind, field=field: total(field, kind))
-        sums[f"committed_{share}"] = net["committed"]
-        sums[f"paid_{share}"] = net["paid"]
-        sums[f"commitment_{share}"] = total(field, Kind.COMMITMENT)
-    in_year = Q(ledger_entries__booked_at__year=year)
-    sums["paid_in_year"] = netted(lambda kind: total("amount", kind, in_year))["paid"]
-    measures = {
-        f"has_{kind}": Exists(MeasureComponent.objects.filter(application=OuterRef("pk"), kind=kind))
-        for kind in MeasureKind.values
-    }
-    return (
-        GrantApplication.objects.filter(ledger_entries__allocation__in=ids)
-        .annotate(**measures)
-        .values(
-            "id",
-            "file_number",
-            "state",
-            "programme__name",
-            "applicant__name",
-            "applicant__organisation",
-            "property__street",
-            "property__house_number",
-            "property__postcode",
-            "property__city",
-            "submitted_at",
-            "approved_at",
-            "paid_at",
-            "total_costs",
-            "eligible_costs",
-            "approved_grant",
-            *measures,
-        )  # fmt: skip
-        .annotate(**sums)
-        .order_by("programme__name", "file_number", "id")
-    )
-
-
-def statement_payments(allocations):
-    """The Belegliste: every payment and reclaim on the allocations in date order, with its payee."""
-    return (
-        LedgerEntry.objects.filter(allocation__in=[a.pk for a in allocations], kind__in=[Kind.PAYMENT, Kind.RECLAIM])
-        .values(
-            "booked_at",
-            "kind",
-            "comment",
-            "amount",
-            "federal_amount",
-            "state_amount",
-            "municipal_amount",
-            "private_amount",
-            "application__file_number",
-            "application__applicant__name",
-            "application__applicant__organisation",
-        )  # fmt: skip
-        .order_by("booked_at", "id")
-    )
-
-
-def statement_state_counts(*, programmes, year: int) -> dict[str, int]:
-    """Applications of the programme year by state: approved ones by their budget year, the rest by submission."""
-    from django.db.models import Count
-
-    from grants.models import GrantApplication
-
-    of_year = Q(budget_year=year) | Q(budget_year__isnull=True, submitted_at__year=year)
-    rows = (
-        GrantApplication.objects.filter(of_year, programme__in=programmes)
-        .values("state")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return {row["state"]: row["n"] for row in rows}

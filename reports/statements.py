@@ -1,6 +1,6 @@
 """The proof-of-use statement (Verwendungsnachweis) as an Excel workbook and as a PDF.
 
-Every number comes from the ledger through ``budgets.selectors.statement_rows`` (SQL aggregates
+Every number comes from the ledger through ``reports.selectors.statement_rows`` (SQL aggregates
 per application and funding share), so the workbook's totals equal ``allocation_balance`` to the
 cent. The workbook is written in openpyxl's write-only mode while the rows stream from the
 database: memory stays flat however many rows there are. ``write_statement`` is the entry point
@@ -24,18 +24,13 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from budgets.models import SHARE_LABELS, SHARES, Allocation, LedgerEntry
-from budgets.selectors import (
-    ZERO,
-    allocation_balance_by_share,
-    statement_allocations,
-    statement_payments,
-    statement_rows,
-    statement_state_counts,
-)
+from budgets.selectors import ZERO, allocation_balance_by_share
 from core.money import CENT
 from core.money import EXCEL_EURO_FORMAT as EURO
 from core.spreadsheets import euro_cell, text_cell
 from grants.models import GrantApplication, MeasureKind, Programme
+
+from .selectors import statement_allocations, statement_payments, statement_rows, statement_state_counts
 
 DATE = "DD.MM.YYYY"
 PAPERSIZE_A4 = "9"
