@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from core.decisions import ALLOWED, Decision
 
-from .models import Allocation, LedgerEntry
+from .models import Allocation, LedgerEntry, Statement
 
 
 def may_read_budgets(user) -> Decision:
@@ -31,8 +31,6 @@ def visible_ledger_entries(user) -> QuerySet[LedgerEntry]:
 
 
 def visible_statements(user):
-    from .models import Statement
-
     if not may_read_budgets(user):
         return Statement.objects.none()
     return Statement.objects.filter(municipality__in=user.municipality_ids)

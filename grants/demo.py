@@ -22,6 +22,7 @@ from budgets.models import Allocation
 from core.models import Municipality
 
 from . import services
+from .imports import import_workbook, parse_row, read_rows
 from .letter_defaults import DEFAULTS
 from .models import Document, FundingAreaStreet, LetterTemplate, MeasureKind, Programme, ProgrammeComponentRule
 from .services import ComponentInput, CostInput
@@ -130,8 +131,6 @@ def _programmes(musterstadt: Municipality, year: int) -> tuple[Programme, Progra
 
 
 def _import_cases(programme: Programme, workbook: Path, *, by: User) -> None:
-    from .imports import import_workbook, parse_row, read_rows
-
     with workbook.open("rb") as file:
         rows = read_rows(file)
     # The demo's allocation is for this year; the workbook's cases may be of other years too.

@@ -12,6 +12,7 @@ from core.models import Municipality
 
 from .models import GrantApplication, LetterTemplate, Programme
 from .selectors import APPLICATION_SORTS, DEFAULT_SORT
+from .services import ComponentInput, CostInput
 
 
 class AmountField(forms.DecimalField):
@@ -128,8 +129,6 @@ class CertifyInvoicesForm(forms.Form):
         return cleaned
 
     def invoices(self):
-        from .services import ComponentInput, CostInput
-
         return [
             ComponentInput(
                 kind=c.kind,

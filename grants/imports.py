@@ -30,6 +30,7 @@ from django_fsm_log.models import StateLog
 from applicants.models import Applicant, Property, Role
 from budgets.services import BudgetError, ledger_commit, ledger_pay
 from core.decisions import Decision
+from core.errors import Code, DomainError
 from core.money import CENT
 
 from .models import CostItem, GrantApplication, MeasureComponent, MeasureKind, Programme
@@ -371,7 +372,6 @@ def read_rows(file) -> list[tuple[int, dict]]:
 def import_workbook(*, programme_id: int, file, by, valid_only: bool = False) -> ImportReport:
     """Import a workbook of legacy cases in one transaction: all rows or none, or (valid_only) the valid ones."""
     programme = Programme.objects.select_related("municipality").filter(pk=programme_id).first()
-    from core.errors import Code, DomainError
 
     decision = may_import(by, programme) if programme else Decision(False, _("Förderprogramm nicht gefunden."))
     if not decision:

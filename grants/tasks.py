@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from . import letters, notifications
+from . import letters, notifications, privacy
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,4 @@ def render_letter_batch(*, batch_id: int) -> None:
 @shared_task
 def apply_data_retention() -> str:
     """Daily: delete stale drafts and anonymise the cases whose retention period has run out."""
-    from .privacy import apply_data_retention as run
-
-    return str(run())
+    return str(privacy.apply_data_retention())

@@ -13,16 +13,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from applicants.models import Role
 from core.errors import Code, DomainError
 from core.views import workspace_view
 
 from . import services
+from .audit import KINDS, audit_history, audit_rows
 from .exports import applications_workbook
 from .files import document_response, letter_response
-from .forms import ApplicationFilterForm, CertifyInvoicesForm, LinkConsultationForm, NoteForm, StepForm
+from .forms import ApplicationFilterForm, CertifyInvoicesForm, ImportForm, LinkConsultationForm, NoteForm, StepForm
+from .imports import import_workbook, write_import_template
 from .labels import STEP_LABELS, computation_rows, history_rows
 from .letters import letter_batch_create
 from .models import CostItem, Document, GrantApplication, Letter, LetterBatch, Programme
+from .personal_data import export_filename, personal_data_zip
 from .rules import decide, may_manage_letters, workspace_steps
 from .selectors import (
     application_years,
@@ -301,10 +305,6 @@ def document_file(request, pk: int):
 @workspace_view
 def legacy_import(request):
     """Altfälle aus Excel übernehmen (caseworkers): one run, all or nothing unless valid rows only; a row report."""
-    from applicants.models import Role
-
-    from .forms import ImportForm
-    from .imports import import_workbook
 
     if not request.user.has_role(Role.CASEWORKER):
         raise PermissionDenied(_("Altfälle übernimmt die Sachbearbeitung."))
@@ -328,8 +328,6 @@ def legacy_import(request):
 def legacy_import_template(request):
     from io import BytesIO
 
-    from .imports import write_import_template
-
     out = BytesIO()
     write_import_template(out)
     response = HttpResponse(
@@ -342,7 +340,6 @@ def legacy_import_template(request):
 @workspace_view
 def application_personal_data(request, pk: int):
     """Auskunft nach Art. 15 DSGVO about the case's applicant: only what the municipality's cases hold."""
-    from .personal_data import export_filename, personal_data_zip
 
     application = _application_or_404(request.user, pk)
     decision = decide(request.user, "export_personal_data", application)
@@ -361,7 +358,6 @@ AUDIT_PAGE_SIZE = 25
 @workspace_view
 def audit_log(request):
     """Änderungsprotokoll: changes of applications, programmes, allocations, roles and staff, who and when."""
-    from .audit import KINDS, audit_history, audit_rows
 
     kind = KINDS.get(request.GET.get("art", ""), KINDS["antraege"])
     application_id = request.GET.get("antrag", "")

@@ -28,6 +28,7 @@ from grants.files import document_response
 from grants.labels import computation_rows, history_rows
 from grants.models import Document, GrantApplication
 from grants.notifications import NEXT_STEP
+from grants.personal_data import export_filename, personal_data_zip
 from grants.rules import owner_steps
 from grants.selectors import (
     grant_preview,
@@ -474,7 +475,6 @@ def document_file(request, pk: int):
 @portal_view
 def my_data(request):
     """Meine Daten herunterladen: the owner's Art. 15 export (account, profiles, cases, files) as a ZIP."""
-    from grants.personal_data import export_filename, personal_data_zip
 
     response = HttpResponse(personal_data_zip(user=request.user), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{export_filename(str(request.user.pk))}"'
