@@ -22,8 +22,10 @@ run: install ## install, migrate, load the demo data and serve on http://127.0.0
 	$(PY) manage.py load_demo_data
 	$(PY) manage.py runserver $(HOST)
 
-test: install-test ## checks, then the whole suite on SQLite and again on PostgreSQL
+test: install-test ## checks (lint, layers, types), then the whole suite on SQLite and again on PostgreSQL
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest

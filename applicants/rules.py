@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from core.decisions import ALLOWED, Decision
 
-from .models import Applicant, Consultation, Property, Role
+from .models import Applicant, Consultation, Property, Role, User
 
 
 def _applications_of(model) -> QuerySet:
@@ -30,14 +30,14 @@ def _in_municipalities(model, model_field: str, municipality_ids) -> Q:
     return Q(Exists(applications)) | Q(Exists(consultations))
 
 
-def own_applicants(user) -> QuerySet[Applicant]:
+def own_applicants(user: User) -> QuerySet[Applicant]:
     """The applicant profiles a user may apply as: only their own."""
     if not user.is_authenticated:
         return Applicant.objects.none()
     return Applicant.objects.filter(user=user)
 
 
-def visible_applicants(user) -> QuerySet[Applicant]:
+def visible_applicants(user: User) -> QuerySet[Applicant]:
     if not user.is_authenticated:
         return Applicant.objects.none()
     condition = Q(user=user)
@@ -46,7 +46,7 @@ def visible_applicants(user) -> QuerySet[Applicant]:
     return Applicant.objects.filter(condition)
 
 
-def visible_properties(user) -> QuerySet[Property]:
+def visible_properties(user: User) -> QuerySet[Property]:
     """Properties an owner registered or applied for, and as staff those of their municipalities' cases."""
     if not user.is_authenticated:
         return Property.objects.none()
@@ -57,7 +57,7 @@ def visible_properties(user) -> QuerySet[Property]:
     return Property.objects.filter(condition)
 
 
-def may_apply(user) -> Decision:
+def may_apply(user: User) -> Decision:
     """Only people with the applicant role create applications, applicant profiles and properties themselves."""
     if not user.is_authenticated:
         return Decision(False, _("Bitte melden Sie sich an."))
@@ -66,14 +66,14 @@ def may_apply(user) -> Decision:
     return Decision(False, _("Ihre Rolle erlaubt diesen Schritt nicht."))
 
 
-def visible_consultations(user) -> QuerySet[Consultation]:
+def visible_consultations(user: User) -> QuerySet[Consultation]:
     """Consultations held for the user's municipalities; staff only."""
     if not (user.is_authenticated and user.is_municipal_staff):
         return Consultation.objects.none()
     return Consultation.objects.filter(municipality__in=user.municipality_ids)
 
 
-def may_record_consultation(user, municipality) -> Decision:
+def may_record_consultation(user: User, municipality) -> Decision:
     """Caseworkers (the on-site office) record consultations for their own municipalities."""
     if not (user.is_authenticated and user.has_role(Role.CASEWORKER)):
         return Decision(False, _("Ihre Rolle erlaubt diesen Schritt nicht."))
@@ -82,14 +82,14 @@ def may_record_consultation(user, municipality) -> Decision:
     return ALLOWED
 
 
-def needs_second_factor(user) -> bool:
+def needs_second_factor(user: User) -> bool:
     """Municipal staff and administrators confirm their login with a second factor (TOTP); owners do not."""
     if not (user.is_authenticated and user.is_active):
         return False
     return user.is_staff or user.is_superuser or user.is_municipal_staff
 
 
-def lacks_second_factor(user) -> bool:
+def lacks_second_factor(user: User) -> bool:
     """Logged in with the password only, where the second factor is required.
 
     ``is_verified`` comes from django-otp's middleware; without it nobody counts as verified.

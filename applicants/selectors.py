@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import Consultation
+from .models import Consultation, User
 from .rules import visible_consultations
 
 
-def consultations_found(user, *, q: str = "") -> QuerySet[Consultation]:
+def consultations_found(user: User, *, q: str = "") -> QuerySet[Consultation]:
     """Consultations of the user's municipalities, each word matching the person's name or the address."""
     consultations = visible_consultations(user).select_related("applicant", "property", "municipality", "recorded_by")
     for word in q.split():
@@ -24,6 +24,6 @@ def consultations_found(user, *, q: str = "") -> QuerySet[Consultation]:
     return consultations.order_by("-held_on", "-pk")
 
 
-def has_authenticator_app(user) -> bool:
+def has_authenticator_app(user: User) -> bool:
     """Whether the user has set up (confirmed) an authenticator app for the second factor."""
     return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()

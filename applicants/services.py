@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import Applicant, Consultation, Property
+from .models import Applicant, Consultation, Property, User
 from .rules import may_record_consultation, needs_second_factor
 
 
@@ -71,7 +71,7 @@ def _property_at(address: AddressInput, applicant: Applicant, municipality) -> P
 def consultation_record(
     *,
     municipality,
-    by,
+    by: User,
     person: PersonInput,
     property_address: AddressInput,
     held_on: date,
@@ -105,7 +105,7 @@ def consultation_record(
 
 
 @transaction.atomic
-def applicant_create(*, user, **fields) -> Applicant:
+def applicant_create(*, user: User, **fields) -> Applicant:
     """An owner records who applies (themselves, their company, their WEG …); the profile belongs to them."""
     applicant = Applicant(user=user, **fields)
     applicant.full_clean()
@@ -160,7 +160,7 @@ def _cleaned(data) -> dict:
 
 
 @transaction.atomic
-def applicant_save(*, by, data: ApplicantInput, applicant_id: int | None = None, for_draft: int | None = None):
+def applicant_save(*, by: User, data: ApplicantInput, applicant_id: int | None = None, for_draft: int | None = None):
     """Save an owner's details (Antragsteller/in) and return the record to use.
 
     A record that a consultation or another application (than the draft ``for_draft``) refers
@@ -245,7 +245,7 @@ def _wrong_code() -> ValidationError:
     )
 
 
-def totp_enrolment_start(*, user) -> TOTPDevice:
+def totp_enrolment_start(*, user: User) -> TOTPDevice:
     """The authenticator app a staff member is setting up; its secret stays the same until it is confirmed.
 
     Only while the account has no confirmed device: with a password alone nobody may add a second one.
@@ -261,7 +261,7 @@ def totp_enrolment_start(*, user) -> TOTPDevice:
     return device
 
 
-def totp_enrolment_confirm(*, user, code: str) -> TOTPDevice:
+def totp_enrolment_confirm(*, user: User, code: str) -> TOTPDevice:
     """Confirm the app being set up with a code it shows; from then on every login asks for one."""
     code = _code(code)
     error = None
@@ -286,7 +286,7 @@ def totp_enrolment_confirm(*, user, code: str) -> TOTPDevice:
     return device
 
 
-def second_factor_verify(*, user, code: str) -> TOTPDevice:
+def second_factor_verify(*, user: User, code: str) -> TOTPDevice:
     """The confirmed device that accepts ``code``; each code counts once, wrong codes slow down the next try."""
     code = _code(code)
     error = None

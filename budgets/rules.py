@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
@@ -9,8 +11,12 @@ from core.decisions import ALLOWED, Decision
 
 from .models import Allocation, LedgerEntry, Statement
 
+# The ledger sits beside the accounts, not on them: the user model is named for the types only.
+if TYPE_CHECKING:
+    from applicants.models import User
 
-def may_read_budgets(user) -> Decision:
+
+def may_read_budgets(user: User) -> Decision:
     if not user.is_authenticated:
         return Decision(False, _("Bitte melden Sie sich an."))
     if user.is_municipal_staff:
@@ -18,19 +24,19 @@ def may_read_budgets(user) -> Decision:
     return Decision(False, _("Mittelausstattung und Buchungen sehen nur Mitarbeitende der Kommune."))
 
 
-def visible_allocations(user) -> QuerySet[Allocation]:
+def visible_allocations(user: User) -> QuerySet[Allocation]:
     if not may_read_budgets(user):
         return Allocation.objects.none()
     return Allocation.objects.filter(programme__municipality__in=user.municipality_ids)
 
 
-def visible_ledger_entries(user) -> QuerySet[LedgerEntry]:
+def visible_ledger_entries(user: User) -> QuerySet[LedgerEntry]:
     if not may_read_budgets(user):
         return LedgerEntry.objects.none()
     return LedgerEntry.objects.filter(allocation__programme__municipality__in=user.municipality_ids)
 
 
-def visible_statements(user):
+def visible_statements(user: User):
     if not may_read_budgets(user):
         return Statement.objects.none()
     return Statement.objects.filter(municipality__in=user.municipality_ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db.models import DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
@@ -30,7 +30,7 @@ def netted(total: Callable[[str], T]) -> dict[str, T]:
     ``total`` gives the sum of one kind, as a number (a row already read) or as an SQL expression
     (an aggregate still to run): every balance, burn-down and statement column nets here.
     """
-    return {name: total(booked) - total(reversed_) for name, (booked, reversed_) in NETTED.items()}
+    return {name: total(booked) - total(reversed_) for name, (booked, reversed_) in NETTED.items()}  # type: ignore[operator]
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def balances_of(allocations) -> dict[int, Balance]:
         .annotate(**_balance_aggregates(("total",)))
         .order_by()
     )
-    by_id = {row["allocation"]: row for row in rows}
+    by_id: dict[int, Any] = {row["allocation"]: row for row in rows}
     empty = dict.fromkeys(_balance_aggregates(("total",)), ZERO)
     return {a.pk: _balance(by_id.get(a.pk, empty), "total", a.amount) for a in allocations}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -10,6 +11,10 @@ from django.utils.translation import gettext as _
 from core.money import format_amount
 
 from .models import Allocation, LedgerEntry
+
+# The ledger sits beside the accounts, not on them: the user model is named for the types only.
+if TYPE_CHECKING:
+    from applicants.models import User
 from .selectors import allocation_balance
 from .shares import split_by_shares
 
@@ -29,7 +34,7 @@ def allocation_for_update(*, programme_id: int, year: int) -> Allocation:
 
 
 def ledger_book(
-    *, allocation: Allocation, application, kind: str, amount: Decimal, by, comment: str = ""
+    *, allocation: Allocation, application, kind: str, amount: Decimal, by: User, comment: str = ""
 ) -> LedgerEntry:
     """Append one entry, split into the allocation's funding shares."""
     if amount <= 0:
@@ -47,7 +52,9 @@ def ledger_book(
 
 
 @transaction.atomic
-def ledger_commit(*, programme_id: int, year: int, application, amount: Decimal, by, comment: str = "") -> LedgerEntry:
+def ledger_commit(
+    *, programme_id: int, year: int, application, amount: Decimal, by: User, comment: str = ""
+) -> LedgerEntry:
     """Commit a grant against the programme year's allocation; refused when it cannot carry it."""
     allocation = allocation_for_update(programme_id=programme_id, year=year)
     available = allocation_balance(allocation).available
@@ -71,7 +78,7 @@ def ledger_commit(*, programme_id: int, year: int, application, amount: Decimal,
 
 @transaction.atomic
 def ledger_release(
-    *, programme_id: int, year: int, application, amount: Decimal, by, comment: str = ""
+    *, programme_id: int, year: int, application, amount: Decimal, by: User, comment: str = ""
 ) -> LedgerEntry | None:
     """Release (part of) a grant's commitment on the programme year's allocation; nothing to book for nothing."""
     if amount <= 0:
@@ -89,7 +96,7 @@ def ledger_release(
 
 @transaction.atomic
 def ledger_pay(
-    *, programme_id: int, year: int, application, amount: Decimal, committed: Decimal, by, comment: str = ""
+    *, programme_id: int, year: int, application, amount: Decimal, committed: Decimal, by: User, comment: str = ""
 ) -> None:
     """Pay a committed grant: the payment (when there is one) and the release of the rest of the commitment."""
     allocation = allocation_for_update(programme_id=programme_id, year=year)

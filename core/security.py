@@ -87,12 +87,8 @@ class ObtainAuthTokenView(ObtainAuthToken):
                 locked = LockedOut(detail=lockout_message(request))
                 cool_off = get_cool_off(request)
                 # Set after construction: as an argument DRF would append an English "Expected available in …".
-                locked.wait = (
-                    int(  # type: ignore[attr-defined]
-                        cool_off.total_seconds()
-                    )
-                    if cool_off
-                    else None
+                locked.wait = (  # type: ignore[attr-defined]
+                    int(cool_off.total_seconds()) if cool_off else None
                 )
                 raise locked from None
             raise

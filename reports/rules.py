@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from applicants.models import User
 from budgets.rules import may_read_budgets
 from grants.models import Programme
 
 
-def statement_scope(user, *, programme_id: int | None = None, municipality_id: int | None = None):
+def statement_scope(user: User, *, programme_id: int | None = None, municipality_id: int | None = None):
     """The programmes a statement of ``user`` covers: one programme, or all of a municipality; None if not visible.
 
     Every staff role of the municipality may export it, the auditor included (it changes nothing).

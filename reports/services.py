@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from applicants.models import User
 from budgets.models import Statement
 from budgets.rules import may_read_budgets
 from core.errors import Code, DomainError
@@ -15,7 +16,7 @@ from .tasks import generate_statement
 
 
 def statement_request(
-    *, by, year: int, programme_id: int | None = None, municipality_id: int | None = None, narrative: str = ""
+    *, by: User, year: int, programme_id: int | None = None, municipality_id: int | None = None, narrative: str = ""
 ):
     """Ask for a Verwendungsnachweis of a programme (or all of a municipality's) for a year; made in the background.
 
