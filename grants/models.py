@@ -463,9 +463,7 @@ class GrantApplication(FSMModelMixin, models.Model):
     # Sachlich richtig: the application stays approved; the step is logged like every other.
     @fsm_log_by
     @fsm_log_description
-    @transition(
-        field=state, source=State.APPROVED, target=State.APPROVED, permission=_permitted("certify_invoices")
-    )
+    @transition(field=state, source=State.APPROVED, target=State.APPROVED, permission=_permitted("certify_invoices"))
     def certify_invoices(self, *, by=None, description=None) -> None:
         pass
 

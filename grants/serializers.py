@@ -23,7 +23,8 @@ from .models import (
     Programme,
 )
 from .rules import visible_programmes
-from .services import TRANSITION_METHOD, ComponentInput, CostInput
+from .services import ComponentInput, CostInput
+from .steps import action_of
 
 
 def Money(**kwargs):  # noqa: N802 - reads like a field class
@@ -284,9 +285,6 @@ class LetterSerializer(serializers.ModelSerializer):
         return f"/api/applications/{letter.application_id}/letters/{letter.pk}/file/"
 
 
-ACTION_FOR_TRANSITION = {method: action for action, method in TRANSITION_METHOD.items()}
-
-
 class HistoryEntrySerializer(serializers.ModelSerializer):
     action = serializers.SerializerMethodField(help_text="Der Schritt, wie ihn die API nennt (z. B. check).")
     by = serializers.CharField(source="by.username", default=None, allow_null=True)
@@ -298,4 +296,4 @@ class HistoryEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_action(self, entry) -> str:
-        return ACTION_FOR_TRANSITION.get(entry.transition, entry.transition)
+        return action_of(entry.transition)

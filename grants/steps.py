@@ -98,9 +98,7 @@ _STEPS = (
         label=_("Als geprüft bestätigen"),
         history_label=_("geprüft"),
         help="Prüfen (Sachbearbeitung): Unterlagen, Fördergebiet, Erstberatung, kein vorzeitiger Beginn, Zuschuss.",
-        tells_owner=_(
-            "Ihr Antrag ist vollständig geprüft; über die Bewilligung entscheidet nun eine zweite Person."
-        ),
+        tells_owner=_("Ihr Antrag ist vollständig geprüft; über die Bewilligung entscheidet nun eine zweite Person."),
         queue=Queue(Role.CASEWORKER, Q(state=State.SUBMITTED), since="submitted_at"),
     ),
     Step(
@@ -175,9 +173,7 @@ _STEPS = (
         help="Ablehnen (Sachbearbeitung oder Bewilligung) mit Begründung (Pflicht).",
         comment_required=_("Bitte begründen Sie die Ablehnung."),
         letter=LetterKind.REJECTION,
-        tells_owner=_(
-            "Die Gründe und Ihre Möglichkeit, Widerspruch einzulegen, finden Sie im beigefügten Bescheid."
-        ),
+        tells_owner=_("Die Gründe und Ihre Möglichkeit, Widerspruch einzulegen, finden Sie im beigefügten Bescheid."),
     ),
     Step(
         "withdraw",

@@ -24,7 +24,6 @@ from applicants.services import applicant_save
 from grants import services
 from grants.labels import computation_rows, history_rows
 from grants.models import Document, GrantApplication
-from grants.notifications import NEXT_STEP
 from grants.rules import may_use_portal, owner_steps
 from grants.selectors import (
     grant_preview,
@@ -34,6 +33,7 @@ from grants.selectors import (
     programmes_covering,
     return_message,
 )
+from grants.steps import NEXT_STEP
 from grants.views import document_response
 
 from .forms import AddressCheckForm, ApplicantForm, MeasuresForm, PropertyForm, SubmitForm, UploadForm, WithdrawForm
