@@ -97,7 +97,7 @@ def notify_transition(*, state_log_id: int) -> tuple[Letter | None, OutboundEmai
             {
                 "application": application,
                 "state": state.label,
-                "next_step": NEXT_STEP.get(state, ""),
+                "next_step": step.tells_owner if step is not None else NEXT_STEP.get(state, ""),
                 "comment": comment,
                 "letter": letter,
             },

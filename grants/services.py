@@ -521,7 +521,7 @@ def approval_batch_request(*, application_ids: Iterable[int], by, comment: str =
         decision = decide(by, "approve", application)
         if not decision:
             refused[pk] = [decision.reason]
-        elif application.state != State.CHECKED:
+        elif not possible_in_state(STEPS["approve"], application):
             refused[pk] = [
                 _("Im Status „%(state)s“ ist dieser Schritt nicht möglich.")
                 % {"state": application.get_state_display()}
