@@ -36,6 +36,7 @@ from .serializers import (
     TransitionSerializer,
     component_inputs,
 )
+from .steps import STEPS, TRANSITION_STEPS
 
 
 class ProgrammeFilter(django_filters.FilterSet):
@@ -77,19 +78,6 @@ class ApplicationFilter(django_filters.FilterSet):
         fields = ["state", "programme", "applicant", "property", "budget_year", "file_number"]
 
 
-TRANSITION_HELP = {
-    "submit": "Einreichen (Antragsteller/in): vergibt das Aktenzeichen.",
-    "return_to_applicant": "Zurück an Antragsteller/in (Sachbearbeitung); der Kommentar sagt, was fehlt (Pflicht).",
-    "check": "Prüfen (Sachbearbeitung): Unterlagen, Fördergebiet, Erstberatung, kein vorzeitiger Beginn, Zuschuss.",
-    "approve": "Bewilligen (Bewilligung, nie wer geprüft hat): bindet den Zuschuss in der Mittelausstattung; "
-    "409, wenn sie ihn nicht tragen kann.",
-    "reject": "Ablehnen (Sachbearbeitung oder Bewilligung) mit Begründung (Pflicht).",
-    "withdraw": "Zurückziehen (Antragsteller/in oder Sachbearbeitung) vor der Auszahlung; gibt Bindungen frei.",
-    "pay": "Auszahlen (Kasse, nie wer die Schlussrechnung bestätigt hat).",
-    "document": "Abschließen (Sachbearbeitung): Fotos nach der Maßnahme liegen vor.",
-}
-
-
 def _transition(name: str):
     """One POST endpoint per lifecycle step; the service decides who may, and when."""
 
@@ -99,13 +87,18 @@ def _transition(name: str):
         return self._answer(pk)
 
     endpoint.__name__ = name
+    help_text = STEPS[name].help
     # @action first: it replaces the function's kwargs, where extend_schema keeps its annotation.
     return extend_schema(
-        summary=TRANSITION_HELP[name].split(" (")[0],
-        description=TRANSITION_HELP[name],
+        summary=help_text.split(" (")[0],
+        description=help_text,
         request=TransitionSerializer,
         responses={200: GrantApplicationSerializer},
     )(action(detail=True, methods=["post"], url_path=name.replace("_", "-"))(endpoint))
+
+
+# The endpoints of the registry's steps that take a comment only; certify_invoices has its own below.
+TransitionActions = type("TransitionActions", (), {name: _transition(name) for name in services.TRANSITIONS})
 
 
 @extend_schema_view(
@@ -132,6 +125,7 @@ def _transition(name: str):
 )
 class ApplicationViewSet(
     NotFoundAlike,
+    TransitionActions,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -145,7 +139,7 @@ class ApplicationViewSet(
     lookup_value_regex = ID
     not_found_message = _("Antrag nicht gefunden.")
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
-    error_statuses = {name: {409} for name in [*services.TRANSITIONS, "certify_invoices", "update", "partial_update"]}
+    error_statuses = {name: {409} for name in [*(s.name for s in TRANSITION_STEPS), "update", "partial_update"]}
 
     def get_queryset(self):
         return applications_with_details(visible_applications(self.request.user))
@@ -186,15 +180,6 @@ class ApplicationViewSet(
     def partial_update(self, request, pk=None, format=None):
         return self.update(request, pk, partial=True)
 
-    submit = _transition("submit")
-    return_to_applicant = _transition("return_to_applicant")
-    check = _transition("check")
-    approve = _transition("approve")
-    reject = _transition("reject")
-    withdraw = _transition("withdraw")
-    pay = _transition("pay")
-    document = _transition("document")
-
     @extend_schema(
         summary="Bewilligen im Stapel",
         description="Approver: queues the approval of many checked applications (202). Each is approved in the "
@@ -219,7 +204,7 @@ class ApplicationViewSet(
 
     @extend_schema(
         summary="Schlussrechnungen als sachlich richtig bestätigen",
-        description="Caseworker, after approval: records the final invoices; payable = min(approved, recomputed).",
+        description=STEPS["certify_invoices"].help,
         request=CertifyInvoicesSerializer,
         responses={200: GrantApplicationSerializer},
     )

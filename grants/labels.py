@@ -10,29 +10,15 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from . import steps
 from .calculator import Bound, BuildingCategory
 from .models import GrantApplication, MeasureKind
 from .selectors import application_history
 
 State = GrantApplication.State
 
-STEP_LABELS = {
-    "check": gettext_lazy("Als geprüft bestätigen"),
-    "approve": gettext_lazy("Bewilligen"),
-    "certify_invoices": gettext_lazy("Schlussrechnung prüfen"),
-    "pay": gettext_lazy("Auszahlung freigeben"),
-    "document": gettext_lazy("Abschließen"),
-    "return_to_applicant": gettext_lazy("Zurück an Antragsteller/in"),
-    "reject": gettext_lazy("Ablehnen"),
-    "withdraw": gettext_lazy("Im Auftrag zurückziehen"),
-}
-HISTORY_LABELS = {
-    "submit": gettext_lazy("eingereicht"),
-    "mark_checked": gettext_lazy("geprüft"),
-    "certify_invoices": gettext_lazy("Schlussrechnung sachlich richtig"),
-    "import": gettext_lazy("aus Excel übernommen (Altfall)"),
-    **{action: label for action, label in STEP_LABELS.items() if action not in ("check", "certify_invoices")},
-}
+# The history's words by logged transition: the registry's, and the import's (which is no step).
+HISTORY_LABELS = {**steps.HISTORY_LABELS, "import": gettext_lazy("aus Excel übernommen (Altfall)")}
 
 
 def _state_label(code: str) -> str:

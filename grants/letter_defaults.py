@@ -90,12 +90,3 @@ Der Betrag wird in den nächsten Tagen auf Ihr Konto {{ applicant.iban }} überw
         "legal_remedy_notice": "",
     },
 }
-
-# Which transition produces which letter.
-LETTER_FOR_TRANSITION = {
-    "submit": LetterKind.RECEIPT,
-    "return_to_applicant": LetterKind.DOCUMENTS_REQUEST,
-    "approve": LetterKind.APPROVAL,
-    "reject": LetterKind.REJECTION,
-    "pay": LetterKind.PAYMENT,
-}

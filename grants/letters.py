@@ -19,6 +19,7 @@ from weasyprint import HTML
 from .calculator import Bound
 from .letter_defaults import DEFAULTS
 from .models import GrantApplication, Letter, LetterBatch, LetterKind, LetterTemplate, MeasureKind
+from .steps import LETTER_FOR_TRANSITION
 
 
 @dataclass(frozen=True)
@@ -182,8 +183,6 @@ def _forget_files(letters: list[Letter]) -> None:
 def letters_make_missing(application: GrantApplication) -> int:
     """Make every letter the application's history calls for and does not have yet; returns how many."""
     from django_fsm_log.models import StateLog
-
-    from .letter_defaults import LETTER_FOR_TRANSITION
 
     created = 0
     for log in StateLog.objects.for_(application).filter(transition__in=LETTER_FOR_TRANSITION).order_by("pk"):

@@ -254,6 +254,26 @@ def _permitted(action: str):
     return check
 
 
+def refused_with(message):
+    """Give a django-fsm condition the words a refused step shows while it is not met (read by grants.steps)."""
+
+    def mark(condition):
+        condition.refusal = message
+        return condition
+
+    return mark
+
+
+@refused_with(_("Die Schlussrechnung ist noch nicht als sachlich richtig bestätigt."))
+def invoices_certified(application: GrantApplication) -> bool:
+    """Paying needs the final invoices certified (sachlich richtig): only then is the payable amount known."""
+    return application.payable_amount is not None
+
+
+# The same condition as a filter, for the queues (grants.steps).
+INVOICES_CERTIFIED = Q(payable_amount__isnull=False)
+
+
 class GrantApplication(FSMModelMixin, models.Model):
     """Antrag: one application for measures on one property, with its lifecycle."""
 
@@ -375,7 +395,8 @@ class GrantApplication(FSMModelMixin, models.Model):
         self.computed_grant = result.grant
         self.computation = result.as_dict()
 
-    # The transitions change only the object; ledger, log and letters belong to grants.services.
+    # The transitions change only the object; ledger, log and letters belong to grants.services, and what
+    # else is known of each step (who, words, letter, queue) to grants.steps.
     # ("check" is Django's model-check hook, so that transition is named mark_checked.)
 
     @fsm_log_by
@@ -421,9 +442,22 @@ class GrantApplication(FSMModelMixin, models.Model):
     def withdraw(self, *, by=None, description=None) -> None:
         pass
 
+    # Sachlich richtig: the application stays approved; the step is logged like every other.
     @fsm_log_by
     @fsm_log_description
-    @transition(field=state, source=State.APPROVED, target=State.PAID, permission=_permitted("pay"))
+    @transition(field=state, source=State.APPROVED, target=State.APPROVED, permission=_permitted("certify_invoices"))
+    def certify_invoices(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=State.APPROVED,
+        target=State.PAID,
+        conditions=[invoices_certified],
+        permission=_permitted("pay"),
+    )
     def pay(self, *, by=None, description=None) -> None:
         pass
 

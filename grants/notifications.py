@@ -11,34 +11,17 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy as _
 from django_fsm_log.models import StateLog
 
 from applicants.models import Role, User
 
-from .letter_defaults import LETTER_FOR_TRANSITION
 from .letters import letter_ensure
 from .models import GrantApplication, Letter, OutboundEmail
 from .selectors import applications_waiting_for
+from .steps import LETTER_FOR_TRANSITION, NEXT_STEP, NOTIFIED_TRANSITIONS, step_of_transition
 
 logger = logging.getLogger(__name__)
 State = GrantApplication.State
-
-# What happens next, in the owner's words, after each state is reached.
-NEXT_STEP = {
-    State.SUBMITTED: _("Wir prüfen Ihren Antrag und melden uns, falls etwas fehlt."),
-    State.DRAFT: _("Bitte ergänzen Sie Ihren Antrag und reichen Sie ihn erneut ein."),
-    State.CHECKED: _("Ihr Antrag ist vollständig geprüft; über die Bewilligung entscheidet nun eine zweite Person."),
-    State.APPROVED: _(
-        "Sie können mit der Maßnahme beginnen. Reichen Sie nach Abschluss die Schlussrechnungen und Fotos ein."
-    ),
-    State.REJECTED: _("Die Gründe und Ihre Möglichkeit, Widerspruch einzulegen, finden Sie im beigefügten Bescheid."),
-    State.WITHDRAWN: _("Ihr Antrag ist zurückgezogen; es ist nichts weiter zu tun."),
-    State.PAID: _(
-        "Die Zuwendung wird überwiesen. Bitte reichen Sie noch die Fotos nach Abschluss ein, falls nicht geschehen."
-    ),
-    State.DOCUMENTED: _("Ihr Förderfall ist abgeschlossen. Bitte beachten Sie die Zweckbindungsfrist."),
-}
 
 
 def owner_address(application: GrantApplication) -> str:
@@ -105,6 +88,8 @@ def notify_transition(*, state_log_id: int) -> tuple[Letter | None, OutboundEmai
             comment=log.description or "",
             by=log.by,
         )
+    step = step_of_transition(log.transition)
+    comment = (log.description or "") if step is None or step.comment_to_applicant else ""
     with translation.override("de"):
         state = GrantApplication.State(log.state)
         body = render_to_string(
@@ -112,8 +97,8 @@ def notify_transition(*, state_log_id: int) -> tuple[Letter | None, OutboundEmai
             {
                 "application": application,
                 "state": state.label,
-                "next_step": NEXT_STEP.get(state, ""),
-                "comment": log.description or "",
+                "next_step": step.tells_owner if step is not None else NEXT_STEP.get(state, ""),
+                "comment": comment,
                 "letter": letter,
             },
         )
@@ -127,12 +112,6 @@ def notify_transition(*, state_log_id: int) -> tuple[Letter | None, OutboundEmai
         letter=letter,
     )
     return letter, email
-
-
-# The django-fsm methods whose transitions notify the owner (grants.services._run queues them).
-NOTIFIED_TRANSITIONS = (
-    "submit", "return_to_applicant", "mark_checked", "approve", "reject", "withdraw", "pay", "document",
-)  # fmt: skip
 
 
 def notify_missed_transitions(

@@ -17,24 +17,7 @@ from core.decisions import ALLOWED, Decision
 from core.tenancy import may_use_workspace
 
 from .models import Document, GrantApplication, Programme
-
-# The one role (besides the owner) allowed to perform each action.
-STAFF_ROLE_FOR = {
-    "return_to_applicant": {Role.CASEWORKER},
-    "check": {Role.CASEWORKER},
-    "approve": {Role.APPROVER},
-    "reject": {Role.CASEWORKER, Role.APPROVER},
-    "withdraw": {Role.CASEWORKER},
-    "certify_invoices": {Role.CASEWORKER},
-    "pay": {Role.FINANCE},
-    "document": {Role.CASEWORKER},
-    # Workspace actions that are not transitions; the auditor holds none of them (read only).
-    "note": {Role.CASEWORKER, Role.APPROVER, Role.FINANCE},
-    "link_consultation": {Role.CASEWORKER},
-    # Auskunft nach Art. 15 DSGVO about the case's applicant, limited to the municipality's cases.
-    "export_personal_data": {Role.CASEWORKER},
-}
-OWNER_ACTIONS = {"edit", "submit", "withdraw"}
+from .steps import STEPS, WORKSPACE_STEPS, available_steps
 
 
 def is_owner(user, application: GrantApplication) -> bool:
@@ -59,26 +42,16 @@ def decide(user, action: str, application: GrantApplication) -> Decision:
             if is_owner(user, application) or is_staff_of(user, application)
             else Decision(False, _("Antrag nicht gefunden."))
         )
+    step = STEPS.get(action)
     if is_owner(user, application):
-        if action in OWNER_ACTIONS:
+        if step is not None and step.owner:
             return ALLOWED
         # Staff who apply themselves are owners of that case, never its caseworker or approver.
         return Decision(False, _("An Ihrem eigenen Antrag wirken Sie nicht als Verwaltung mit."))
-    roles = STAFF_ROLE_FOR.get(action, set())
-    if not (is_staff_of(user, application) and any(user.has_role(role) for role in roles)):
+    if step is None or not (is_staff_of(user, application) and step.held_by(user)):
         return Decision(False, _("Ihre Rolle erlaubt diesen Schritt nicht."))
-    if action == "approve" and application.checked_by_id == user.pk:
-        return Decision(
-            False, _("Sie haben diesen Antrag geprüft; die Bewilligung muss eine andere Person aussprechen.")
-        )
-    if action == "pay" and application.invoices_certified_by_id == user.pk:
-        return Decision(
-            False,
-            _(
-                "Sie haben die Schlussrechnung als sachlich richtig bestätigt; "
-                "die Auszahlung muss eine andere Person freigeben."
-            ),
-        )
+    if step.four_eyes and getattr(application, step.four_eyes) == user.pk:
+        return Decision(False, str(step.four_eyes_reason))
     return ALLOWED
 
 
@@ -134,7 +107,7 @@ class OwnerSteps:
 
 def owner_steps(user, application: GrantApplication) -> OwnerSteps:
     """What the owner may do on their case page now: the state graph and ``decide`` together."""
-    possible = {t.name for t in application.get_available_state_transitions()}
+    possible = available_steps(application)
     return OwnerSteps(
         edit=application.state == GrantApplication.State.DRAFT and decide(user, "edit", application).allowed,
         withdraw="withdraw" in possible and is_owner(user, application),
@@ -151,20 +124,6 @@ def may_manage_letters(user) -> bool:
     return may_use_workspace(user) and any(user.has_role(role) for role in LETTER_ROLES)
 
 
-# The steps a workspace page may offer, in the order it shows them.
-WORKSPACE_STEPS = (
-    "check",
-    "approve",
-    "certify_invoices",
-    "pay",
-    "document",
-    "return_to_applicant",
-    "reject",
-    "withdraw",
-)
-_ACTION_FOR_METHOD = {"mark_checked": "check"}
-
-
 @dataclass(frozen=True)
 class Steps:
     allowed: list[str]
@@ -174,24 +133,20 @@ class Steps:
 def workspace_steps(user, application: GrantApplication) -> Steps:
     """The steps ``user`` may take on ``application`` now: the state graph and ``decide`` together.
 
-    Certifying final invoices is possible while approved; paying needs them certified first.
+    The state graph includes the transitions' conditions: paying needs the final invoices certified first.
     A step the user's role covers but four-eyes refuses is returned with its reason, so the
     page can say why the button is missing.
     """
-    possible = {_ACTION_FOR_METHOD.get(t.name, t.name) for t in application.get_available_state_transitions()}
-    if application.state == GrantApplication.State.APPROVED:
-        possible.add("certify_invoices")
-        if application.payable_amount is None:
-            possible.discard("pay")
+    possible = available_steps(application)
     allowed, refused = [], []
-    for action in WORKSPACE_STEPS:
-        if action not in possible:
+    for step in WORKSPACE_STEPS:
+        if step.name not in possible:
             continue
-        decision = decide(user, action, application)
+        decision = decide(user, step.name, application)
         if decision:
-            allowed.append(action)
-        elif is_staff_of(user, application) and any(user.has_role(r) for r in STAFF_ROLE_FOR[action]):
-            refused.append((action, decision.reason))
+            allowed.append(step.name)
+        elif is_staff_of(user, application) and step.held_by(user):
+            refused.append((step.name, decision.reason))
     return Steps(allowed, refused)
 
 

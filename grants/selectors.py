@@ -6,18 +6,33 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Case, Count, DateTimeField, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet, Sum, When
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
 
-from applicants.models import Consultation, Role
+from applicants.models import Consultation
 from budgets.rules import visible_allocations
 from budgets.selectors import balances_of
 
 from .calculator import GrantResult
 from .models import CostItem, Document, GrantApplication, MeasureComponent, Programme, _normalise_street
 from .rules import staff_applications, visible_applications
+from .steps import QUEUE_STEPS
 
 State = GrantApplication.State
 
@@ -122,30 +137,26 @@ def application_years(user) -> list[int]:
 def _waiting_for(user) -> Q:
     """What waits for the user's roles; a step four-eyes forbids them is not theirs to wait for."""
     waiting = Q(pk__in=[])
-    if user.has_role(Role.CASEWORKER):
-        waiting |= Q(state=State.SUBMITTED) | Q(state=State.PAID)
-        waiting |= Q(state=State.APPROVED, payable_amount__isnull=True, has_invoice=True)
-    if user.has_role(Role.APPROVER):
-        waiting |= Q(state=State.CHECKED) & ~Q(checked_by=user)
-    if user.has_role(Role.FINANCE):
-        waiting |= Q(state=State.APPROVED, payable_amount__isnull=False) & ~Q(invoices_certified_by=user)
+    for step in QUEUE_STEPS:
+        if user.has_role(step.queue.role):
+            waiting |= step.queue.cases & ~Q(**{step.four_eyes: user.pk}) if step.four_eyes else step.queue.cases
     return waiting
 
 
 def applications_waiting_for(user) -> QuerySet[GrantApplication]:
-    """My queue: the cases that wait for a step of the user's roles, oldest first, with deadlines."""
+    """My queue: the cases that wait for a step of the user's roles, oldest first, with deadlines.
+
+    Each case says since when it waits and which step it awaits (``awaited_step_name``), both from the registry.
+    """
     return (
         staff_applications(user)
         .annotate(
             has_invoice=Exists(Document.objects.filter(application=OuterRef("pk"), kind=Document.Kind.INVOICE)),
             waiting_since=Case(
-                When(state=State.SUBMITTED, then=F("submitted_at")),
-                When(state=State.CHECKED, then=F("checked_at")),
-                When(state=State.APPROVED, payable_amount__isnull=False, then=F("invoices_certified_at")),
-                When(state=State.APPROVED, then=F("approved_at")),
-                When(state=State.PAID, then=F("paid_at")),
+                *(When(step.queue.cases, then=F(step.queue.since)) for step in QUEUE_STEPS),
                 output_field=DateTimeField(),
             ),
+            awaited_step_name=Case(*(When(step.queue.cases, then=Value(step.name)) for step in QUEUE_STEPS)),
         )
         .filter(_waiting_for(user))
         .select_related("programme", "applicant", "property")

@@ -16,7 +16,8 @@ from core.money import MAX_AMOUNT
 from .calculator import BuildingCategory
 from .models import CostItem, Document, GrantApplication, Letter, MeasureComponent, MeasureKind, Programme
 from .rules import visible_programmes
-from .services import TRANSITION_METHOD, ComponentInput, CostInput
+from .services import ComponentInput, CostInput
+from .steps import action_of
 
 
 class ProgrammeComponentRuleSerializer(serializers.Serializer):
@@ -272,9 +273,6 @@ class LetterSerializer(serializers.ModelSerializer):
         return f"/api/applications/{letter.application_id}/letters/{letter.pk}/file/"
 
 
-ACTION_FOR_TRANSITION = {method: action for action, method in TRANSITION_METHOD.items()}
-
-
 class HistoryEntrySerializer(serializers.ModelSerializer):
     action = serializers.SerializerMethodField(help_text="Der Schritt, wie ihn die API nennt (z. B. check).")
     by = serializers.CharField(source="by.username", default=None, allow_null=True)
@@ -286,4 +284,4 @@ class HistoryEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_action(self, entry) -> str:
-        return ACTION_FOR_TRANSITION.get(entry.transition, entry.transition)
+        return action_of(entry.transition)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -25,7 +25,6 @@ from django.db.models.functions import Length
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import can_proceed
 from django_fsm_log.models import StateLog
 
 from applicants.models import Applicant, Consultation, Property
@@ -37,15 +36,12 @@ from core.tasks import enqueue
 from .calculator import BuildingCategory
 from .models import CostItem, Document, GrantApplication, InternalNote, MeasureComponent, Programme
 from .rules import decide, upload_kinds
+from .steps import STEPS, TRANSITION_STEPS, possible_in_state, take, unmet_conditions
 from .tasks import notify_transition
 from .uploads import content_type_of, named_for
 
 logger = logging.getLogger(__name__)
 State = GrantApplication.State
-
-
-# Actions are named as in docs/domain.md ("Steps"); the model method differs where Django took the name.
-TRANSITION_METHOD = {"check": "mark_checked"}
 
 
 def today() -> date:
@@ -69,18 +65,23 @@ def _ensure_allowed(by, action: str, application: GrantApplication) -> None:
     decision = decide(by, action, application)
     if not decision:
         raise DomainError(decision.reason, code=Code.FORBIDDEN)
-    transition_method = getattr(application, TRANSITION_METHOD.get(action, action), None)
-    if transition_method is not None and not can_proceed(transition_method, check_conditions=False):
-        targets = {t.target for t in transition_method._django_fsm.transitions.values()}
-        if application.state in targets:
+    step = STEPS[action]
+    if step.transition is None:
+        return
+    if not possible_in_state(step, application):
+        if application.state in step.targets:
             # A double click or a replayed request: the first one went through, this one changes nothing.
             raise DomainError(
                 _("Dieser Schritt ist schon erledigt: Der Antrag ist bereits „%(state)s“.")
                 % {"state": application.get_state_display()}
             )
         raise DomainError(
-            _("Im Status „%(state)s“ ist dieser Schritt nicht möglich.") % {"state": application.get_state_display()}
+            str(step.not_now)
+            or _("Im Status „%(state)s“ ist dieser Schritt nicht möglich.") % {"state": application.get_state_display()}
         )
+    unmet = unmet_conditions(step, application)
+    if unmet:
+        raise DomainError(unmet)
 
 
 def _require_comment(comment: str, message: str) -> str:
@@ -91,12 +92,33 @@ def _require_comment(comment: str, message: str) -> str:
 
 
 def _run(application: GrantApplication, action: str, *, by, comment: str) -> GrantApplication:
-    getattr(application, TRANSITION_METHOD.get(action, action))(by=by, description=comment or None)
+    """Take the step's transition (a required comment first) and save; queue its letter and e-mail, if any."""
+    step = STEPS[action]
+    if step.comment_required:
+        comment = _require_comment(comment, str(step.comment_required))
+    take(step, application, by=by, comment=comment)
     application.save()
-    log_id = StateLog.objects.for_(application).order_by("-pk").values_list("pk", flat=True).first()
-    # Letters and e-mail leave the database: only once the transition has committed.
-    transaction.on_commit(lambda: enqueue(notify_transition, state_log_id=log_id))
+    if step.notifies:
+        log_id = StateLog.objects.for_(application).order_by("-pk").values_list("pk", flat=True).first()
+        # Letters and e-mail leave the database: only once the transition has committed.
+        transaction.on_commit(lambda: enqueue(notify_transition, state_log_id=log_id))
     return application
+
+
+# The one service of each step of the registry (grants.steps), by the step's name.
+SERVICES: dict[str, Callable[..., GrantApplication]] = {}
+
+
+def _serves(action: str):
+    """Register the decorated function as the service of the registry's step ``action``."""
+    if STEPS[action].transition is None:
+        raise ValueError(f"{action} is no transition of the registry")
+
+    def register(service):
+        SERVICES[action] = service
+        return service
+
+    return register
 
 
 # --- drafts -------------------------------------------------------------------------------
@@ -275,6 +297,7 @@ def submission_problems(application: GrantApplication, *, on: date) -> list[str]
     return problems
 
 
+@_serves("submit")
 @transaction.atomic
 def application_submit(*, application_id: int, by, comment: str = "") -> GrantApplication:
     """Einreichen: the applicant hands in the draft; it gets its file number."""
@@ -290,12 +313,12 @@ def application_submit(*, application_id: int, by, comment: str = "") -> GrantAp
     return _run(application, "submit", by=by, comment=comment)
 
 
+@_serves("return_to_applicant")
 @transaction.atomic
 def application_return_to_applicant(*, application_id: int, by, comment: str) -> GrantApplication:
     """Zurück an Antragsteller/in: the caseworker says what is missing."""
     application = _lock(application_id)
     _ensure_allowed(by, "return_to_applicant", application)
-    comment = _require_comment(comment, _("Bitte schreiben Sie, was fehlt."))
     return _run(application, "return_to_applicant", by=by, comment=comment)
 
 
@@ -346,6 +369,7 @@ def check_problems(application: GrantApplication) -> list[str]:
     return problems
 
 
+@_serves("check")
 @transaction.atomic
 def application_check(*, application_id: int, by, comment: str = "") -> GrantApplication:
     """Prüfen: documents, funding area, consultation, no early start, grant computed."""
@@ -361,6 +385,7 @@ def application_check(*, application_id: int, by, comment: str = "") -> GrantApp
     return _run(application, "check", by=by, comment=comment)
 
 
+@_serves("approve")
 @transaction.atomic
 def application_approve(*, application_id: int, by, comment: str = "") -> GrantApplication:
     """Bewilligen: commit the grant against the allocation of the programme year (four-eyes)."""
@@ -394,12 +419,12 @@ def approval_deadlines(programme: Programme, decided_on: date) -> tuple[date, da
     return completion, completion + relativedelta(months=programme.invoice_months)
 
 
+@_serves("reject")
 @transaction.atomic
 def application_reject(*, application_id: int, by, comment: str) -> GrantApplication:
     """Ablehnen, with reasons."""
     application = _lock(application_id)
     _ensure_allowed(by, "reject", application)
-    comment = _require_comment(comment, _("Bitte begründen Sie die Ablehnung."))
     return _run(application, "reject", by=by, comment=comment)
 
 
@@ -414,6 +439,7 @@ def _release(application: GrantApplication, amount: Decimal, *, by, comment: str
     )
 
 
+@_serves("withdraw")
 @transaction.atomic
 def application_withdraw(*, application_id: int, by, comment: str = "") -> GrantApplication:
     """Zurückziehen before payment; from approved it releases the commitment."""
@@ -429,6 +455,7 @@ def application_withdraw(*, application_id: int, by, comment: str = "") -> Grant
     return _run(application, "withdraw", by=by, comment=comment)
 
 
+@_serves("certify_invoices")
 @transaction.atomic
 def application_certify_invoices(
     *, application_id: int, by, invoices: Iterable[ComponentInput], comment: str = ""
@@ -440,32 +467,20 @@ def application_certify_invoices(
     """
     application = _lock(application_id)
     _ensure_allowed(by, "certify_invoices", application)
-    if application.state != State.APPROVED:
-        raise DomainError(_("Schlussrechnungen werden erst nach der Bewilligung bestätigt."))
     _replace_cost_items(application, invoices, stage=CostItem.Stage.INVOICE)
     actual = application.compute(stage=CostItem.Stage.INVOICE)
     application.payable_amount = min(application.approved_grant, actual.grant)
     application.invoices_certified_by = by
     application.invoices_certified_at = timezone.now()
-    application.save()
-    StateLog.objects.create(
-        content_object=application,
-        transition="certify_invoices",
-        source_state=application.state,
-        state=application.state,
-        by=by,
-        description=comment or None,
-    )
-    return application
+    return _run(application, "certify_invoices", by=by, comment=comment)
 
 
+@_serves("pay")
 @transaction.atomic
 def application_pay(*, application_id: int, by, comment: str = "") -> GrantApplication:
     """Auszahlen: pay the certified amount and release the rest of the commitment (four-eyes)."""
     application = _lock(application_id)
     _ensure_allowed(by, "pay", application)
-    if application.payable_amount is None:
-        raise DomainError(_("Die Schlussrechnung ist noch nicht als sachlich richtig bestätigt."))
     ledger_pay(
         programme_id=application.programme_id,
         year=application.budget_year,
@@ -481,6 +496,7 @@ def application_pay(*, application_id: int, by, comment: str = "") -> GrantAppli
     return _run(application, "pay", by=by, comment=comment)
 
 
+@_serves("document")
 @transaction.atomic
 def application_document(*, application_id: int, by, comment: str = "") -> GrantApplication:
     """Abschließen: after-photos and final documentation are complete."""
@@ -512,7 +528,7 @@ def approval_batch_request(*, application_ids: Iterable[int], by, comment: str =
         decision = decide(by, "approve", application)
         if not decision:
             refused[pk] = [decision.reason]
-        elif application.state != State.CHECKED:
+        elif not possible_in_state(STEPS["approve"], application):
             refused[pk] = [
                 _("Im Status „%(state)s“ ist dieser Schritt nicht möglich.")
                 % {"state": application.get_state_display()}
@@ -556,16 +572,9 @@ def application_approve_queued(*, application_id: int, by_id: int, comment: str 
     return True
 
 
-TRANSITIONS = {
-    "submit": application_submit,
-    "return_to_applicant": application_return_to_applicant,
-    "check": application_check,
-    "approve": application_approve,
-    "reject": application_reject,
-    "withdraw": application_withdraw,
-    "pay": application_pay,
-    "document": application_document,
-}
+# The steps that take a comment only (one workspace form and one API endpoint each), by name; a step of the
+# registry without its service fails here, at import.
+TRANSITIONS = {step.name: SERVICES[step.name] for step in TRANSITION_STEPS if not step.own_form}
 
 
 # --- the owner portal: a draft step by step, documents -----------------------------------

@@ -23,7 +23,7 @@ from .exports import applications_workbook
 from .files import document_response, letter_response
 from .forms import ApplicationFilterForm, CertifyInvoicesForm, ImportForm, LinkConsultationForm, NoteForm, StepForm
 from .imports import import_workbook, write_import_template
-from .labels import STEP_LABELS, computation_rows, history_rows
+from .labels import computation_rows, history_rows
 from .letters import letter_batch_create
 from .models import CostItem, Document, GrantApplication, Letter, LetterBatch, Programme
 from .personal_data import export_filename, personal_data_zip
@@ -40,11 +40,10 @@ from .selectors import (
     workspace_applications,
 )
 from .services import find_consultation
+from .steps import STEP_LABELS, STEPS
 
 PAGE_SIZE = 25
 State = GrantApplication.State
-
-STEPS_NEEDING_COMMENT = {"return_to_applicant", "reject"}
 
 
 @login_required
@@ -70,13 +69,8 @@ def _application_or_404(user, pk: int) -> GrantApplication:
 
 
 def awaited_step(application: GrantApplication) -> str:
-    if application.state == State.APPROVED:
-        return STEP_LABELS["pay" if application.payable_amount is not None else "certify_invoices"]
-    return {
-        State.SUBMITTED: STEP_LABELS["check"],
-        State.CHECKED: STEP_LABELS["approve"],
-        State.PAID: STEP_LABELS["document"],
-    }.get(application.state, "")
+    """The step a case of the queue (grants.selectors.applications_waiting_for) waits for, in words."""
+    return STEP_LABELS.get(application.awaited_step_name, "")
 
 
 @workspace_view
@@ -171,7 +165,7 @@ def _detail_context(request, application: GrantApplication, **extra) -> dict:
         if may_link and find_consultation(application) is None
         else [],
         "history": history_rows(application),
-        "steps": [(a, STEP_LABELS[a], a in STEPS_NEEDING_COMMENT) for a in steps.allowed if a != "certify_invoices"],
+        "steps": [(a, STEP_LABELS[a], bool(STEPS[a].comment_required)) for a in steps.allowed if not STEPS[a].own_form],
         "may_certify": "certify_invoices" in steps.allowed,
         "refused_steps": [(STEP_LABELS[a], reason) for a, reason in steps.refused],
         "may_note": decide(request.user, "note", application).allowed,
@@ -210,7 +204,7 @@ def _refused(request, application: GrantApplication, refusal: DomainError, statu
 @require_POST
 def application_step(request, pk: int, action: str):
     application = _application_or_404(request.user, pk)
-    if action not in services.TRANSITIONS or action == "submit":
+    if action not in services.TRANSITIONS or not STEPS[action].staff:
         raise Http404
     form = StepForm(request.POST)
     if not form.is_valid():

@@ -27,7 +27,6 @@ from grants import services
 from grants.files import document_response
 from grants.labels import computation_rows, history_rows
 from grants.models import Document, GrantApplication
-from grants.notifications import NEXT_STEP
 from grants.personal_data import export_filename, personal_data_zip
 from grants.rules import owner_steps
 from grants.selectors import (
@@ -38,6 +37,7 @@ from grants.selectors import (
     programmes_covering,
     return_message,
 )
+from grants.steps import NEXT_STEP
 
 from .forms import AddressCheckForm, ApplicantForm, MeasuresForm, PropertyForm, SubmitForm, UploadForm, WithdrawForm
 

@@ -1,0 +1,272 @@
+"""The registry of steps: one record per action on an application, and everything derived from it.
+
+A record says what the step is called, which django-fsm transition of ``GrantApplication`` it takes
+(``None`` for workspace actions that change no state), who may take it, its words (the workspace's
+button, the history row, the API's help), whether it needs a comment, the letter it produces, whether
+it tells the owner (by e-mail, with what comes next) and in whose queue a case waits for it.
+
+Rules (``decide``, the workspace's steps), services (which transition a service takes), the API's
+step endpoints, the history, labels, letters, notifications and queues all read these records; adding
+a step is a record here, its transition on the model and its service in grants.services.
+
+Preconditions of the state machine are django-fsm ``conditions`` on the model's transitions (e.g.
+paying needs certified invoices); ``unmet_conditions`` gives the words of those not met. What is
+known of django-fsm's internals is used here only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed
+
+from applicants.models import Role
+
+from .models import INVOICES_CERTIFIED, GrantApplication, LetterKind
+
+State = GrantApplication.State
+Text = str | Promise
+
+
+@dataclass(frozen=True)
+class Queue:
+    """Where a case waits for a step: in the queue of ``role``, since ``since`` (a field of the application).
+
+    ``cases`` selects the cases that wait; it may use the ``has_invoice`` annotation of
+    grants.selectors.applications_waiting_for.
+    """
+
+    role: str
+    cases: Q
+    since: str
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str  # as pages, API and rules call it (the API's URL is the name with dashes)
+    transition: Callable | None = None  # the model's django-fsm transition; None for an action without one
+    staff: frozenset[str] = frozenset()  # the staff roles that may take it
+    owner: bool = False  # the owner of the case may take it
+    label: Text = ""  # the workspace's button and notice
+    history_label: Text = ""  # the history row, where it differs from the label
+    help: str = ""  # the API's description; its summary is the words before " ("
+    comment_required: Text = ""  # what the service asks for when the comment is missing; "" if optional
+    letter: str | None = None  # the LetterKind it produces
+    tells_owner: Text = ""  # e-mails the owner (with the comment and the letter) and says what comes next
+    queue: Queue | None = None  # where a case waits for this step
+    four_eyes: str = ""  # the application's user field (attname) of whom this step needs another person than
+    four_eyes_reason: Text = ""
+    own_form: bool = False  # takes more than a comment: its own page, API endpoint and service arguments
+    not_now: Text = ""  # the refusal in a state the step is not possible in, where not the general one
+
+    @property
+    def method(self) -> str:
+        """The transition's name, as django-fsm-log records it in ``StateLog.transition``."""
+        return self.transition.__name__ if self.transition is not None else ""
+
+    @property
+    def notifies(self) -> bool:
+        return bool(self.tells_owner)
+
+    @property
+    def comment_to_applicant(self) -> bool:
+        """The comment goes to the applicant with the e-mail (and in the letter) of every step that notifies."""
+        return self.notifies
+
+    @property
+    def targets(self) -> set[str]:
+        """The states the step leads to."""
+        if self.transition is None:
+            return set()
+        return {t.target for t in self.transition._django_fsm.transitions.values()}
+
+    def held_by(self, user) -> bool:
+        """Whether one of the user's roles covers the step (tenancy and ownership are grants.rules' concern)."""
+        return any(user.has_role(role) for role in self.staff)
+
+
+_STEPS = (
+    # In the order the workspace offers them.
+    Step(
+        "check",
+        GrantApplication.mark_checked,
+        staff=frozenset({Role.CASEWORKER}),
+        label=_("Als geprüft bestätigen"),
+        history_label=_("geprüft"),
+        help="Prüfen (Sachbearbeitung): Unterlagen, Fördergebiet, Erstberatung, kein vorzeitiger Beginn, Zuschuss.",
+        tells_owner=_("Ihr Antrag ist vollständig geprüft; über die Bewilligung entscheidet nun eine zweite Person."),
+        queue=Queue(Role.CASEWORKER, Q(state=State.SUBMITTED), since="submitted_at"),
+    ),
+    Step(
+        "approve",
+        GrantApplication.approve,
+        staff=frozenset({Role.APPROVER}),
+        label=_("Bewilligen"),
+        help="Bewilligen (Bewilligung, nie wer geprüft hat): bindet den Zuschuss in der Mittelausstattung; "
+        "409, wenn sie ihn nicht tragen kann.",
+        letter=LetterKind.APPROVAL,
+        tells_owner=_(
+            "Sie können mit der Maßnahme beginnen. Reichen Sie nach Abschluss die Schlussrechnungen und Fotos ein."
+        ),
+        queue=Queue(Role.APPROVER, Q(state=State.CHECKED), since="checked_at"),
+        four_eyes="checked_by_id",
+        four_eyes_reason=_("Sie haben diesen Antrag geprüft; die Bewilligung muss eine andere Person aussprechen."),
+    ),
+    Step(
+        "certify_invoices",
+        GrantApplication.certify_invoices,
+        staff=frozenset({Role.CASEWORKER}),
+        label=_("Schlussrechnung prüfen"),
+        history_label=_("Schlussrechnung sachlich richtig"),
+        help="Caseworker, after approval: records the final invoices; payable = min(approved, recomputed).",
+        queue=Queue(
+            Role.CASEWORKER, Q(state=State.APPROVED, has_invoice=True) & ~INVOICES_CERTIFIED, since="approved_at"
+        ),
+        own_form=True,
+        not_now=_("Schlussrechnungen werden erst nach der Bewilligung bestätigt."),
+    ),
+    Step(
+        "pay",
+        GrantApplication.pay,
+        staff=frozenset({Role.FINANCE}),
+        label=_("Auszahlung freigeben"),
+        help="Auszahlen (Kasse, nie wer die Schlussrechnung bestätigt hat).",
+        letter=LetterKind.PAYMENT,
+        tells_owner=_(
+            "Die Zuwendung wird überwiesen. Bitte reichen Sie noch die Fotos nach Abschluss ein, falls nicht geschehen."
+        ),
+        queue=Queue(Role.FINANCE, Q(state=State.APPROVED) & INVOICES_CERTIFIED, since="invoices_certified_at"),
+        four_eyes="invoices_certified_by_id",
+        four_eyes_reason=_(
+            "Sie haben die Schlussrechnung als sachlich richtig bestätigt; "
+            "die Auszahlung muss eine andere Person freigeben."
+        ),
+    ),
+    Step(
+        "document",
+        GrantApplication.document,
+        staff=frozenset({Role.CASEWORKER}),
+        label=_("Abschließen"),
+        help="Abschließen (Sachbearbeitung): Fotos nach der Maßnahme liegen vor.",
+        tells_owner=_("Ihr Förderfall ist abgeschlossen. Bitte beachten Sie die Zweckbindungsfrist."),
+        queue=Queue(Role.CASEWORKER, Q(state=State.PAID), since="paid_at"),
+    ),
+    Step(
+        "return_to_applicant",
+        GrantApplication.return_to_applicant,
+        staff=frozenset({Role.CASEWORKER}),
+        label=_("Zurück an Antragsteller/in"),
+        help="Zurück an Antragsteller/in (Sachbearbeitung); der Kommentar sagt, was fehlt (Pflicht).",
+        comment_required=_("Bitte schreiben Sie, was fehlt."),
+        letter=LetterKind.DOCUMENTS_REQUEST,
+        tells_owner=_("Bitte ergänzen Sie Ihren Antrag und reichen Sie ihn erneut ein."),
+    ),
+    Step(
+        "reject",
+        GrantApplication.reject,
+        staff=frozenset({Role.CASEWORKER, Role.APPROVER}),
+        label=_("Ablehnen"),
+        help="Ablehnen (Sachbearbeitung oder Bewilligung) mit Begründung (Pflicht).",
+        comment_required=_("Bitte begründen Sie die Ablehnung."),
+        letter=LetterKind.REJECTION,
+        tells_owner=_("Die Gründe und Ihre Möglichkeit, Widerspruch einzulegen, finden Sie im beigefügten Bescheid."),
+    ),
+    Step(
+        "withdraw",
+        GrantApplication.withdraw,
+        staff=frozenset({Role.CASEWORKER}),
+        owner=True,
+        label=_("Im Auftrag zurückziehen"),
+        help="Zurückziehen (Antragsteller/in oder Sachbearbeitung) vor der Auszahlung; gibt Bindungen frei.",
+        tells_owner=_("Ihr Antrag ist zurückgezogen; es ist nichts weiter zu tun."),
+    ),
+    # The owner's steps.
+    Step(
+        "submit",
+        GrantApplication.submit,
+        owner=True,
+        history_label=_("eingereicht"),
+        help="Einreichen (Antragsteller/in): vergibt das Aktenzeichen.",
+        letter=LetterKind.RECEIPT,
+        tells_owner=_("Wir prüfen Ihren Antrag und melden uns, falls etwas fehlt."),
+    ),
+    Step("edit", owner=True),
+    # Workspace actions that are not transitions; the auditor holds none of them (read only).
+    Step("note", staff=frozenset({Role.CASEWORKER, Role.APPROVER, Role.FINANCE})),
+    Step("link_consultation", staff=frozenset({Role.CASEWORKER})),
+    # Auskunft nach Art. 15 DSGVO about the case's applicant, limited to the municipality's cases.
+    Step("export_personal_data", staff=frozenset({Role.CASEWORKER})),
+)
+
+STEPS: dict[str, Step] = {step.name: step for step in _STEPS}
+TRANSITION_STEPS: tuple[Step, ...] = tuple(step for step in _STEPS if step.transition is not None)
+# The steps a workspace page may offer, in the order it shows them.
+WORKSPACE_STEPS: tuple[Step, ...] = tuple(step for step in TRANSITION_STEPS if step.staff)
+QUEUE_STEPS: tuple[Step, ...] = tuple(step for step in TRANSITION_STEPS if step.queue is not None)
+_BY_METHOD: dict[str, Step] = {step.method: step for step in TRANSITION_STEPS}
+
+STEP_LABELS = {step.name: step.label for step in _STEPS if step.label}
+# The history's words, by the transition's name as django-fsm-log records it.
+HISTORY_LABELS = {
+    step.method: step.history_label or step.label for step in TRANSITION_STEPS if step.history_label or step.label
+}
+# Which transition (as logged) produces which letter.
+LETTER_FOR_TRANSITION = {step.method: step.letter for step in TRANSITION_STEPS if step.letter}
+# The transitions (as logged) that notify the owner (grants.services._run queues them).
+NOTIFIED_TRANSITIONS = tuple(step.method for step in TRANSITION_STEPS if step.notifies)
+
+
+def _next_steps() -> dict[str, Text]:
+    next_steps: dict[str, Text] = {}
+    for step in TRANSITION_STEPS:
+        for target in sorted(step.targets) if step.notifies else ():
+            next_steps.setdefault(target, step.tells_owner)
+    return next_steps
+
+
+# What happens next, in the owner's words, after each state is reached (the first step reaching it says).
+NEXT_STEP = _next_steps()
+
+
+def step_of_transition(name: str) -> Step | None:
+    """The step a logged transition (``StateLog.transition``) took; None for entries no step wrote (an import)."""
+    return _BY_METHOD.get(name)
+
+
+def action_of(name: str) -> str:
+    """A logged transition named as the API and the pages name the step (mark_checked is check)."""
+    step = _BY_METHOD.get(name)
+    return step.name if step is not None else name
+
+
+# --- the state machine: the one place that calls django-fsm for a step ----------------------------
+
+
+def _bound(step: Step, application: GrantApplication):
+    return step.transition.__get__(application, type(application))
+
+
+def available_steps(application: GrantApplication) -> set[str]:
+    """The steps the state allows now, their conditions met (who may is grants.rules' concern)."""
+    return {action_of(t.name) for t in application.get_available_state_transitions()}
+
+
+def possible_in_state(step: Step, application: GrantApplication) -> bool:
+    """Whether the application's state allows the step, its conditions aside."""
+    return can_proceed(_bound(step, application), check_conditions=False)
+
+
+def unmet_conditions(step: Step, application: GrantApplication) -> list[str]:
+    """The words of each of the step's conditions the application does not meet now."""
+    transition = step.transition._django_fsm.get_transition(application.state) if step.transition else None
+    conditions = (transition.conditions or []) if transition is not None else []
+    return [str(condition.refusal) for condition in conditions if not condition(application)]
+
+
+def take(step: Step, application: GrantApplication, *, by, comment: str) -> None:
+    """Take the step's transition; django-fsm-log records who, when, from, to and the comment."""
+    _bound(step, application)(by=by, description=comment or None)
