@@ -4,8 +4,9 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm_log.admin import StateLogInline
 
 from core.admin import MunicipalityScopedAdmin
+from grants.batches import letter_batch_create
 
-from .letters import letter_batch_create, letter_correct
+from .letters import letter_correct
 from .models import (
     CostItem,
     Document,

@@ -17,7 +17,7 @@ from applicants.rules import may_apply
 from core.api import ID, IdFilter, NotFoundAlike
 from grants.files import letter_response
 
-from . import services
+from . import batches, services
 from .models import Document, GrantApplication, Letter, LetterKind, Programme
 from .rules import visible_applications, visible_programmes
 from .selectors import application_history, applications_with_details, programmes_with_rules
@@ -194,7 +194,7 @@ class ApplicationViewSet(
         if not request.user.has_role(Role.APPROVER):
             raise exceptions.PermissionDenied(_("Ihre Rolle erlaubt diesen Schritt nicht."))
         data = self._valid(ApprovalBatchSerializer, request.data)
-        queued, refused = services.approval_batch_request(
+        queued, refused = batches.approval_batch_request(
             application_ids=data["applications"], by=request.user, comment=data["comment"]
         )
         return Response(

@@ -11,15 +11,16 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.template import Context, Engine
+from django.template import Context
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from weasyprint import HTML
 
 from .calculator import Bound
-from .letter_defaults import DEFAULTS
+from .letter_defaults import DEFAULTS, SIGNATORY
 from .models import GrantApplication, Letter, LetterBatch, LetterKind, LetterTemplate, MeasureKind
 from .steps import LETTER_FOR_TRANSITION
+from .wording import WORDING_ENGINE
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,6 @@ def wording_for(application: GrantApplication, kind: str) -> Wording:
     if chosen:
         return Wording(chosen.letterhead, chosen.subject, chosen.body, chosen.signatory, chosen.legal_remedy_notice)
     default = DEFAULTS[LetterKind(kind)]
-    from .letter_defaults import SIGNATORY
-
     return Wording("", default["subject"], default["body"], SIGNATORY, default["legal_remedy_notice"])
 
 
@@ -76,9 +75,6 @@ def letter_context(application: GrantApplication, *, comment: str = "") -> dict:
     }
 
 
-# Staff edit subject and body in the admin. They are rendered by an engine that can load no
-# other template, over plain values only: no way from {{ applicant.user.password }} to a hash.
-WORDING_ENGINE = Engine(libraries={"formatting": "grants.templatetags.formatting"})
 WORDING_FIELDS = {
     "application": ("file_number", "description", "submitted_at", "total_costs", "eligible_costs", "computed_grant",
                     "approved_grant", "approved_at", "budget_year", "completion_deadline", "invoice_deadline",
@@ -196,19 +192,6 @@ def letters_make_missing(application: GrantApplication) -> int:
         )
         created += made
     return created
-
-
-def letter_batch_create(*, application_ids, by) -> LetterBatch:
-    """A batch that makes the missing letters of many cases in the background (grants.tasks)."""
-    from core.tasks import enqueue
-
-    from .tasks import render_letter_batch
-
-    ids = list(application_ids)
-    batch = LetterBatch.objects.create(created_by=by, total=len(ids))
-    batch.applications.set(ids)
-    transaction.on_commit(lambda: enqueue(render_letter_batch, batch_id=batch.pk))
-    return batch
 
 
 def letter_batch_run(*, batch_id: int) -> LetterBatch:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.template import Context, TemplateDoesNotExist, TemplateSyntaxError
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
@@ -31,6 +32,7 @@ from .calculator import (
     Rounding,
     compute_grant,
 )
+from .wording import WORDING_ENGINE
 
 
 class MeasureKind(models.TextChoices):
@@ -625,13 +627,8 @@ class LetterTemplate(models.Model):
         return f"{self.get_kind_display()} – {self.programme or self.municipality}"
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-        from django.template import Context, TemplateDoesNotExist, TemplateSyntaxError
-
         if self.programme_id and self.programme.municipality_id != self.municipality_id:
             raise ValidationError({"programme": _("Das Programm gehört zu einer anderen Kommune.")})
-        from .letters import WORDING_ENGINE
-
         for field in ("subject", "body", "letterhead", "signatory", "legal_remedy_notice"):
             try:
                 # Rendered once with no data: also refuses {% include %} of templates it may not load.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from applicants.models import Applicant, Role
+from applicants.models import Applicant, Role, User
 from core.decisions import ALLOWED, Decision
 from core.tenancy import may_use_workspace
 
@@ -20,11 +20,11 @@ from .models import Document, GrantApplication, Programme
 from .steps import STEPS, WORKSPACE_STEPS, available_steps
 
 
-def is_owner(user, application: GrantApplication) -> bool:
+def is_owner(user: User, application: GrantApplication) -> bool:
     return user.is_authenticated and application.applicant.user_id == user.pk
 
 
-def is_staff_of(user, application: GrantApplication) -> bool:
+def is_staff_of(user: User, application: GrantApplication) -> bool:
     return (
         user.is_authenticated
         and user.is_municipal_staff
@@ -32,7 +32,7 @@ def is_staff_of(user, application: GrantApplication) -> bool:
     )
 
 
-def decide(user, action: str, application: GrantApplication) -> Decision:
+def decide(user: User, action: str, application: GrantApplication) -> Decision:
     """May ``user`` perform ``action`` on ``application``? The state is the service's concern."""
     if not user.is_authenticated:
         return Decision(False, _("Bitte melden Sie sich an."))
@@ -55,7 +55,7 @@ def decide(user, action: str, application: GrantApplication) -> Decision:
     return ALLOWED
 
 
-def visible_applications(user) -> QuerySet[GrantApplication]:
+def visible_applications(user: User) -> QuerySet[GrantApplication]:
     """Applications the user may see: their own, and as staff those of their municipalities."""
     if not user.is_authenticated:
         return GrantApplication.objects.none()
@@ -66,7 +66,7 @@ def visible_applications(user) -> QuerySet[GrantApplication]:
     return GrantApplication.objects.filter(condition)
 
 
-def staff_applications(user) -> QuerySet[GrantApplication]:
+def staff_applications(user: User) -> QuerySet[GrantApplication]:
     """The workspace's applications: those of the user's municipalities, never the staff member's own."""
     if not (user.is_authenticated and user.is_municipal_staff):
         return GrantApplication.objects.none()
@@ -91,7 +91,7 @@ OWNER_UPLOAD_KINDS = {
 }
 
 
-def upload_kinds(user, application: GrantApplication) -> tuple[str, ...]:
+def upload_kinds(user: User, application: GrantApplication) -> tuple[str, ...]:
     """The kinds of document ``user`` may upload to ``application`` now; none for anyone but the owner."""
     if not is_owner(user, application):
         return ()
@@ -105,7 +105,7 @@ class OwnerSteps:
     upload_kinds: tuple[str, ...]
 
 
-def owner_steps(user, application: GrantApplication) -> OwnerSteps:
+def owner_steps(user: User, application: GrantApplication) -> OwnerSteps:
     """What the owner may do on their case page now: the state graph and ``decide`` together."""
     possible = available_steps(application)
     return OwnerSteps(
@@ -119,7 +119,7 @@ def owner_steps(user, application: GrantApplication) -> OwnerSteps:
 LETTER_ROLES = (Role.CASEWORKER, Role.APPROVER)
 
 
-def may_manage_letters(user) -> bool:
+def may_manage_letters(user: User) -> bool:
     """Edit the letter wording of one's municipalities and have letters made for many cases at once."""
     return may_use_workspace(user) and any(user.has_role(role) for role in LETTER_ROLES)
 
@@ -130,7 +130,7 @@ class Steps:
     refused: list[tuple[str, str]]  # (action, reason) the user's role covers but four-eyes forbids now
 
 
-def workspace_steps(user, application: GrantApplication) -> Steps:
+def workspace_steps(user: User, application: GrantApplication) -> Steps:
     """The steps ``user`` may take on ``application`` now: the state graph and ``decide`` together.
 
     The state graph includes the transitions' conditions: paying needs the final invoices certified first.
@@ -150,7 +150,7 @@ def workspace_steps(user, application: GrantApplication) -> Steps:
     return Steps(allowed, refused)
 
 
-def visible_programmes(user) -> QuerySet[Programme]:
+def visible_programmes(user: User) -> QuerySet[Programme]:
     """Programmes the user may see: staff those of their municipalities, everyone else all (they are public)."""
     if not user.is_authenticated:
         return Programme.objects.none()

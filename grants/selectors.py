@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import (
     Case,
@@ -25,14 +26,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
 
-from applicants.models import Consultation
+from applicants.models import Consultation, User
 from budgets.rules import visible_allocations
 from budgets.selectors import balances_of
 
 from .calculator import GrantResult
 from .models import CostItem, Document, GrantApplication, MeasureComponent, Programme, _normalise_street
 from .rules import staff_applications, visible_applications
-from .steps import QUEUE_STEPS
+from .steps import QUEUES
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 State = GrantApplication.State
 
@@ -47,7 +51,7 @@ def open_programmes(*, on: date) -> QuerySet[Programme]:
     )
 
 
-def programmes_of(user) -> QuerySet[Programme]:
+def programmes_of(user: User) -> QuerySet[Programme]:
     """The programmes of the user's municipalities, for filters and the dashboard."""
     return Programme.objects.filter(municipality__in=user.municipality_ids).select_related("municipality")
 
@@ -84,7 +88,7 @@ def _ordering(sort: str) -> list:
 
 
 def workspace_applications(
-    user,
+    user: User,
     *,
     programme: int | None = None,
     state: str = "",
@@ -122,7 +126,7 @@ def workspace_applications(
     return applications.order_by(*_ordering(sort))
 
 
-def application_years(user) -> list[int]:
+def application_years(user: User) -> list[int]:
     """The years the list can be filtered by: from the first submission to this year."""
     # The bounds of the range only: the staff member's own cases (excluded from the list) do not matter here.
     programmes = Programme.objects.filter(municipality__in=user.municipality_ids).values("pk")
@@ -134,16 +138,16 @@ def application_years(user) -> list[int]:
     return list(range(this_year, min(first, this_year) - 1, -1))
 
 
-def _waiting_for(user) -> Q:
+def _waiting_for(user: User) -> Q:
     """What waits for the user's roles; a step four-eyes forbids them is not theirs to wait for."""
     waiting = Q(pk__in=[])
-    for step in QUEUE_STEPS:
-        if user.has_role(step.queue.role):
-            waiting |= step.queue.cases & ~Q(**{step.four_eyes: user.pk}) if step.four_eyes else step.queue.cases
+    for step, queue in QUEUES:
+        if user.has_role(queue.role):
+            waiting |= queue.cases & ~Q(**{step.four_eyes: user.pk}) if step.four_eyes else queue.cases
     return waiting
 
 
-def applications_waiting_for(user) -> QuerySet[GrantApplication]:
+def applications_waiting_for(user: User) -> QuerySet[GrantApplication]:
     """My queue: the cases that wait for a step of the user's roles, oldest first, with deadlines.
 
     Each case says since when it waits and which step it awaits (``awaited_step_name``), both from the registry.
@@ -153,10 +157,10 @@ def applications_waiting_for(user) -> QuerySet[GrantApplication]:
         .annotate(
             has_invoice=Exists(Document.objects.filter(application=OuterRef("pk"), kind=Document.Kind.INVOICE)),
             waiting_since=Case(
-                *(When(step.queue.cases, then=F(step.queue.since)) for step in QUEUE_STEPS),
+                *(When(queue.cases, then=F(queue.since)) for _, queue in QUEUES),
                 output_field=DateTimeField(),
             ),
-            awaited_step_name=Case(*(When(step.queue.cases, then=Value(step.name)) for step in QUEUE_STEPS)),
+            awaited_step_name=Case(*(When(queue.cases, then=Value(step.name)) for step, queue in QUEUES)),
         )
         .filter(_waiting_for(user))
         .select_related("programme", "applicant", "property")
@@ -164,7 +168,7 @@ def applications_waiting_for(user) -> QuerySet[GrantApplication]:
     )
 
 
-def state_counts(user) -> list[tuple[str, str, int]]:
+def state_counts(user: User) -> list[tuple[str, StrOrPromise, int]]:
     """Number of visible applications per state, every state listed: (state, label, count)."""
     counts = dict(staff_applications(user).values_list("state").annotate(n=Count("pk")).order_by())
     return [(state, label, counts.get(state, 0)) for state, label in State.choices]
@@ -181,7 +185,7 @@ def pending_grants(programme_ids) -> dict[int, Decimal]:
     return {programme_id: Decimal(total).quantize(Decimal("0.01")) for programme_id, total in rows}
 
 
-def workspace_application(user, pk: int) -> GrantApplication:
+def workspace_application(user: User, pk: int) -> GrantApplication:
     """One application with everything its workspace page shows; raises DoesNotExist outside the user's view."""
     return (
         staff_applications(user)
@@ -305,7 +309,7 @@ def consultation_candidates(application: GrantApplication) -> list[Consultation]
 # --- the owner portal ---------------------------------------------------------------------
 
 
-def owner_applications(user) -> QuerySet[GrantApplication]:
+def owner_applications(user: User) -> QuerySet[GrantApplication]:
     """The owner's own applications, newest first, with what "my applications" shows."""
     return (
         visible_applications(user)
@@ -315,7 +319,7 @@ def owner_applications(user) -> QuerySet[GrantApplication]:
     )
 
 
-def owner_application(user, pk: int) -> GrantApplication:
+def owner_application(user: User, pk: int) -> GrantApplication:
     """One of the owner's applications with everything its pages show; DoesNotExist for anyone else's."""
     return (
         visible_applications(user)
@@ -344,7 +348,7 @@ def programmes_covering(programmes, *, street: str, house_number: str) -> list[P
     return [p for p in programmes if any(s.covers(street, house_number) for s in p.funding_area.all())]
 
 
-def budget_at_a_glance(user, *, year: int) -> list[dict]:
+def budget_at_a_glance(user: User, *, year: int) -> list[dict]:
     """The allocations of the year with their balance and what pending applications would need."""
     allocations = list(visible_allocations(user).filter(year=year).select_related("programme"))
     balances = balances_of(allocations)

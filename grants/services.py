@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import cast
 from uuid import uuid4
 
 from dateutil.relativedelta import relativedelta
@@ -27,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
 
-from applicants.models import Applicant, Consultation, Property
+from applicants.models import Applicant, Consultation, Property, User
 from applicants.services import ApplicantInput, PropertyInput, applicant_save, property_find_or_create
 from budgets.services import BudgetError, ledger_commit, ledger_pay, ledger_release
 from core.errors import Code, DomainError
@@ -59,7 +60,7 @@ def _lock(application_id: int) -> GrantApplication:
         raise DomainError(_("Antrag nicht gefunden."), code=Code.NOT_FOUND) from None
 
 
-def _ensure_allowed(by, action: str, application: GrantApplication) -> None:
+def _ensure_allowed(by: User, action: str, application: GrantApplication) -> None:
     if not decide(by, "view", application):
         raise DomainError(_("Antrag nicht gefunden."), code=Code.NOT_FOUND)
     decision = decide(by, action, application)
@@ -91,7 +92,7 @@ def _require_comment(comment: str, message: str) -> str:
     return comment
 
 
-def _run(application: GrantApplication, action: str, *, by, comment: str) -> GrantApplication:
+def _run(application: GrantApplication, action: str, *, by: User, comment: str) -> GrantApplication:
     """Take the step's transition (a required comment first) and save; queue its letter and e-mail, if any."""
     step = STEPS[action]
     if step.comment_required:
@@ -211,7 +212,7 @@ def application_create(
     applicant: Applicant,
     property: Property,
     components: Iterable[ComponentInput],
-    by,
+    by: User,
     description: str = "",
     works_started_on: date | None = None,
 ) -> GrantApplication:
@@ -238,7 +239,7 @@ UNCHANGED = object()
 def application_update(
     *,
     application_id: int,
-    by,
+    by: User,
     description=UNCHANGED,
     works_started_on=UNCHANGED,
     components: Iterable[ComponentInput] | object = UNCHANGED,
@@ -255,7 +256,7 @@ def application_update(
     if works_started_on is not UNCHANGED:
         application.works_started_on = works_started_on
     if components is not UNCHANGED:
-        _measures_edit(application, components)
+        _measures_edit(application, cast(Iterable[ComponentInput], components))
     return _recompute(application)
 
 
@@ -299,7 +300,7 @@ def submission_problems(application: GrantApplication, *, on: date) -> list[str]
 
 @_serves("submit")
 @transaction.atomic
-def application_submit(*, application_id: int, by, comment: str = "") -> GrantApplication:
+def application_submit(*, application_id: int, by: User, comment: str = "") -> GrantApplication:
     """Einreichen: the applicant hands in the draft; it gets its file number."""
     application = _lock(application_id)
     _ensure_allowed(by, "submit", application)
@@ -315,7 +316,7 @@ def application_submit(*, application_id: int, by, comment: str = "") -> GrantAp
 
 @_serves("return_to_applicant")
 @transaction.atomic
-def application_return_to_applicant(*, application_id: int, by, comment: str) -> GrantApplication:
+def application_return_to_applicant(*, application_id: int, by: User, comment: str) -> GrantApplication:
     """Zurück an Antragsteller/in: the caseworker says what is missing."""
     application = _lock(application_id)
     _ensure_allowed(by, "return_to_applicant", application)
@@ -371,7 +372,7 @@ def check_problems(application: GrantApplication) -> list[str]:
 
 @_serves("check")
 @transaction.atomic
-def application_check(*, application_id: int, by, comment: str = "") -> GrantApplication:
+def application_check(*, application_id: int, by: User, comment: str = "") -> GrantApplication:
     """Prüfen: documents, funding area, consultation, no early start, grant computed."""
     application = _lock(application_id)
     _ensure_allowed(by, "check", application)
@@ -387,7 +388,7 @@ def application_check(*, application_id: int, by, comment: str = "") -> GrantApp
 
 @_serves("approve")
 @transaction.atomic
-def application_approve(*, application_id: int, by, comment: str = "") -> GrantApplication:
+def application_approve(*, application_id: int, by: User, comment: str = "") -> GrantApplication:
     """Bewilligen: commit the grant against the allocation of the programme year (four-eyes)."""
     application = _lock(application_id)
     _ensure_allowed(by, "approve", application)
@@ -421,17 +422,24 @@ def approval_deadlines(programme: Programme, decided_on: date) -> tuple[date, da
 
 @_serves("reject")
 @transaction.atomic
-def application_reject(*, application_id: int, by, comment: str) -> GrantApplication:
+def application_reject(*, application_id: int, by: User, comment: str) -> GrantApplication:
     """Ablehnen, with reasons."""
     application = _lock(application_id)
     _ensure_allowed(by, "reject", application)
     return _run(application, "reject", by=by, comment=comment)
 
 
-def _release(application: GrantApplication, amount: Decimal, *, by, comment: str) -> None:
+def _budget_year(application: GrantApplication) -> int:
+    """The programme year an approved grant is booked in (set by the approval)."""
+    if application.budget_year is None:
+        raise DomainError(_("Der Antrag ist keinem Programmjahr zugeordnet."))
+    return application.budget_year
+
+
+def _release(application: GrantApplication, amount: Decimal, *, by: User, comment: str) -> None:
     ledger_release(
         programme_id=application.programme_id,
-        year=application.budget_year,
+        year=_budget_year(application),
         application=application,
         amount=amount,
         by=by,
@@ -441,7 +449,7 @@ def _release(application: GrantApplication, amount: Decimal, *, by, comment: str
 
 @_serves("withdraw")
 @transaction.atomic
-def application_withdraw(*, application_id: int, by, comment: str = "") -> GrantApplication:
+def application_withdraw(*, application_id: int, by: User, comment: str = "") -> GrantApplication:
     """Zurückziehen before payment; from approved it releases the commitment."""
     application = _lock(application_id)
     _ensure_allowed(by, "withdraw", application)
@@ -458,7 +466,7 @@ def application_withdraw(*, application_id: int, by, comment: str = "") -> Grant
 @_serves("certify_invoices")
 @transaction.atomic
 def application_certify_invoices(
-    *, application_id: int, by, invoices: Iterable[ComponentInput], comment: str = ""
+    *, application_id: int, by: User, invoices: Iterable[ComponentInput], comment: str = ""
 ) -> GrantApplication:
     """Sachlich richtig: the caseworker records the final invoices; the payable amount follows.
 
@@ -477,13 +485,13 @@ def application_certify_invoices(
 
 @_serves("pay")
 @transaction.atomic
-def application_pay(*, application_id: int, by, comment: str = "") -> GrantApplication:
+def application_pay(*, application_id: int, by: User, comment: str = "") -> GrantApplication:
     """Auszahlen: pay the certified amount and release the rest of the commitment (four-eyes)."""
     application = _lock(application_id)
     _ensure_allowed(by, "pay", application)
     ledger_pay(
         programme_id=application.programme_id,
-        year=application.budget_year,
+        year=_budget_year(application),
         application=application,
         amount=application.payable_amount,
         committed=application.approved_grant,
@@ -498,7 +506,7 @@ def application_pay(*, application_id: int, by, comment: str = "") -> GrantAppli
 
 @_serves("document")
 @transaction.atomic
-def application_document(*, application_id: int, by, comment: str = "") -> GrantApplication:
+def application_document(*, application_id: int, by: User, comment: str = "") -> GrantApplication:
     """Abschließen: after-photos and final documentation are complete."""
     application = _lock(application_id)
     _ensure_allowed(by, "document", application)
@@ -507,55 +515,11 @@ def application_document(*, application_id: int, by, comment: str = "") -> Grant
     return _run(application, "document", by=by, comment=comment)
 
 
-def approval_batch_request(*, application_ids: Iterable[int], by, comment: str = "") -> tuple[list[int], dict]:
-    """Bewilligen im Stapel: queue the approval of many checked applications, each its own task and transaction.
-
-    What is plainly not possible now (not visible, the role, four-eyes, the state) is answered at once,
-    per application; whether the allocation carries each grant is decided in the worker, under the
-    allocation's row lock, in the order the approvals are booked. Returns the queued ids and the
-    refused ones with their reasons.
-    """
-    from .tasks import approve_application
-
-    ids = list(dict.fromkeys(int(pk) for pk in application_ids))
-    found = GrantApplication.objects.select_related("programme__municipality", "applicant").in_bulk(ids)
-    queued, refused = [], {}
-    for pk in ids:
-        application = found.get(pk)
-        if application is None or not decide(by, "view", application):
-            refused[pk] = [_("Antrag nicht gefunden.")]
-            continue
-        decision = decide(by, "approve", application)
-        if not decision:
-            refused[pk] = [decision.reason]
-        elif not possible_in_state(STEPS["approve"], application):
-            refused[pk] = [
-                _("Im Status „%(state)s“ ist dieser Schritt nicht möglich.")
-                % {"state": application.get_state_display()}
-            ]
-        else:
-            queued.append(pk)
-    # Queued at once (this request writes nothing a worker would have to wait for): an approval the broker does
-    # not take is answered as refused, never reported as queued and then lost.
-    for pk in list(queued):
-        try:
-            approve_application.delay(application_id=pk, by_id=by.pk, comment=comment)
-        except Exception:
-            logger.exception("Could not queue the approval of application %s", pk)
-            queued.remove(pk)
-            refused[pk] = [
-                _("Die Bewilligung konnte nicht eingereiht werden; bitte versuchen Sie es später noch einmal.")
-            ]
-    return queued, refused
-
-
 def application_approve_queued(*, application_id: int, by_id: int, comment: str = "") -> bool:
     """One approval of a batch, in a worker: approve, or leave the case checked with a note saying why not.
 
     A task delivered again after its approval committed finds the case approved and changes nothing.
     """
-    from applicants.models import User
-
     by = User.objects.get(pk=by_id)
     try:
         application_approve(application_id=application_id, by=by, comment=comment)
@@ -580,7 +544,7 @@ TRANSITIONS = {step.name: SERVICES[step.name] for step in TRANSITION_STEPS if no
 # --- the owner portal: a draft step by step, documents -----------------------------------
 
 
-def _lock_draft(application_id: int, by) -> GrantApplication:
+def _lock_draft(application_id: int, by: User) -> GrantApplication:
     application = _lock(application_id)
     _ensure_allowed(by, "edit", application)
     if application.state != State.DRAFT:
@@ -597,7 +561,7 @@ def _recompute(application: GrantApplication) -> GrantApplication:
 
 
 @transaction.atomic
-def draft_start(*, programme_id: int, applicant_id: int, property: PropertyInput, by) -> GrantApplication:
+def draft_start(*, programme_id: int, applicant_id: int, property: PropertyInput, by: User) -> GrantApplication:
     """Start a draft once the owner has given their details and the property; measures follow."""
     programme = Programme.objects.filter(pk=programme_id).first()
     applicant = Applicant.objects.filter(pk=applicant_id, user=by).first() if by.is_authenticated else None
@@ -610,7 +574,7 @@ def draft_start(*, programme_id: int, applicant_id: int, property: PropertyInput
 
 
 @transaction.atomic
-def draft_update_applicant(*, application_id: int, by, data: ApplicantInput) -> GrantApplication:
+def draft_update_applicant(*, application_id: int, by: User, data: ApplicantInput) -> GrantApplication:
     """Change the applicant's details of a draft; the grant follows (input-VAT deduction counts)."""
     application = _lock_draft(application_id, by)
     try:
@@ -623,7 +587,7 @@ def draft_update_applicant(*, application_id: int, by, data: ApplicantInput) -> 
 
 
 @transaction.atomic
-def draft_update_property(*, application_id: int, by, data: PropertyInput) -> GrantApplication:
+def draft_update_property(*, application_id: int, by: User, data: PropertyInput) -> GrantApplication:
     """Change the property of a draft (another property record when the details differ)."""
     application = _lock_draft(application_id, by)
     application.property = property_find_or_create(data=data, registered_by=application.applicant)
@@ -640,7 +604,7 @@ def application_upload_bytes(application: GrantApplication) -> int:
 
 
 @transaction.atomic
-def document_upload(*, application_id: int, by, kind: str, file) -> Document:
+def document_upload(*, application_id: int, by: User, kind: str, file) -> Document:
     """Hand in one file: PDF, JPEG or PNG by content, within the limits per file and per application.
 
     Each file is its own transaction, so a refused file in a batch leaves the others saved.
@@ -686,7 +650,7 @@ def document_upload(*, application_id: int, by, kind: str, file) -> Document:
         # An upload is a change of the draft: it resets the time a never-submitted draft is kept (grants.privacy).
         GrantApplication.objects.filter(pk=application.pk).update(updated_at=timezone.now())
     except Exception:
-        document.file.storage.delete(stored)
+        document.file.storage.delete(stored)  # type: ignore[arg-type]  # saved above, so it has a name
         raise
     return document
 
@@ -695,7 +659,7 @@ def document_upload(*, application_id: int, by, kind: str, file) -> Document:
 
 
 @transaction.atomic
-def note_add(*, application_id: int, by, text: str) -> InternalNote:
+def note_add(*, application_id: int, by: User, text: str) -> InternalNote:
     """Interner Vermerk: staff note on a case, never shown to the applicant."""
     application = _lock(application_id)
     if not decide(by, "view", application):
@@ -708,7 +672,7 @@ def note_add(*, application_id: int, by, text: str) -> InternalNote:
 
 
 @transaction.atomic
-def application_link_consultation(*, application_id: int, consultation_id: int, by) -> GrantApplication:
+def application_link_consultation(*, application_id: int, consultation_id: int, by: User) -> GrantApplication:
     """Link the initial consultation (Erstberatung) recorded before the application to it.
 
     A consultation is often recorded before the owner has an account, so the automatic match

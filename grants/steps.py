@@ -16,8 +16,8 @@ known of django-fsm's internals is used here only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q
 from django.utils.functional import Promise
@@ -48,7 +48,8 @@ class Queue:
 @dataclass(frozen=True)
 class Step:
     name: str  # as pages, API and rules call it (the API's URL is the name with dashes)
-    transition: Callable | None = None  # the model's django-fsm transition; None for an action without one
+    # The model's django-fsm transition (django-fsm has no types: Any); None for an action without one.
+    transition: Any = None
     staff: frozenset[str] = frozenset()  # the staff roles that may take it
     owner: bool = False  # the owner of the case may take it
     label: Text = ""  # the workspace's button and notice
@@ -207,6 +208,8 @@ TRANSITION_STEPS: tuple[Step, ...] = tuple(step for step in _STEPS if step.trans
 # The steps a workspace page may offer, in the order it shows them.
 WORKSPACE_STEPS: tuple[Step, ...] = tuple(step for step in TRANSITION_STEPS if step.staff)
 QUEUE_STEPS: tuple[Step, ...] = tuple(step for step in TRANSITION_STEPS if step.queue is not None)
+# Each waiting step with its queue, for the selectors that build the queues.
+QUEUES: tuple[tuple[Step, Queue], ...] = tuple((step, step.queue) for step in QUEUE_STEPS if step.queue is not None)
 _BY_METHOD: dict[str, Step] = {step.method: step for step in TRANSITION_STEPS}
 
 STEP_LABELS = {step.name: step.label for step in _STEPS if step.label}
@@ -252,7 +255,8 @@ def _bound(step: Step, application: GrantApplication):
 
 def available_steps(application: GrantApplication) -> set[str]:
     """The steps the state allows now, their conditions met (who may is grants.rules' concern)."""
-    return {action_of(t.name) for t in application.get_available_state_transitions()}
+    transitions = application.get_available_state_transitions()  # type: ignore[attr-defined]  # added by django-fsm
+    return {action_of(t.name) for t in transitions}
 
 
 def possible_in_state(step: Step, application: GrantApplication) -> bool:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from applicants.models import Role
 from core.errors import Code, DomainError
 from core.views import workspace_view
+from grants.batches import letter_batch_create
 
 from . import services
 from .audit import KINDS, audit_history, audit_rows
@@ -24,7 +25,6 @@ from .files import document_response, letter_response
 from .forms import ApplicationFilterForm, CertifyInvoicesForm, ImportForm, LinkConsultationForm, NoteForm, StepForm
 from .imports import import_workbook, write_import_template
 from .labels import computation_rows, history_rows
-from .letters import letter_batch_create
 from .models import CostItem, Document, GrantApplication, Letter, LetterBatch, Programme
 from .personal_data import export_filename, personal_data_zip
 from .rules import decide, may_manage_letters, workspace_steps

@@ -27,7 +27,7 @@ from openpyxl import load_workbook
 from applicants.models import Consultation
 from budgets.models import LedgerEntry
 from grants import services
-from grants.letters import letter_batch_create
+from grants.batches import letter_batch_create
 from grants.models import Document, FundingAreaStreet, GrantApplication, InternalNote, LetterTemplate
 from reports.services import statement_request
 

@@ -36,7 +36,7 @@ from rest_framework.test import APIClient
 from budgets.models import LedgerEntry
 from budgets.selectors import allocation_balance
 from grants import letters, notifications, services, tasks
-from grants.letters import letter_batch_create
+from grants.batches import letter_batch_create
 from grants.models import CostItem, Document, GrantApplication, InternalNote, Letter, LetterKind, OutboundEmail
 from grants.services import ComponentInput, CostInput
 

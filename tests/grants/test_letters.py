@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from grants import notifications, services, tasks
-from grants.letters import letter_batch_create
+from grants.batches import letter_batch_create
 from grants.models import GrantApplication, Letter, LetterKind, LetterTemplate, OutboundEmail
 from grants.services import ComponentInput, CostInput
 
