@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
 
-from applicants.models import Consultation, User
+from applicants.models import Applicant, Consultation, User
 from budgets.rules import visible_allocations
 from budgets.selectors import balances_of
 
@@ -229,19 +229,67 @@ class CheckItem:
     label: str
     ok: bool
     detail: str
+    problems: tuple[str, ...] = ()  # what the check answers when the item is not met
+
+
+def checklist_problems(items) -> list[str]:
+    """What the unmet items of a checklist say, in its order: the words a refused check gives."""
+    return [problem for item in items if not item.ok for problem in item.problems]
+
+
+def find_consultation(application: GrantApplication) -> Consultation | None:
+    """The initial consultation of the case: the one linked, else the latest for its applicant and property."""
+    if application.consultation_id:
+        return application.consultation
+    return (
+        Consultation.objects.filter(
+            municipality=application.programme.municipality_id,
+            applicant=application.applicant_id,
+            property=application.property_id,
+        )
+        .order_by("-held_on")
+        .first()
+    )
+
+
+def _document_checks(application: GrantApplication) -> list[CheckItem]:
+    programme = application.programme
+    kinds = [d.kind for d in application.documents.all()]
+    quotes = kinds.count(Document.Kind.QUOTE)
+    required = [Document.Kind.PHOTO_BEFORE, Document.Kind.LAND_REGISTER]
+    if application.applicant.standing == Applicant.Standing.TENANT:
+        required.append(Document.Kind.OWNER_CONSENT)
+    missing = [_("Es fehlt: %(kind)s.") % {"kind": Document.Kind(kind).label} for kind in required if kind not in kinds]
+    counted = {"have": quotes, "need": programme.quotes_required}
+    return [
+        CheckItem(
+            _("Angebote"),
+            quotes >= programme.quotes_required,
+            _("%(have)s von %(need)s liegen vor.") % counted,
+            (_("Angebote: %(have)s von %(need)s liegen vor.") % counted,),
+        ),
+        CheckItem(_("Unterlagen"), not missing, " ".join(missing) or _("Alle Unterlagen liegen vor."), tuple(missing)),
+    ]
+
+
+def missing_documents(application: GrantApplication) -> list[str]:
+    """The documents the check still misses, quotes first, in words for the applicant."""
+    return checklist_problems(_document_checks(application))
+
+
+def funding_area_check(application: GrantApplication) -> CheckItem:
+    """Does the property lie in the programme's funding area (asked at submission and at the check)?"""
+    prop = application.property
+    in_area = application.programme.covers(prop.street, prop.house_number)
+    outside = _("Das Grundstück liegt nicht im Fördergebiet.")
+    return CheckItem(
+        _("Fördergebiet"), in_area, _("Das Grundstück liegt im Fördergebiet.") if in_area else outside, (outside,)
+    )
 
 
 def completeness_checklist(application: GrantApplication) -> list[CheckItem]:
-    """The completeness check (Vollständigkeitsprüfung) as a list, from the same rules the check applies."""
-    from .services import find_consultation, missing_documents
-
+    """The completeness check (Vollständigkeitsprüfung) as a list: the one source of the check's problems."""
     programme = application.programme
-    quotes = sum(1 for d in application.documents.all() if d.kind == Document.Kind.QUOTE)
-    missing = missing_documents(application)
-    if quotes < programme.quotes_required:
-        missing = missing[1:]  # missing_documents names the quotes first; they have their own line here
-    prop = application.property
-    in_area = programme.covers(prop.street, prop.house_number)
     consultation = find_consultation(application)
     early = bool(application.works_started_on and not application.early_start_permitted)
     if consultation:
@@ -254,19 +302,13 @@ def completeness_checklist(application: GrantApplication) -> list[CheckItem]:
     else:
         consultation_detail = _("Das Programm verlangt keine Erstberatung.")
     return [
+        *_document_checks(application),
+        funding_area_check(application),
         CheckItem(
-            _("Angebote"),
-            quotes >= programme.quotes_required,
-            _("%(have)s von %(need)s liegen vor.") % {"have": quotes, "need": programme.quotes_required},
-        ),
-        CheckItem(_("Unterlagen"), not missing, " ".join(missing) or _("Alle Unterlagen liegen vor.")),
-        CheckItem(
-            _("Fördergebiet"),
-            in_area,
-            _("Das Grundstück liegt im Fördergebiet.") if in_area else _("Das Grundstück liegt nicht im Fördergebiet."),
-        ),
-        CheckItem(
-            _("Erstberatung"), consultation is not None or not programme.consultation_required, consultation_detail
+            _("Erstberatung"),
+            consultation is not None or not programme.consultation_required,
+            consultation_detail,
+            (_("Die vorgeschriebene Erstberatung ist nicht erfasst."),),
         ),
         CheckItem(
             _("Kein vorzeitiger Maßnahmebeginn"),
@@ -274,6 +316,7 @@ def completeness_checklist(application: GrantApplication) -> list[CheckItem]:
             _("Mit der Maßnahme wurde vor der Bewilligung begonnen.")
             if early
             else _("Kein Beginn vor der Bewilligung."),
+            (_("Mit der Maßnahme wurde vor der Bewilligung begonnen (vorzeitiger Maßnahmebeginn)."),),
         ),
         CheckItem(
             _("Zuschuss errechnet"),
@@ -281,6 +324,7 @@ def completeness_checklist(application: GrantApplication) -> list[CheckItem]:
             _("Nach der Förderrichtlinie ergibt sich ein Zuschuss.")
             if application.computed_grant > 0
             else _("Nach der Förderrichtlinie ergibt sich kein Zuschuss."),
+            (_("Nach der Förderrichtlinie ergibt sich kein Zuschuss."),),
         ),
     ]
 

@@ -37,6 +37,7 @@ from core.tasks import enqueue
 from .calculator import BuildingCategory
 from .models import CostItem, Document, GrantApplication, InternalNote, MeasureComponent, Programme
 from .rules import decide, upload_kinds
+from .selectors import checklist_problems, completeness_checklist, find_consultation, funding_area_check
 from .steps import STEPS, TRANSITION_STEPS, possible_in_state, take, unmet_conditions
 from .tasks import notify_transition
 from .uploads import content_type_of, named_for
@@ -285,8 +286,7 @@ def submission_problems(application: GrantApplication, *, on: date) -> list[str]
     programme = application.programme
     if not programme.is_open_on(on):
         problems.append(_("Für dieses Programm können zurzeit keine Anträge gestellt werden."))
-    if not programme.covers(application.property.street, application.property.house_number):
-        problems.append(_("Das Grundstück liegt nicht im Fördergebiet."))
+    problems += checklist_problems([funding_area_check(application)])
     components = list(application.components.all())
     if not components:
         problems.append(_("Bitte geben Sie mindestens eine Maßnahme an."))
@@ -323,51 +323,9 @@ def application_return_to_applicant(*, application_id: int, by: User, comment: s
     return _run(application, "return_to_applicant", by=by, comment=comment)
 
 
-def missing_documents(application: GrantApplication) -> list[str]:
-    programme = application.programme
-    kinds = [d.kind for d in application.documents.all()]
-    missing = []
-    quotes = kinds.count(Document.Kind.QUOTE)
-    if quotes < programme.quotes_required:
-        missing.append(
-            _("Angebote: %(have)s von %(need)s liegen vor.") % {"have": quotes, "need": programme.quotes_required}
-        )
-    required = [Document.Kind.PHOTO_BEFORE, Document.Kind.LAND_REGISTER]
-    if application.applicant.standing == Applicant.Standing.TENANT:
-        required.append(Document.Kind.OWNER_CONSENT)
-    missing += [
-        _("Es fehlt: %(kind)s.") % {"kind": Document.Kind(kind).label} for kind in required if kind not in kinds
-    ]
-    return missing
-
-
-def find_consultation(application: GrantApplication) -> Consultation | None:
-    if application.consultation_id:
-        return application.consultation
-    return (
-        Consultation.objects.filter(
-            municipality=application.programme.municipality_id,
-            applicant=application.applicant_id,
-            property=application.property_id,
-        )
-        .order_by("-held_on")
-        .first()
-    )
-
-
 def check_problems(application: GrantApplication) -> list[str]:
-    """The completeness check (Vollständigkeitsprüfung) of docs/domain.md, each failure in words."""
-    problems = missing_documents(application)
-    prop = application.property
-    if not application.programme.covers(prop.street, prop.house_number):
-        problems.append(_("Das Grundstück liegt nicht im Fördergebiet."))
-    if application.programme.consultation_required and find_consultation(application) is None:
-        problems.append(_("Die vorgeschriebene Erstberatung ist nicht erfasst."))
-    if application.works_started_on and not application.early_start_permitted:
-        problems.append(_("Mit der Maßnahme wurde vor der Bewilligung begonnen (vorzeitiger Maßnahmebeginn)."))
-    if application.computed_grant <= 0:
-        problems.append(_("Nach der Förderrichtlinie ergibt sich kein Zuschuss."))
-    return problems
+    """The completeness check (Vollständigkeitsprüfung) of docs/domain.md, each failure in words: the checklist's."""
+    return checklist_problems(completeness_checklist(application))
 
 
 @_serves("check")

@@ -31,6 +31,7 @@ from grants.personal_data import export_filename, personal_data_zip
 from grants.rules import owner_steps
 from grants.selectors import (
     grant_preview,
+    missing_documents,
     open_programmes,
     owner_application,
     owner_applications,
@@ -383,7 +384,7 @@ def step_documents(request, pk: int):
             "form": form,
             "errors": errors,
             "documents": list(application.documents.all()),
-            "missing": services.missing_documents(application),
+            "missing": missing_documents(application),
             "limits": _limits(),
         },
         status=400 if errors or form.errors else 200,
@@ -400,7 +401,7 @@ def step_review(request, pk: int):
         **_steps("review", application),
         "form": form,
         "problems": services.submission_problems(application, on=timezone.localdate()),
-        "missing": services.missing_documents(application),
+        "missing": missing_documents(application),
         "computation": computation_rows(application.computation or {}),
         "documents": list(application.documents.all()),
         "returned": return_message(application),

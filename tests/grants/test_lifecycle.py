@@ -1,3 +1,4 @@
+from dataclasses import astuple
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from core.errors import Code, DomainError
 from grants import services
 from grants.models import CostItem, Document, GrantApplication
 from grants.rules import visible_applications
+from grants.selectors import completeness_checklist
 from grants.services import ComponentInput, CostInput
 
 from ..factories import AllocationFactory, PropertyFactory, add_document, advance, make_application
@@ -286,6 +288,12 @@ def test_check_names_every_missing_condition_and_changes_nothing(programme, allo
     ):
         assert expected in reasons
     assert snapshot(application) == before
+    # The workspace's checklist is where these words come from: its unmet items, in its order.
+    checklist = completeness_checklist(GrantApplication.objects.get(pk=application.pk))
+    assert [label for label, ok, *_ in map(astuple, checklist) if not ok] == [
+        "Angebote", "Unterlagen", "Fördergebiet", "Erstberatung", "Kein vorzeitiger Maßnahmebeginn"
+    ]  # fmt: skip
+    assert refused.value.reasons == [p for item in checklist if not item.ok for p in item.problems]
 
 
 def test_a_tenant_needs_the_owners_consent(programme, allocation, people):
