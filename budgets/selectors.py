@@ -10,12 +10,10 @@ from typing import Any, TypeVar
 from django.db.models import DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from core.money import CENT
+from core.money import CENT, ZERO
 
 from .models import SHARES, Allocation, LedgerEntry
 from .shares import split_by_shares
-
-ZERO = Decimal("0.00")
 
 Kind = LedgerEntry.Kind
 T = TypeVar("T")

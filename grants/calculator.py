@@ -14,10 +14,9 @@ from decimal import ROUND_DOWN, Decimal
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.money import CENT
+from core.money import CENT, ZERO
 
 EURO = Decimal("1")
-ZERO = Decimal("0.00")
 
 
 class Bound(models.TextChoices):

@@ -20,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from applicants.models import Applicant, Consultation, Property, Role, User
 from budgets.models import Allocation
 from core.models import Municipality
+from core.money import CENT
 
 from . import services
 from .imports import import_workbook, parse_row, read_rows
@@ -175,11 +176,7 @@ def _case(programme, owner: User, name: str, street: str, number: str, measure: 
             ComponentInput(
                 measure,
                 Decimal(area),
-                (
-                    CostInput(
-                        "Arbeiten laut Angebot", net_amount, (net_amount * Decimal("0.19")).quantize(Decimal("0.01"))
-                    ),
-                ),
+                (CostInput("Arbeiten laut Angebot", net_amount, (net_amount * Decimal("0.19")).quantize(CENT)),),
             )
         ],  # fmt: skip
     )
@@ -259,8 +256,8 @@ def load_demo_data(*, workbook: str | Path | None = None) -> bool:
                 services.application_certify_invoices(
                     application_id=application.pk, by=caseworker, comment="Schlussrechnung geprüft",
                     invoices=[ComponentInput(component.kind, component.area_m2, (
-                        CostInput("Schlussrechnung", net.quantize(Decimal("0.01")),
-                                  (net * Decimal("0.19")).quantize(Decimal("0.01"))),
+                        CostInput("Schlussrechnung", net.quantize(CENT),
+                                  (net * Decimal("0.19")).quantize(CENT)),
                     ))],
                 )  # fmt: skip
                 services.application_pay(application_id=application.pk, by=finance)

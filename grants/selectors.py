@@ -29,6 +29,7 @@ from django_fsm_log.models import StateLog
 from applicants.models import Applicant, Consultation, User
 from budgets.rules import visible_allocations
 from budgets.selectors import balances_of
+from core.money import CENT, ZERO
 
 from .calculator import GrantResult
 from .models import CostItem, Document, GrantApplication, MeasureComponent, Programme, _normalise_street
@@ -182,7 +183,7 @@ def pending_grants(programme_ids) -> dict[int, Decimal]:
         .annotate(total=Sum("computed_grant"))
         .order_by()
     )
-    return {programme_id: Decimal(total).quantize(Decimal("0.01")) for programme_id, total in rows}
+    return {programme_id: Decimal(total).quantize(CENT) for programme_id, total in rows}
 
 
 def workspace_application(user: User, pk: int) -> GrantApplication:
@@ -401,8 +402,8 @@ def budget_at_a_glance(user: User, *, year: int) -> list[dict]:
         {
             "allocation": a,
             "balance": balances[a.pk],
-            "pending": pending.get(a.programme_id, Decimal("0.00")),
-            "short": pending.get(a.programme_id, Decimal("0.00")) > balances[a.pk].available,
+            "pending": pending.get(a.programme_id, ZERO),
+            "short": pending.get(a.programme_id, ZERO) > balances[a.pk].available,
         }
         for a in allocations
     ]

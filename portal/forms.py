@@ -11,7 +11,7 @@ from localflavor.generic.forms import IBANFormField
 
 from applicants.models import Applicant, postcode_validator
 from applicants.services import ApplicantInput, PropertyInput
-from core.money import format_amount
+from core.money import CENT, format_amount
 from grants.calculator import BuildingCategory
 from grants.forms import AmountField
 from grants.models import Document, MeasureKind
@@ -23,7 +23,7 @@ class AreaField(AmountField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_digits", 9)
-        kwargs.setdefault("min_value", Decimal("0.01"))
+        kwargs.setdefault("min_value", CENT)
         kwargs.setdefault("error_messages", {"min_value": _("Die Fläche muss größer als 0 m² sein.")})
         super().__init__(**kwargs)
 
@@ -201,7 +201,7 @@ class MeasuresForm(forms.Form):
                 continue
             vat = self.cleaned_data.get(f"{kind}-vat") or Decimal("0")
             ancillary = self.cleaned_data.get(f"{kind}-ancillary") or Decimal("0")
-            ancillary_vat = (vat * ancillary / net).quantize(Decimal("0.01"))
+            ancillary_vat = (vat * ancillary / net).quantize(CENT)
             costs = [CostInput(str(_("Bauleistung laut Angebot")), net - ancillary, vat - ancillary_vat)]
             if ancillary:
                 costs.append(CostInput(str(_("Planung und Bauleitung")), ancillary, ancillary_vat, ancillary=True))

@@ -6,7 +6,8 @@ from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Valu
 from django.db.models.functions import Coalesce
 
 from budgets.models import SHARES, Allocation, LedgerEntry
-from budgets.selectors import ZERO, netted
+from budgets.selectors import netted
+from core.money import ZERO
 from grants.models import GrantApplication, MeasureComponent, MeasureKind
 
 Kind = LedgerEntry.Kind

@@ -24,8 +24,8 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from budgets.models import SHARE_LABELS, SHARES, Allocation, LedgerEntry
-from budgets.selectors import ZERO, allocation_balance_by_share
-from core.money import CENT
+from budgets.selectors import allocation_balance_by_share
+from core.money import CENT, ZERO
 from core.money import EXCEL_EURO_FORMAT as EURO
 from core.spreadsheets import euro_cell, text_cell
 from grants.models import GrantApplication, MeasureKind, Programme

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -13,6 +11,7 @@ from budgets.models import SHARE_LABELS, Statement
 from budgets.rules import visible_allocations, visible_statements
 from budgets.selectors import allocation_balance_by_share, ledger_entries, monthly_progress
 from core.errors import Code, DomainError
+from core.money import ZERO
 from core.views import workspace_view
 from grants.rules import visible_programmes
 from grants.selectors import budget_at_a_glance, pending_grants
@@ -48,9 +47,9 @@ def allocation_dashboard(request, pk: int):
     last_month = 12 if allocation.year < today.year else today.month if allocation.year == today.year else 0
     points = monthly_progress(allocation)
     # Pending applications are approved against the allocation of the year of approval: this year's.
-    pending = pending_grants([allocation.programme_id]).get(allocation.programme_id, Decimal("0.00"))
+    pending = pending_grants([allocation.programme_id]).get(allocation.programme_id, ZERO)
     if allocation.year != today.year:
-        pending = Decimal("0.00")
+        pending = ZERO
     form = LedgerFilterForm(request.GET or None)
     entries = ledger_entries(allocation, **(form.filters() if request.GET else LedgerFilterForm({}).filters()))
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
