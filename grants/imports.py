@@ -5,7 +5,8 @@ application created directly in its historical state (a service of this module, 
 the lifecycle: the steps happened before Förderdesk), with the ledger entries that state implies:
 
 - approved: a commitment of the approved grant (through ``ledger_commit``: locked, never over-committed);
-- paid / documented: that commitment, the payment, and the release of the rest;
+- paid / documented: that commitment, then the payment and the release of the rest (through ``ledger_pay``,
+  as the lifecycle's payment books them);
 - submitted, checked, rejected, withdrawn: no entry.
 
 The history gets one StateLog row with transition ``import``. Ledger entries carry the day of the
