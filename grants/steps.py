@@ -59,8 +59,8 @@ class Step:
     letter: str | None = None  # the LetterKind it produces
     tells_owner: Text = ""  # e-mails the owner (with the comment and the letter) and says what comes next
     queue: Queue | None = None  # where a case waits for this step
-    four_eyes: str = ""  # the application's user field (attname) of whom this step needs another person than
-    four_eyes_reason: Text = ""
+    four_eyes: str = ""  # four-eyes: the attname of the user field whose user may not also take this step
+    four_eyes_reason: Text = ""  # and what they are told
     own_form: bool = False  # takes more than a comment: its own page, API endpoint and service arguments
     not_now: Text = ""  # the refusal in a state the step is not possible in, where not the general one
 
