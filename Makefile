@@ -14,7 +14,7 @@ DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-
 TEST_DEBIAN_PACKAGES := chromium libatomic1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test bench services system-packages install install-test lint worker beat clean
+.PHONY: help run test bench services system-packages install install-test install-bench lint worker beat clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -24,14 +24,14 @@ run: install ## install, migrate, load the demo data and serve on http://127.0.0
 	$(PY) manage.py load_demo_data
 	$(PY) manage.py runserver $(HOST)
 
-test: install-test services ## checks, then the whole suite on SQLite and again on PostgreSQL
+test: install-test install-bench services ## checks, then the whole suite on SQLite and again on PostgreSQL
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 	DATABASE_URL=$(TEST_DATABASE_URL) FOERDERDESK_REQUIRE_POSTGRES=1 $(PY) -m pytest
 
-bench: install ## benchmark at scale (issue 8) on SQLite, or on PostgreSQL with DATABASE_URL=postgres://…; table and bench-results.json
+bench: install-bench ## benchmark at scale (issue 8) on SQLite, or on PostgreSQL with DATABASE_URL=postgres://…; table and bench-results.json
 	$(PY) manage.py bench $(BENCH_ARGS)
 
 worker: install ## a Celery worker; needs CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0
@@ -51,11 +51,20 @@ system-packages: ## the Debian packages WeasyPrint needs (installed when run as 
 	@bash scripts/apt-install $(DEBIAN_PACKAGES) \
 	  $$($(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || echo python3-venv) || true
 
+# The service's packages only; the tests' and the benchmark's extras each in a stamp of their own.
 $(VENV)/.installed: pyproject.toml
 	@$(MAKE) --no-print-directory system-packages
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) -m pip install --quiet .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install --quiet ".[test]"
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(PY) -m pip install --quiet ".[bench]"
 	touch $@
 
 # KERN UX (served as static files) and axe-core (browser tests) from npm, exactly as package-lock.json says.
@@ -65,10 +74,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed ## the virtual environment with every Python package, and the npm packages
+install: $(VENV)/.installed node_modules/.installed ## the virtual environment with the service's Python packages, and the npm packages
 
-install-test: install ## what make test needs beyond that: Chromium
+install-test: install $(VENV)/.installed-test ## what make test needs beyond that: test packages, Chromium
 	@bash scripts/apt-install $(TEST_DEBIAN_PACKAGES) || true
 
-clean: ## remove the virtual environment, node_modules, the SQLite database and uploaded files
-	rm -rf $(VENV) node_modules db.sqlite3 media staticfiles
+install-bench: install $(VENV)/.installed-bench ## the benchmark's load generator and profiler (make bench; its smoke run is a test)
+
+clean: ## remove the virtual environment, node_modules, the SQLite database, uploaded files and the demo's e-mails
+	rm -rf $(VENV) node_modules db.sqlite3 media staticfiles sent-emails
