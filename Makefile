@@ -8,6 +8,10 @@ HOST ?= 127.0.0.1:8000
 # The name carries a hash of this folder: two checkouts on one machine never share a test database.
 CHECKOUT_ID := $(shell printf '%s' "$(CURDIR)" | md5sum | cut -c1-8)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/foerderdesk_$(CHECKOUT_ID)
+# Both passes run on every core (pytest-xdist: an in-memory SQLite database, or test_<name>_gw<n> on PostgreSQL,
+# per process), except the tests marked postgres (locking, concurrency, real Celery workers): they run last, in
+# one process, so that they race only against themselves. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= auto
 # Debian packages: WeasyPrint's Pango and HarfBuzz, pdftotext for reading letters back, fonts.
 DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils fonts-dejavu-core
 # For the browser tests only: Debian's Chromium, driven by Playwright (its own browser download does not work here).
@@ -24,12 +28,13 @@ run: install ## install, migrate, load the demo data and serve on http://127.0.0
 	$(PY) manage.py load_demo_data
 	$(PY) manage.py runserver $(HOST)
 
-test: install-test install-bench services ## checks, then the whole suite on SQLite and again on PostgreSQL
+test: install-test install-bench services ## checks, then the whole suite on SQLite and again on PostgreSQL (see TEST_WORKERS)
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest
-	DATABASE_URL=$(TEST_DATABASE_URL) FOERDERDESK_REQUIRE_POSTGRES=1 $(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
+	DATABASE_URL=$(TEST_DATABASE_URL) FOERDERDESK_REQUIRE_POSTGRES=1 $(PY) -m pytest -n $(TEST_WORKERS) -m "not postgres"
+	DATABASE_URL=$(TEST_DATABASE_URL) FOERDERDESK_REQUIRE_POSTGRES=1 $(PY) -m pytest -p no:xdist -m postgres
 
 bench: install-bench ## benchmark at scale (issue 8) on SQLite, or on PostgreSQL with DATABASE_URL=postgres://…; table and bench-results.json
 	$(PY) manage.py bench $(BENCH_ARGS)
