@@ -233,7 +233,9 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="")
 CELERY_TIMEZONE = TIME_ZONE
 if not CELERY_BROKER_URL:
-    CELERY_BROKER_URL = "memory://"
+    # Inline tasks still take a producer from kombu's pool; its in-memory transport named with a host answers
+    # that without the warning "No hostname was supplied" that a bare memory:// gives on every first task.
+    CELERY_BROKER_URL = "memory://localhost/"
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent-emails"))

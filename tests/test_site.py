@@ -42,6 +42,19 @@ def test_the_demo_data_has_every_state_and_a_login_per_role(capsys):
     assert GrantApplication.objects.count() == 8
 
 
+@pytest.mark.django_db(transaction=True)  # the e-mails go out when each step commits
+def test_the_demo_sends_its_mail_to_files_and_prints_the_logins_last(settings, tmp_path, capsys):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"  # the development default
+    settings.EMAIL_FILE_PATH = str(tmp_path / "sent-emails")
+    call_command("load_demo_data", force=True)
+    out = capsys.readouterr().out
+    assert "Content-Type" not in out and "base64" not in out
+    mails = "".join(p.read_text(errors="replace") for p in (tmp_path / "sent-emails").iterdir())
+    assert "Content-Type: application/pdf" in mails
+    assert out.index(str(tmp_path / "sent-emails")) < out.index("eigentuemerin") < out.index("Geheimnis:")
+    assert len(out.splitlines()) < 25
+
+
 def test_the_demo_prints_the_second_factor_and_its_staff_log_in_with_it(client, capsys):
     call_command("load_demo_data", force=True)
     out = capsys.readouterr().out

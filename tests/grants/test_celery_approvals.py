@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -27,9 +28,13 @@ from ..factories import AllocationFactory, ApplicantFactory, advance, make_appli
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-# A Redis database and a queue of this test's own, apart from the other real-worker test (db 15).
+# A Redis database of this test's own, apart from the other real-worker test (db 15). Every checkout's test run
+# (and each xdist process) on this machine shares it: this one's queues and workers carry a token of their own,
+# and only its own keys are deleted, never the whole database.
 BROKER = "redis://127.0.0.1:6379/14"
-QUEUE = "approvals-under-test"
+RUN = uuid.uuid4().hex[:12]
+QUEUE = f"foerderdesk-approvals-{RUN}"
+UNREAD = f"foerderdesk-unread-{RUN}"
 CASES = 20
 GRANT = Decimal("7200.00")
 ALLOCATION = Decimal("100000.00")  # carries 13 grants of 7,200 € (93,600 €) and leaves 6,400 €
@@ -39,14 +44,18 @@ ALLOCATION = Decimal("100000.00")  # carries 13 grants of 7,200 € (93,600 €)
 def broker():
     client = redis.Redis.from_url(BROKER)
     client.ping()  # no Redis is a failure here, not a skip: CI starts it
-    client.flushdb()
     keys = ("broker_url", "task_always_eager", "task_routes")
     previous = {key: celery_app.conf[key] for key in keys}
-    # Only the approvals go to the workers' queue; letters and e-mails of the setup wait unread in db 14.
-    configure(broker_url=BROKER, task_always_eager=False, task_routes={"grants.tasks.approve_application": QUEUE})
+    # Only the approvals go to the workers' queue; letters and e-mails of the setup wait unread in a queue of their own.
+    configure(
+        broker_url=BROKER,
+        task_always_eager=False,
+        task_routes={"grants.tasks.approve_application": QUEUE, "*": UNREAD},
+    )
     yield client
     configure(**previous)
-    client.flushdb()
+    for key in client.scan_iter(match=f"*{RUN}*"):
+        client.delete(key)
 
 
 def configure(**conf):
@@ -72,7 +81,7 @@ def two_workers(broker, tmp_path):
         processes.append(
             subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=threads", "--concurrency=4",
-                 "--loglevel=INFO", f"--hostname=approvals{number}@%h", f"--queues={QUEUE}",
+                 "--loglevel=INFO", f"--hostname=approvals{number}-{RUN}@%h", f"--queues={QUEUE}",
                  "--without-gossip", "--without-mingle", "--without-heartbeat"],
                 cwd=settings.BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
             )

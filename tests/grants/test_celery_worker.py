@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,18 +19,23 @@ from ..factories import advance, make_application
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 BROKER = "redis://127.0.0.1:6379/15"
+# Every checkout's test run (and each xdist process) on this machine shares that Redis: this one's tasks go to a
+# queue of its own, taken by a worker of its own, and only its own keys are deleted, never the whole database.
+RUN = uuid.uuid4().hex[:12]
+QUEUE = f"foerderdesk-test-{RUN}"
 
 
 @pytest.fixture
 def redis_broker():
     client = redis.Redis.from_url(BROKER)
     client.ping()  # no Redis is a failure here, not a skip: CI starts it
-    client.flushdb()
-    previous = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
-    use_broker(broker_url=BROKER, task_always_eager=False)
+    keys = ("broker_url", "task_always_eager", "task_routes")
+    previous = {key: celery_app.conf[key] for key in keys}
+    use_broker(broker_url=BROKER, task_always_eager=False, task_routes={"*": QUEUE})
     yield client
     use_broker(**previous)
-    client.flushdb()
+    for key in client.scan_iter(match=f"*{RUN}*"):
+        client.delete(key)
 
 
 def use_broker(**conf):
@@ -53,6 +59,7 @@ def worker(redis_broker, tmp_path):
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
+         f"--hostname=letters-{RUN}@%h", f"--queues={QUEUE}",
          "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

@@ -1,7 +1,13 @@
+from contextlib import nullcontext
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
 
 from grants.demo import DEMO_ADMIN, DEMO_TOTP_SECRET, DEMO_USERS, SAMPLE_WORKBOOK, demo_totp_uri, load_demo_data
+
+CONSOLE_MAIL = "django.core.mail.backends.console.EmailBackend"
+FILE_MAIL = "django.core.mail.backends.filebased.EmailBackend"
 
 
 class Command(BaseCommand):
@@ -20,8 +26,14 @@ class Command(BaseCommand):
     def handle(self, *args, force=False, from_workbook=None, **options):
         if not settings.DEBUG and not force:
             raise CommandError("Demo data carries known passwords; refusing with DJANGO_DEBUG off (use --force).")
-        created = load_demo_data(workbook=from_workbook)
+        # The demo's cases send their e-mails (letters attached) as they go: with the development default, the
+        # console, they go to files instead, rather than thousands of lines of base64 before the logins.
+        to_files = settings.EMAIL_BACKEND == CONSOLE_MAIL
+        with override_settings(EMAIL_BACKEND=FILE_MAIL) if to_files else nullcontext():
+            created = load_demo_data(workbook=from_workbook)
         self.stdout.write("Demo-Daten angelegt." if created else "Demo-Daten sind bereits vorhanden.")
+        if to_files and created:
+            self.stdout.write(f"Die E-Mails der Demo liegen als Dateien in {settings.EMAIL_FILE_PATH}")
         self.stdout.write("\nAnmeldung unter http://127.0.0.1:8000/konto/anmelden/ (Verwaltung: /admin/):")
         for username, password, role, *_ in DEMO_USERS:
             self.stdout.write(f"  {role.label:<28} {username:<18} Passwort: {password}")
