@@ -3,7 +3,8 @@
 Every error answers ``{"detail": "...", "reasons": ["..."]}`` in words a person can read;
 validation errors add ``fields`` with the messages per input field. The status says what
 happened: 400 bad input, 401 not logged in, 403 the role does not allow it, 404 not found
-or not visible (alike), 409 not possible in this state or not covered by the allocation.
+or not visible (alike), 409 not possible in this state or not covered by the allocation,
+413 a body too large (also when Django refuses it before DRF, see ``bad_request``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import datetime as dt
 
 import django_filters
 from django import forms
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
@@ -44,8 +47,26 @@ def _flatten(errors, prefix: str = "") -> list[str]:
     return [f"{prefix.rstrip('.')}: {errors}" if prefix else str(errors)]
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "request_too_large"
+
+
+def _too_large_message(exc: Exception) -> str:
+    if isinstance(exc, RequestDataTooBig):
+        megabytes = f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1024 / 1024:.1f}".replace(".", ",")
+        return _("Die Anfrage ist zu groß: höchstens %(megabytes)s MB ohne Dateien.") % {"megabytes": megabytes}
+    return _("Die Anfrage hat zu viele Felder oder Dateien.")
+
+
+# Django's refusals of a body too large (bytes, fields or files), raised when DRF reads the body.
+TOO_LARGE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+
+
 def exception_handler(exc, context):
     """Turn refused transitions, Django's validation errors and every DRF error into the one error format."""
+    if isinstance(exc, TOO_LARGE):
+        exc = RequestTooLarge(_too_large_message(exc))
     if isinstance(exc, DomainError):
         response = drf_exception_handler(exceptions.APIException(), context)
         assert response is not None  # DRF answers every APIException
@@ -78,6 +99,15 @@ def not_found(request, exception=None):
         message = _("Nicht gefunden.")
         return JsonResponse({"detail": message, "reasons": [message]}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    """Django's refusals outside DRF (a body too large read by a middleware) answer in JSON under /api/."""
+    if request.path.startswith("/api/"):
+        too_large = isinstance(exception, TOO_LARGE)
+        message = _too_large_message(exception) if too_large else _("Die Anfrage ist nicht gültig.")
+        return JsonResponse({"detail": message, "reasons": [message]}, status=413 if too_large else 400)
+    return defaults.bad_request(request, exception)
 
 
 def server_error(request):
