@@ -258,8 +258,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "core.api.FilterBackend",
+        "core.api.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "config.api_schema.Schema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",

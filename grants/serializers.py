@@ -250,10 +250,19 @@ class TransitionSerializer(serializers.Serializer):
     )
 
 
+class TransitionWithReasonSerializer(serializers.Serializer):
+    # The body of a step whose comment is required (return to the applicant, reject): it says why.
+
+    comment = TextSerializerField(
+        max_length=COMMENT_MAX_LENGTH, help_text="Kommentar für die Akte: was fehlt oder warum abgelehnt wird."
+    )
+
+
 class CertifyInvoicesSerializer(TransitionSerializer):
     invoices = ComponentInputSerializer(
         many=True,
         allow_empty=False,
+        min_length=1,
         max_length=len(MeasureKind.choices),
         help_text="Schlussrechnungen je Maßnahme.",
     )
