@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
-from core.api import ID, IdFilter, NotFoundAlike
+from core.api import ID, FilterSet, IdFilter, NotFoundAlike
 from core.security import ObtainAuthTokenView as LockoutAwareObtainAuthToken
 
 from . import services
@@ -28,7 +28,7 @@ class _CreateByApplicants:
         return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
 
 
-class ApplicantFilter(django_filters.FilterSet):
+class ApplicantFilter(FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:
@@ -58,7 +58,7 @@ class ApplicantViewSet(_CreateByApplicants, NotFoundAlike, mixins.CreateModelMix
         return services.applicant_create(user=self.request.user, **data)
 
 
-class PropertyFilter(django_filters.FilterSet):
+class PropertyFilter(FilterSet):
     registered_by = IdFilter(field_name="registered_by")
     street = django_filters.CharFilter(lookup_expr="icontains")
 

@@ -2,7 +2,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import postcode_validator
+from core.text import TextFormField, max_length_of
+
+from .models import Applicant, Consultation, Property, postcode_validator
 
 
 class ConsultationSearchForm(forms.Form):
@@ -13,17 +15,19 @@ class ConsultationForm(forms.Form):
     """Erstberatung: who was advised, about which property, when and by whom, for which municipality."""
 
     municipality = forms.ModelChoiceField(label=_("Kommune"), queryset=None, empty_label=None)
-    name = forms.CharField(label=_("Name der beratenen Person"), max_length=200)
+    name = TextFormField(label=_("Name der beratenen Person"), max_length=max_length_of(Applicant, "name"))
     email = forms.EmailField(label=_("E-Mail"), required=False)
-    phone = forms.CharField(label=_("Telefon"), max_length=50, required=False)
-    street = forms.CharField(label=_("Straße des Grundstücks"), max_length=200)
-    house_number = forms.CharField(label=_("Hausnummer"), max_length=20)
-    postcode = forms.CharField(label=_("PLZ"), max_length=5, validators=[postcode_validator])
-    city = forms.CharField(label=_("Ort"), max_length=100)
+    phone = TextFormField(label=_("Telefon"), max_length=max_length_of(Applicant, "phone"), required=False)
+    street = TextFormField(label=_("Straße des Grundstücks"), max_length=max_length_of(Property, "street"))
+    house_number = TextFormField(label=_("Hausnummer"), max_length=max_length_of(Property, "house_number"))
+    postcode = TextFormField(
+        label=_("PLZ"), max_length=max_length_of(Property, "postcode"), validators=[postcode_validator]
+    )
+    city = TextFormField(label=_("Ort"), max_length=max_length_of(Property, "city"))
     held_on = forms.DateField(label=_("Datum der Beratung"), widget=forms.DateInput(attrs={"type": "date"}))
-    adviser = forms.CharField(label=_("Beratung durch"), max_length=200)
-    topics = forms.CharField(label=_("Themen"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    outcome = forms.CharField(label=_("Ergebnis"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    adviser = TextFormField(label=_("Beratung durch"), max_length=max_length_of(Consultation, "adviser"))
+    topics = TextFormField(label=_("Themen"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    outcome = TextFormField(label=_("Ergebnis"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, municipalities, **kwargs):
         super().__init__(*args, **kwargs)

@@ -7,12 +7,14 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 
+from core.text import CleanTextModelSerializer
+
 from .models import Applicant, Property
 from .rules import needs_second_factor, own_applicants
 from .services import second_factor_verify
 
 
-class ApplicantSerializer(serializers.ModelSerializer):
+class ApplicantSerializer(CleanTextModelSerializer):
     class Meta:
         model = Applicant
         fields = [
@@ -38,7 +40,7 @@ class _OwnApplicantField(serializers.PrimaryKeyRelatedField):
         return own_applicants(self.context["request"].user)
 
 
-class PropertySerializer(serializers.ModelSerializer):
+class PropertySerializer(CleanTextModelSerializer):
     registered_by = _OwnApplicantField(help_text="Eines Ihrer eigenen Antragsteller-Profile.")
 
     class Meta:

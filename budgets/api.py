@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import django_filters
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import ID, DateTimeFilter, IdFilter, NotFoundAlike
+from core.api import ID, DateTimeFilter, FilterSet, IdFilter, NotFoundAlike
 
 from .models import Allocation, LedgerEntry
 from .rules import may_read_budgets, visible_allocations, visible_ledger_entries
@@ -31,7 +30,7 @@ class StaffOnly:
             raise exceptions.PermissionDenied(decision.reason)
 
 
-class AllocationFilter(django_filters.FilterSet):
+class AllocationFilter(FilterSet):
     programme = IdFilter(field_name="programme")
 
     class Meta:
@@ -65,7 +64,7 @@ class AllocationViewSet(StaffOnly, NotFoundAlike, viewsets.ReadOnlyModelViewSet)
         return Response(AllocationBalanceSerializer(balances).data)
 
 
-class LedgerEntryFilter(django_filters.FilterSet):
+class LedgerEntryFilter(FilterSet):
     allocation = IdFilter(field_name="allocation")
     application = IdFilter(field_name="application")
     programme = IdFilter(field_name="allocation__programme")

@@ -16,6 +16,8 @@ from core.append_only import AppendOnlyError, AppendOnlyModel
 from core.money import MAX_AMOUNT, MoneyField, positive_money_validators
 
 SHARES = ("federal", "state", "municipal", "private")
+# The limit of a statement's Sachbericht, for the API and the workspace alike.
+NARRATIVE_MAX_LENGTH = 20000
 SHARE_LABELS = {
     "federal": _("Bund"),
     "state": _("Land"),

@@ -5,8 +5,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from core.api import Money
+from core.text import TextSerializerField
 
-from .models import Allocation, LedgerEntry
+from .models import NARRATIVE_MAX_LENGTH, Allocation, LedgerEntry
 
 
 class AllocationSerializer(serializers.ModelSerializer):
@@ -110,8 +111,11 @@ class StatementRequestSerializer(serializers.Serializer):
         required=False, min_value=1, help_text="… oder alle Programme einer Kommune"
     )
     year = serializers.IntegerField(min_value=2000, max_value=2100, help_text="Programmjahr")
-    narrative = serializers.CharField(
-        required=False, allow_blank=True, max_length=20000, help_text="Sachbericht; leer: der erzeugte Entwurf"
+    narrative = TextSerializerField(
+        required=False,
+        allow_blank=True,
+        max_length=NARRATIVE_MAX_LENGTH,
+        help_text="Sachbericht; leer: der erzeugte Entwurf",
     )
 
     def validate(self, data):

@@ -26,6 +26,7 @@ router.register(rf"applications/(?P<application_pk>{ID})/documents", DocumentVie
 router.register(rf"applications/(?P<application_pk>{ID})/history", HistoryViewSet, basename="application-history")
 router.register(rf"applications/(?P<application_pk>{ID})/letters", LetterViewSet, basename="application-letter")
 
+handler400 = "core.api.bad_request"
 handler404 = "core.api.not_found"
 handler500 = "core.api.server_error"
 

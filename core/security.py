@@ -12,8 +12,10 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from rest_framework import exceptions
+from rest_framework import exceptions, parsers
 from rest_framework.authtoken.views import ObtainAuthToken
+
+from .parsers import JSONParser, MultiPartParser
 
 
 def client_ip(request) -> str:
@@ -78,6 +80,8 @@ class ObtainAuthTokenView(ObtainAuthToken):
     """
 
     error_statuses = {"post": (429,)}
+    # DRF's view names its own parsers; these answer every unreadable body with a 400 (core.parsers).
+    parser_classes = (parsers.FormParser, MultiPartParser, JSONParser)
 
     def post(self, request, *args, **kwargs):
         try:

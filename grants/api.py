@@ -14,7 +14,9 @@ from rest_framework.response import Response
 
 from applicants.models import Role
 from applicants.rules import may_apply
-from core.api import ID, IdFilter, NotFoundAlike
+from core.api import ID, FilterSet, IdFilter, NotFoundAlike
+from core.errors import Code, DomainError
+from core.parsers import JSONParser
 from grants.files import letter_response
 
 from . import batches, services
@@ -34,12 +36,13 @@ from .serializers import (
     LetterSerializer,
     ProgrammeSerializer,
     TransitionSerializer,
+    TransitionWithReasonSerializer,
     component_inputs,
 )
 from .steps import STEPS, TRANSITION_STEPS
 
 
-class ProgrammeFilter(django_filters.FilterSet):
+class ProgrammeFilter(FilterSet):
     municipality = IdFilter(field_name="municipality")
 
     class Meta:
@@ -67,7 +70,7 @@ class ProgrammeViewSet(NotFoundAlike, viewsets.ReadOnlyModelViewSet):
         return programmes_with_rules(visible_programmes(self.request.user))
 
 
-class ApplicationFilter(django_filters.FilterSet):
+class ApplicationFilter(FilterSet):
     programme = IdFilter(field_name="programme")
     applicant = IdFilter(field_name="applicant")
     property = IdFilter(field_name="property")
@@ -81,8 +84,17 @@ class ApplicationFilter(django_filters.FilterSet):
 def _transition(name: str):
     """One POST endpoint per lifecycle step; the service decides who may, and when."""
 
+    step = STEPS[name]
+    body = TransitionWithReasonSerializer if step.comment_required else TransitionSerializer
+
     def endpoint(self, request, pk=None, format=None):  # format: the router's .json suffix routes
-        data = self._valid(TransitionSerializer, request.data)
+        given = body(data=request.data, context=self.get_serializer_context())
+        if not given.is_valid():
+            missing = {error.code for error in given.errors.get("comment", [])} <= {"required", "blank", "null"}
+            if step.comment_required and set(given.errors) == {"comment"} and missing:
+                raise DomainError(str(step.comment_required), code=Code.INVALID)  # the registry's words
+            raise exceptions.ValidationError(given.errors)
+        data = given.validated_data
         services.TRANSITIONS[name](application_id=int(pk), by=request.user, comment=data["comment"])
         return self._answer(pk)
 
@@ -92,7 +104,7 @@ def _transition(name: str):
     return extend_schema(
         summary=help_text.split(" (")[0],
         description=help_text,
-        request=TransitionSerializer,
+        request=body,
         responses={200: GrantApplicationSerializer},
     )(action(detail=True, methods=["post"], url_path=name.replace("_", "-"))(endpoint))
 
@@ -141,8 +153,21 @@ class ApplicationViewSet(
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
     error_statuses = {name: {409} for name in [*(s.name for s in TRANSITION_STEPS), "update", "partial_update"]}
 
+    # Bodies with lists of measures and costs: JSON only; a form cannot carry them (its "components" were ignored).
+    json_only = {"create", "update", "partial_update", "certify_invoices"}
+
     def get_queryset(self):
         return applications_with_details(visible_applications(self.request.user))
+
+    def get_parsers(self):
+        if getattr(self, "action", None) in self.json_only:
+            return [JSONParser()]
+        return super().get_parsers()
+
+    def initialize_request(self, request, *args, **kwargs):
+        request = super().initialize_request(request, *args, **kwargs)
+        request.parsers = self.get_parsers()  # DRF asks for them before it knows the action
+        return request
 
     def _valid(self, serializer_class, data, **kwargs):
         serializer = serializer_class(data=data, context=self.get_serializer_context(), **kwargs)
@@ -235,7 +260,7 @@ class _OfVisibleApplication:
         return self._application
 
 
-class DocumentFilter(django_filters.FilterSet):
+class DocumentFilter(FilterSet):
     class Meta:
         model = Document
         fields = ["kind"]
@@ -300,7 +325,7 @@ class DocumentViewSet(_OfVisibleApplication, NotFoundAlike, mixins.CreateModelMi
         )
 
 
-class LetterFilter(django_filters.FilterSet):
+class LetterFilter(FilterSet):
     kind = django_filters.ChoiceFilter(choices=LetterKind.choices)
 
 
@@ -338,7 +363,7 @@ class LetterViewSet(_OfVisibleApplication, NotFoundAlike, viewsets.ReadOnlyModel
             raise exceptions.NotFound(str(missing)) from None
 
 
-class HistoryFilter(django_filters.FilterSet):
+class HistoryFilter(FilterSet):
     state = django_filters.ChoiceFilter(choices=GrantApplication.State.choices)
 
 

@@ -9,8 +9,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Municipality
+from core.text import TextFormField, text_formfield
 
-from .models import GrantApplication, LetterTemplate, Programme
+from .models import COMMENT_MAX_LENGTH, GrantApplication, LetterTemplate, Programme
 from .selectors import APPLICATION_SORTS, DEFAULT_SORT
 from .services import ComponentInput, CostInput
 
@@ -89,11 +90,13 @@ class ApplicationFilterForm(forms.Form):
 
 
 class StepForm(forms.Form):
-    comment = forms.CharField(label=_("Kommentar"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    comment = TextFormField(
+        label=_("Kommentar"), required=False, max_length=COMMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(label=_("Neuer interner Vermerk"), widget=forms.Textarea(attrs={"rows": 3}))
+    text = TextFormField(label=_("Neuer interner Vermerk"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class LinkConsultationForm(forms.Form):
@@ -103,8 +106,11 @@ class LinkConsultationForm(forms.Form):
 class CertifyInvoicesForm(forms.Form):
     """The actual costs of each measure from its final invoices, entered as one line per measure."""
 
-    comment = forms.CharField(
-        label=_("Vermerk „sachlich richtig“"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    comment = TextFormField(
+        label=_("Vermerk „sachlich richtig“"),
+        required=False,
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     def __init__(self, *args, components=(), **kwargs):
@@ -166,6 +172,7 @@ class LetterTemplateForm(forms.ModelForm):
 
     class Meta:
         model = LetterTemplate
+        formfield_callback = text_formfield
         fields = [
             "municipality",
             "programme",

@@ -275,6 +275,10 @@ def invoices_certified(application: GrantApplication) -> bool:
 # The same condition as a filter, for the queues (grants.steps).
 INVOICES_CERTIFIED = Q(payable_amount__isnull=False)
 
+# The limits of the free texts without a max_length of their own, for every door (API, portal, workspace).
+DESCRIPTION_MAX_LENGTH = 5000  # an application's description of its measures
+COMMENT_MAX_LENGTH = 2000  # the comment of a step, kept in the application's history
+
 
 class GrantApplication(FSMModelMixin, models.Model):
     """Antrag: one application for measures on one property, with its lifecycle."""

@@ -12,9 +12,20 @@ from rest_framework import serializers
 from applicants.rules import own_applicants, visible_properties
 from core.api import Money
 from core.money import MAX_AMOUNT
+from core.text import TextSerializerField, max_length_of
 
 from .calculator import BuildingCategory
-from .models import CostItem, Document, GrantApplication, Letter, MeasureComponent, MeasureKind, Programme
+from .models import (
+    COMMENT_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
+    CostItem,
+    Document,
+    GrantApplication,
+    Letter,
+    MeasureComponent,
+    MeasureKind,
+    Programme,
+)
 from .rules import visible_programmes
 from .services import ComponentInput, CostInput
 from .steps import action_of
@@ -136,7 +147,7 @@ class GrantApplicationSerializer(serializers.ModelSerializer):
 
 
 class CostInputSerializer(serializers.Serializer):
-    description = serializers.CharField(max_length=300)
+    description = TextSerializerField(max_length=max_length_of(CostItem, "description"))
     net_amount = Money(min_value=Decimal("0.00"), max_value=MAX_AMOUNT)
     vat_amount = Money(min_value=Decimal("0.00"), max_value=MAX_AMOUNT, default=Decimal("0.00"))
     ancillary = serializers.BooleanField(default=False)
@@ -147,7 +158,9 @@ class ComponentInputSerializer(serializers.Serializer):
     area_m2 = serializers.DecimalField(
         max_digits=9, decimal_places=2, min_value=Decimal("0.01"), max_value=Decimal("100000")
     )
-    description = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
+    description = TextSerializerField(
+        max_length=max_length_of(MeasureComponent, "description"), required=False, default="", allow_blank=True
+    )
     category = serializers.ChoiceField(
         choices=BuildingCategory.choices,
         required=False,
@@ -186,13 +199,13 @@ class GrantApplicationCreateSerializer(serializers.Serializer):
     programme = _ScopedField(visible_programmes, help_text="Ein Programm, das Sie sehen.")
     applicant = _ScopedField(own_applicants, help_text="Eines Ihrer eigenen Antragsteller-Profile.")
     property = _ScopedField(visible_properties, help_text="Ein Grundstück, das Sie erfasst haben.")
-    description = serializers.CharField(required=False, default="", allow_blank=True, max_length=5000)
+    description = TextSerializerField(required=False, default="", allow_blank=True, max_length=DESCRIPTION_MAX_LENGTH)
     works_started_on = serializers.DateField(required=False, allow_null=True, default=None)
     components = ComponentInputSerializer(many=True, max_length=len(MeasureKind.choices), default=list)
 
 
 class GrantApplicationUpdateSerializer(serializers.Serializer):
-    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    description = TextSerializerField(required=False, allow_blank=True, max_length=DESCRIPTION_MAX_LENGTH)
     works_started_on = serializers.DateField(required=False, allow_null=True)
     components = ComponentInputSerializer(
         many=True, required=False, max_length=len(MeasureKind.choices), help_text="Ersetzt alle Maßnahmen."
@@ -206,8 +219,12 @@ class ApprovalBatchSerializer(serializers.Serializer):
         max_length=500,
         help_text="IDs der geprüften Anträge, die bewilligt werden sollen.",
     )
-    comment = serializers.CharField(
-        required=False, default="", allow_blank=True, max_length=2000, help_text="Kommentar für jede Akte."
+    comment = TextSerializerField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=COMMENT_MAX_LENGTH,
+        help_text="Kommentar für jede Akte.",
     )
 
 
@@ -224,18 +241,30 @@ class ApprovalBatchResultSerializer(serializers.Serializer):
 
 
 class TransitionSerializer(serializers.Serializer):
-    comment = serializers.CharField(
+    comment = TextSerializerField(
         required=False,
         default="",
         allow_blank=True,
-        max_length=2000,
+        max_length=COMMENT_MAX_LENGTH,
         help_text="Kommentar für die Akte; bei Rückgabe und Ablehnung Pflicht.",
+    )
+
+
+class TransitionWithReasonSerializer(serializers.Serializer):
+    # The body of a step whose comment is required (return to the applicant, reject): it says why.
+
+    comment = TextSerializerField(
+        max_length=COMMENT_MAX_LENGTH, help_text="Kommentar für die Akte: was fehlt oder warum abgelehnt wird."
     )
 
 
 class CertifyInvoicesSerializer(TransitionSerializer):
     invoices = ComponentInputSerializer(
-        many=True, allow_empty=False, max_length=len(MeasureKind.choices), help_text="Schlussrechnungen je Maßnahme."
+        many=True,
+        allow_empty=False,
+        min_length=1,
+        max_length=len(MeasureKind.choices),
+        help_text="Schlussrechnungen je Maßnahme.",
     )
 
 

@@ -18,6 +18,8 @@ from PIL import Image, UnidentifiedImageError
 from pypdf import PasswordType, PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
+from core.text import clean_line
+
 PDF, JPEG, PNG = "application/pdf", "image/jpeg", "image/png"
 EXTENSION = {PDF: "pdf", JPEG: "jpg", PNG: "png"}
 CONTENT_TYPE = {extension: content_type for content_type, extension in EXTENSION.items()}
@@ -191,7 +193,7 @@ def named_for(original_name: str, content_type: str) -> str:
     is only shown and offered when downloading.
     """
     name = unicodedata.normalize("NFC", original_name or "")
-    name = "".join(" " if unicodedata.category(char).startswith(("C", "Z")) else char for char in name)
+    name = clean_line(name)  # the kernel's one cleaning of a single line (core.text)
     stem = name.replace("\\", "/").rsplit("/", 1)[-1]
     stem = stem.rsplit(".", 1)[0] if "." in stem else stem
     stem = re.sub(r"\.{2,}", ".", " ".join(stem.split())).strip(". ")

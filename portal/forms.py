@@ -9,12 +9,13 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from localflavor.generic.forms import IBANFormField
 
-from applicants.models import Applicant, postcode_validator
+from applicants.models import Applicant, Property, postcode_validator
 from applicants.services import ApplicantInput, PropertyInput
 from core.money import CENT, format_amount
+from core.text import TextFormField, max_length_of
 from grants.calculator import BuildingCategory
 from grants.forms import AmountField
-from grants.models import Document, MeasureKind
+from grants.models import COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, Document, MeasureComponent, MeasureKind
 from grants.services import ComponentInput, CostInput
 
 
@@ -31,30 +32,41 @@ class AreaField(AmountField):
 class ApplicantForm(forms.Form):
     kind = forms.ChoiceField(label=_("Sie beantragen als"), choices=Applicant.Kind.choices)
     standing = forms.ChoiceField(label=_("Ihr Verhältnis zum Grundstück"), choices=Applicant.Standing.choices)
-    name = forms.CharField(
-        label=_("Vor- und Nachname"), max_length=200, widget=forms.TextInput({"autocomplete": "name"})
+    name = TextFormField(
+        label=_("Vor- und Nachname"),
+        max_length=max_length_of(Applicant, "name"),
+        widget=forms.TextInput({"autocomplete": "name"}),
     )
-    organisation = forms.CharField(
+    organisation = TextFormField(
         label=_("Name der Organisation oder des Unternehmens"),
-        max_length=200,
+        max_length=max_length_of(Applicant, "organisation"),
         required=False,
         help_text=_("nur bei Organisationen und Unternehmen"),
         widget=forms.TextInput({"autocomplete": "organization"}),
     )
-    street = forms.CharField(
-        label=_("Straße"), max_length=200, widget=forms.TextInput({"autocomplete": "address-line1"})
+    street = TextFormField(
+        label=_("Straße"),
+        max_length=max_length_of(Applicant, "street"),
+        widget=forms.TextInput({"autocomplete": "address-line1"}),
     )
-    house_number = forms.CharField(label=_("Hausnummer"), max_length=20)
-    postcode = forms.CharField(
+    house_number = TextFormField(label=_("Hausnummer"), max_length=max_length_of(Applicant, "house_number"))
+    postcode = TextFormField(
         label=_("PLZ"),
-        max_length=5,
+        max_length=max_length_of(Applicant, "postcode"),
         validators=[postcode_validator],
         widget=forms.TextInput({"autocomplete": "postal-code", "inputmode": "numeric"}),
     )
-    city = forms.CharField(label=_("Ort"), max_length=100, widget=forms.TextInput({"autocomplete": "address-level2"}))
+    city = TextFormField(
+        label=_("Ort"),
+        max_length=max_length_of(Applicant, "city"),
+        widget=forms.TextInput({"autocomplete": "address-level2"}),
+    )
     email = forms.EmailField(label=_("E-Mail"), required=False, widget=forms.EmailInput({"autocomplete": "email"}))
-    phone = forms.CharField(
-        label=_("Telefon"), max_length=50, required=False, widget=forms.TextInput({"autocomplete": "tel"})
+    phone = TextFormField(
+        label=_("Telefon"),
+        max_length=max_length_of(Applicant, "phone"),
+        required=False,
+        widget=forms.TextInput({"autocomplete": "tel"}),
     )
     iban = IBANFormField(
         label=_("IBAN für die Auszahlung"),
@@ -84,16 +96,30 @@ class ApplicantForm(forms.Form):
 
 
 class PropertyForm(forms.Form):
-    street = forms.CharField(label=_("Straße"), max_length=200)
-    house_number = forms.CharField(label=_("Hausnummer"), max_length=20)
-    postcode = forms.CharField(
-        label=_("PLZ"), max_length=5, validators=[postcode_validator], widget=forms.TextInput({"inputmode": "numeric"})
+    street = TextFormField(label=_("Straße"), max_length=max_length_of(Property, "street"))
+    house_number = TextFormField(label=_("Hausnummer"), max_length=max_length_of(Property, "house_number"))
+    postcode = TextFormField(
+        label=_("PLZ"),
+        max_length=max_length_of(Property, "postcode"),
+        validators=[postcode_validator],
+        widget=forms.TextInput({"inputmode": "numeric"}),
     )
-    city = forms.CharField(label=_("Ort"), max_length=100)
-    cadastral_district = forms.CharField(label=_("Gemarkung"), max_length=100, required=False)
-    cadastral_sheet = forms.CharField(label=_("Flur"), max_length=20, required=False)
-    parcel = forms.CharField(label=_("Flurstück"), max_length=50, required=False, help_text=_("z. B. 117/2"))
-    building = forms.CharField(label=_("Gebäude"), max_length=200, required=False, help_text=_("z. B. Vorderhaus"))
+    city = TextFormField(label=_("Ort"), max_length=max_length_of(Property, "city"))
+    cadastral_district = TextFormField(
+        label=_("Gemarkung"), max_length=max_length_of(Property, "cadastral_district"), required=False
+    )
+    cadastral_sheet = TextFormField(
+        label=_("Flur"), max_length=max_length_of(Property, "cadastral_sheet"), required=False
+    )
+    parcel = TextFormField(
+        label=_("Flurstück"), max_length=max_length_of(Property, "parcel"), required=False, help_text=_("z. B. 117/2")
+    )
+    building = TextFormField(
+        label=_("Gebäude"),
+        max_length=max_length_of(Property, "building"),
+        required=False,
+        help_text=_("z. B. Vorderhaus"),
+    )
 
     def data_input(self) -> PropertyInput:
         return PropertyInput(**self.cleaned_data)
@@ -106,8 +132,11 @@ class PropertyForm(forms.Form):
 class MeasuresForm(forms.Form):
     """One block of fields per kind of measure the programme funds; a block left empty is no measure."""
 
-    description = forms.CharField(
-        label=_("Was soll gemacht werden?"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    description = TextFormField(
+        label=_("Was soll gemacht werden?"),
+        required=False,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     works_started_on = forms.DateField(
         label=_("Mit den Arbeiten begonnen am"),
@@ -149,8 +178,10 @@ class MeasuresForm(forms.Form):
                 required=False,
                 help_text=_("Planungskosten werden nur bis zu dem Anteil gefördert, den die Richtlinie erlaubt."),
             )
-            self.fields[f"{kind}-note"] = forms.CharField(
-                label=_("%(kind)s: Kurzbeschreibung") % {"kind": label}, max_length=300, required=False
+            self.fields[f"{kind}-note"] = TextFormField(
+                label=_("%(kind)s: Kurzbeschreibung") % {"kind": label},
+                max_length=max_length_of(MeasureComponent, "description"),
+                required=False,
             )
 
     def blocks(self):
@@ -271,9 +302,10 @@ class UploadForm(forms.Form):
 
 
 class SubmitForm(forms.Form):
-    comment = forms.CharField(
+    comment = TextFormField(
         label=_("Ihre Nachricht an die Verwaltung"),
         required=False,
+        max_length=COMMENT_MAX_LENGTH,
         help_text=_("z. B. Ihre Antwort auf eine Nachfrage"),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -284,7 +316,12 @@ class SubmitForm(forms.Form):
 
 
 class WithdrawForm(forms.Form):
-    comment = forms.CharField(label=_("Grund (freiwillig)"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    comment = TextFormField(
+        label=_("Grund (freiwillig)"),
+        required=False,
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     confirm = forms.BooleanField(
         label=_("Ja, ich ziehe den Antrag zurück."),
         error_messages={"required": _("Bitte bestätigen Sie, dass Sie den Antrag zurückziehen möchten.")},
@@ -292,5 +329,5 @@ class WithdrawForm(forms.Form):
 
 
 class AddressCheckForm(forms.Form):
-    street = forms.CharField(label=_("Straße"), max_length=200)
-    house_number = forms.CharField(label=_("Hausnummer"), max_length=20)
+    street = TextFormField(label=_("Straße"), max_length=max_length_of(Property, "street"))
+    house_number = TextFormField(label=_("Hausnummer"), max_length=max_length_of(Property, "house_number"))

@@ -11,11 +11,20 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from budgets.api import XLSX, StaffOnly
+from budgets.models import Statement
 from budgets.rules import visible_statements
 from budgets.serializers import StatementRequestSerializer, StatementSerializer
-from core.api import ID, NotFoundAlike
+from core.api import ID, FilterSet, IdFilter, NotFoundAlike
 
 from . import services
+
+
+class StatementFilter(FilterSet):
+    programme = IdFilter(field_name="programme")
+
+    class Meta:
+        model = Statement
+        fields = ["programme", "year", "status"]
 
 
 @extend_schema_view(
@@ -36,7 +45,7 @@ class StatementViewSet(
     serializer_class = StatementSerializer
     ordering_fields = ["created_at", "year", "id"]
     ordering = ["-created_at", "-id"]
-    filterset_fields = ["programme", "year", "status"]
+    filterset_class = StatementFilter
     lookup_value_regex = ID
     not_found_message = _("Verwendungsnachweis nicht gefunden.")
 

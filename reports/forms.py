@@ -1,7 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from budgets.models import LedgerEntry
+from budgets.models import NARRATIVE_MAX_LENGTH, LedgerEntry
+from core.text import TextFormField
 
 
 class LedgerFilterForm(forms.Form):
@@ -22,9 +23,10 @@ class StatementForm(forms.Form):
 
     scope = forms.ChoiceField(label=_("Förderprogramm"))
     year = forms.IntegerField(label=_("Programmjahr"), min_value=2000, max_value=2100)
-    narrative = forms.CharField(
+    narrative = TextFormField(
         label=_("Sachbericht"),
         required=False,
+        max_length=NARRATIVE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 14}),
         help_text=_("Ein Entwurf aus den Zahlen des Jahres; bitte vor dem Erstellen ergänzen."),
     )

@@ -8,6 +8,7 @@ watch itself sees a violation.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import CSP_VIOLATIONS, PASSWORD, assert_no_csp_violation
 
@@ -34,11 +35,11 @@ def test_portal_home_and_workspace_start_log_no_csp_violation(login, people, pro
     case("submitted")
     page = login.new_page()
     page.goto("/")
-    assert page.get_by_role("heading", name="Fassadenprogramm Altstadt").first.is_visible()
+    expect(page.get_by_role("heading", name="Fassadenprogramm Altstadt").first).to_be_visible()
     assert_no_csp_violation(page)
 
     page = login(people.caseworker)
-    assert page.get_by_role("heading", name="Arbeitsplatz").first.is_visible()
+    expect(page.get_by_role("heading", name="Arbeitsplatz").first).to_be_visible()
     assert_no_csp_violation(page)
 
 

@@ -388,7 +388,8 @@ def _admin_probes(route: Route, b) -> list[Probe] | None:
             return [Probe("get", url, "nothing")]
         if route.name == "admin:autocomplete":
             query = "?app_label=grants&model_name=grantapplication&field_name=programme&term=Nord"
-            return [Probe("get", reverse(route.name) + query, "nothing")]
+            # The programme field has no autocomplete of its own: refused (or back to the admin), whoever asks.
+            return [Probe("get", reverse(route.name) + query, "admin_gone")]
         if route.name == "admin:view_on_site":
             content_type = ContentType.objects.get_for_model(b.approved)
             return [Probe("get", reverse(route.name, args=[content_type.pk, b.approved.pk]), "admin_gone")]
@@ -426,6 +427,13 @@ def _send(client, probe: Probe, url: str):
     return getattr(client, probe.method)(url, probe.data or {})
 
 
+# "nothing" answers with the page (200) or an approval batch queued (202), the role's refusal (403), or a
+# redirect within the site: to the login, the admin, the workspace, or the batch of letters just made of
+# Musterstadt's own cases; never a 404 or another error, never a page of Nordheim's.
+NOTHING_STATUSES = (200, 202, 403)
+NOTHING_REDIRECTS = ("/konto/anmelden/", "/admin/", "/arbeitsplatz/", "/schreiben/stapel/")
+
+
 def _problem(client, probe: Probe) -> str | None:
     response = _send(client, probe, probe.url)
     status = response.status_code
@@ -439,10 +447,12 @@ def _problem(client, probe: Probe) -> str | None:
             "refused": status in (403, 404),
             "admin_gone": status in (403, 404)
             or (status == 302 and response["Location"].startswith(reverse("admin:index"))),
-            "nothing": status < 500,
+            "nothing": status in NOTHING_STATUSES
+            or (status == 302 and response["Location"].startswith(NOTHING_REDIRECTS)),
         }[probe.expect]
     if not wanted:
-        return f"{probe.method.upper()} {probe.url}: {status}, expected {probe.expect}"
+        where = f" to {response['Location']}" if status == 302 else ""
+        return f"{probe.method.upper()} {probe.url}: {status}{where}, expected {probe.expect}"
     body = _body(response)
     shown = [secret for secret in NORDHEIM_SECRETS if secret in body and not any(secret in e for e in probe.echoes)]
     if shown:

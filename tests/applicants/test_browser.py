@@ -10,6 +10,7 @@ from base64 import b32decode
 
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
 
 from tests.browser import PASSWORD, assert_accessible
 from tests.second_factor import current_code
@@ -25,8 +26,8 @@ def test_a_caseworker_sets_up_the_app_and_confirms_the_next_login(login, people,
     page.get_by_label("Passwort").fill(PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url("**/konto/zweiter-faktor/einrichten/?next=**")
-    assert page.get_by_role("heading", name="Zweiten Faktor einrichten").is_visible()
-    assert page.get_by_role("img", name="QR-Code zum Einrichten der Authenticator-App").is_visible()
+    expect(page.get_by_role("heading", name="Zweiten Faktor einrichten")).to_be_visible()
+    expect(page.get_by_role("img", name="QR-Code zum Einrichten der Authenticator-App")).to_be_visible()
     assert_accessible(page)
 
     secret = page.locator(".fd-secret").inner_text().replace(" ", "")
@@ -35,8 +36,8 @@ def test_a_caseworker_sets_up_the_app_and_confirms_the_next_login(login, people,
     assert field.get_attribute("autocomplete") == "one-time-code" and field.get_attribute("inputmode") == "numeric"
     field.fill("000000" if current_code(app) != "000000" else "111111")
     field.press("Enter")
-    assert page.get_by_role("alert").first.is_visible()
-    assert page.get_by_text("Der Code stimmt nicht oder ist abgelaufen.").first.is_visible()
+    expect(page.get_by_role("alert").first).to_be_visible()
+    expect(page.get_by_text("Der Code stimmt nicht oder ist abgelaufen.").first).to_be_visible()
     assert page.evaluate("document.activeElement.id") == "fehler"  # the summary is read out first
     assert_accessible(page)
 
@@ -44,7 +45,7 @@ def test_a_caseworker_sets_up_the_app_and_confirms_the_next_login(login, people,
     page.get_by_label("Sechsstelliger Code").fill(current_code(app))
     page.get_by_role("button", name="Einrichten und anmelden").click()
     page.wait_for_url("**/arbeitsplatz/haushalt/")
-    assert page.get_by_text("Die Authenticator-App ist eingerichtet.").is_visible()
+    expect(page.get_by_text("Die Authenticator-App ist eingerichtet.")).to_be_visible()
 
     # The next login asks for the code only.
     page.get_by_role("button", name="Abmelden").click()
@@ -53,10 +54,10 @@ def test_a_caseworker_sets_up_the_app_and_confirms_the_next_login(login, people,
     page.get_by_label("Passwort").fill(PASSWORD)
     page.get_by_role("button", name="Anmelden").click()
     page.wait_for_url("**/konto/zweiter-faktor/?next=**")
-    assert page.get_by_role("heading", name="Anmeldung bestätigen").is_visible()
+    expect(page.get_by_role("heading", name="Anmeldung bestätigen")).to_be_visible()
     assert_accessible(page)
     TOTPDevice.objects.filter(user=user).update(last_t=-1)  # as after waiting for the app's next code
     page.get_by_label("Sechsstelliger Code").fill(current_code(app))
     page.get_by_role("button", name="Bestätigen").click()
     page.wait_for_url("**/arbeitsplatz/")
-    assert page.get_by_role("heading", level=1).is_visible()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()

@@ -18,6 +18,39 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 APPROVERS = 24
 
 
+def run_at_once(target, argument_lists) -> list[str]:
+    """Run ``target`` in one thread per argument list, all released together; every thread must report.
+
+    A thread that dies with anything but a refusal reports it as "crashed: …", and a thread that
+    never finishes fails the test: a missing outcome is never taken for a refusal.
+    """
+    start = threading.Barrier(len(argument_lists), timeout=60)
+    outcomes: dict[int, str] = {}
+
+    def run(index, arguments):
+        try:
+            start.wait()
+            target(*arguments)
+            outcomes[index] = "approved"
+        except DomainError as refused:
+            outcomes[index] = str(refused)
+        except BaseException as crashed:  # noqa: BLE001 - reported, and the test fails on it
+            outcomes[index] = f"crashed: {crashed!r}"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, args)) for i, args in enumerate(argument_lists)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not [t for t in threads if t.is_alive()], "a thread did not finish"
+    assert sorted(outcomes) == list(range(len(argument_lists))), f"threads without an outcome: {outcomes}"
+    crashed = [o for o in outcomes.values() if o.startswith("crashed: ")]
+    assert not crashed, crashed
+    return list(outcomes.values())
+
+
 def test_concurrent_approvals_never_over_commit_the_allocation(programme, people):
     # Each grant is 7,200 €; 50,000 € carry six of them and leave 6,800 €.
     allocation = AllocationFactory(programme=programme, amount=Decimal("50000.00"))
@@ -28,25 +61,13 @@ def test_concurrent_approvals_never_over_commit_the_allocation(programme, people
         for _ in range(APPROVERS)
     ]
     approvers = [UserFactory(roles=["approver"], municipalities=[programme.municipality]) for _ in range(APPROVERS)]
-    start = threading.Barrier(APPROVERS, timeout=60)
-    outcomes = []
 
     def approve(application, approver):
-        try:
-            start.wait()
-            services.application_approve(application_id=application.pk, by=approver)
-            outcomes.append("approved")
-        except DomainError as refused:
-            outcomes.append(str(refused))
-        finally:
-            connection.close()
+        services.application_approve(application_id=application.pk, by=approver)
 
-    threads = [threading.Thread(target=approve, args=pair) for pair in zip(applications, approvers, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_at_once(approve, list(zip(applications, approvers, strict=True)))
 
+    assert len(outcomes) == APPROVERS
     assert outcomes.count("approved") == 6
     assert all("reicht nicht" in outcome for outcome in outcomes if outcome != "approved")
     assert GrantApplication.objects.filter(state="approved").count() == 6
@@ -58,24 +79,11 @@ def test_concurrent_approvals_never_over_commit_the_allocation(programme, people
 
 def test_concurrent_double_clicks_approve_once(programme, people, allocation):
     application = advance(make_application(programme=programme, applicant=people.alice), "checked", people)
-    start = threading.Barrier(8, timeout=60)
-    outcomes = []
 
     def approve():
-        try:
-            start.wait()
-            services.application_approve(application_id=application.pk, by=people.approver)
-            outcomes.append("approved")
-        except DomainError:
-            outcomes.append("refused")
-        finally:
-            connection.close()
+        services.application_approve(application_id=application.pk, by=people.approver)
 
-    threads = [threading.Thread(target=approve) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_at_once(approve, [()] * 8)
 
-    assert outcomes.count("approved") == 1
+    assert len(outcomes) == 8 and outcomes.count("approved") == 1
     assert application.ledger_entries.count() == 1

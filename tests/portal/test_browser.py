@@ -10,6 +10,7 @@ import re
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from grants.models import GrantApplication
 from tests.browser import assert_accessible
@@ -27,7 +28,7 @@ def test_an_owner_registers_applies_in_all_steps_and_submits(login, people, prog
     page.get_by_label("Straße").fill("Hauptstr.")
     page.get_by_label("Hausnummer").fill("12")
     page.get_by_role("button", name="Prüfen").click()
-    assert page.get_by_text("Hauptstr. 12 liegt im Fördergebiet von:").is_visible()
+    expect(page.get_by_text("Hauptstr. 12 liegt im Fördergebiet von:")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name="Registrieren").click()
@@ -39,7 +40,7 @@ def test_an_owner_registers_applies_in_all_steps_and_submits(login, people, prog
     page.get_by_label("Passwort", exact=True).fill(PASSWORD)
     page.get_by_label("Passwort (Wiederholung)").fill(PASSWORD)
     page.get_by_role("button", name="Konto anlegen").click()
-    assert page.get_by_role("heading", name="Bitte bestätigen Sie Ihre E-Mail-Adresse").is_visible()
+    expect(page.get_by_role("heading", name="Bitte bestätigen Sie Ihre E-Mail-Adresse")).to_be_visible()
     assert_accessible(page)
 
     link = re.search(r"https?://\S+", mail.outbox[-1].body).group(0)
@@ -51,7 +52,7 @@ def test_an_owner_registers_applies_in_all_steps_and_submits(login, people, prog
 
     page.get_by_role("link", name="Förderprogramme", exact=True).click()
     page.get_by_role("link", name="Fassadenprogramm Altstadt beantragen").click()
-    assert page.get_by_text("Schritt 1 von 5").is_visible()
+    expect(page.get_by_text("Schritt 1 von 5")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Vor- und Nachname").fill("Erika Mustermann")
     page.get_by_label("Straße").fill("Gartenweg")
@@ -61,7 +62,7 @@ def test_an_owner_registers_applies_in_all_steps_and_submits(login, people, prog
     page.get_by_label("IBAN für die Auszahlung").fill("DE89 3704 0044 0532 0130 00")
     page.get_by_role("button", name="Speichern und weiter").click()
 
-    assert page.get_by_text("Schritt 2 von 5").is_visible()
+    expect(page.get_by_text("Schritt 2 von 5")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Straße").fill("Hauptstraße")
     page.get_by_label("Hausnummer").fill("12")
@@ -69,37 +70,37 @@ def test_an_owner_registers_applies_in_all_steps_and_submits(login, people, prog
     page.get_by_label("Ort").fill("Musterstadt")
     page.get_by_role("button", name="Speichern und weiter").click()
 
-    assert page.get_by_text("Schritt 3 von 5").is_visible()
+    expect(page.get_by_text("Schritt 3 von 5")).to_be_visible()
     page.get_by_label("Fassade: Fläche in m²").fill("180")
     page.get_by_label("Fassade: Kosten netto in €").fill("35.294,12")
     page.get_by_label("Fassade: Umsatzsteuer in €").fill("6.705,88")
     page.get_by_label("Fassade: Kurzbeschreibung").click()  # leaving the field: htmx updates the preview in place
     preview = page.locator("#vorschau")
     preview.get_by_text("7.200,00 €").first.wait_for()
-    assert preview.get_by_text("Förderhöchstbetrag je m²").first.is_visible()
+    expect(preview.get_by_text("Förderhöchstbetrag je m²").first).to_be_visible()
     assert_accessible(page)
     page.get_by_role("button", name="Speichern und weiter").click()
 
-    assert page.get_by_text("Schritt 4 von 5").is_visible()
+    expect(page.get_by_text("Schritt 4 von 5")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Art der Unterlage").select_option(label="Angebot / Kostenvoranschlag")
     page.get_by_label("Dateien").set_input_files(
         [{"name": "angebot.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()}]
     )
     page.get_by_role("button", name="Hochladen").click()
-    assert page.get_by_role("link", name="angebot.pdf").is_visible()
+    expect(page.get_by_role("link", name="angebot.pdf")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("button", name="Weiter zur Prüfung Ihrer Angaben").click()
 
-    assert page.get_by_text("Schritt 5 von 5").is_visible()
+    expect(page.get_by_text("Schritt 5 von 5")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Ich versichere, dass meine Angaben richtig und vollständig sind.").check()
     page.get_by_role("button", name="Antrag verbindlich einreichen").click()
 
     application = GrantApplication.objects.get(applicant__user__email="erika@example.org")
     assert application.state == "submitted" and application.file_number
-    assert page.get_by_text(f"Ihr Aktenzeichen lautet {application.file_number}").is_visible()
-    assert page.get_by_role("heading", name=f"Antrag {application.file_number}").is_visible()
+    expect(page.get_by_text(f"Ihr Aktenzeichen lautet {application.file_number}")).to_be_visible()
+    expect(page.get_by_role("heading", name=f"Antrag {application.file_number}")).to_be_visible()
     assert page.locator(".kern-badge").inner_text() == "eingereicht"
     assert_accessible(page)  # the case page
     page.get_by_role("link", name="Antrag zurückziehen").click()
@@ -118,5 +119,5 @@ def test_login_and_password_reset_pages_are_accessible(login):
         assert_accessible(page)
     page.get_by_label("E-Mail").fill("niemand@example.org")
     page.get_by_role("button", name="Link anfordern").click()
-    assert page.get_by_text("Wenn es zu dieser Adresse ein Konto gibt").is_visible()
+    expect(page.get_by_text("Wenn es zu dieser Adresse ein Konto gibt")).to_be_visible()
     assert_accessible(page)

@@ -7,6 +7,7 @@ certifies the final invoices and finance pays.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from grants.services import application_check
 from tests.browser import assert_accessible
@@ -24,16 +25,16 @@ def test_a_caseworker_checks_an_application(login, people, case, allocation):
     page.get_by_role("link", name="Anträge", exact=True).click()
     page.get_by_role("textbox", name="Suche").fill(application.file_number)
     page.get_by_role("button", name="Anwenden").click()
-    assert page.get_by_text("1 Antrag gefunden").is_visible()
+    expect(page.get_by_text("1 Antrag gefunden")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name=application.file_number).click()
-    assert page.get_by_role("heading", name="Vollständigkeitsprüfung").is_visible()
+    expect(page.get_by_role("heading", name="Vollständigkeitsprüfung")).to_be_visible()
     assert_accessible(page)
     page.locator("#comment-check").fill("Unterlagen vollständig, Fördergebiet geprüft.")
     page.get_by_role("button", name="Als geprüft bestätigen").click()
-    assert page.get_by_text("Erledigt: Als geprüft bestätigen.").is_visible()
-    assert page.get_by_text("Unterlagen vollständig, Fördergebiet geprüft.").is_visible()
+    expect(page.get_by_text("Erledigt: Als geprüft bestätigen.")).to_be_visible()
+    expect(page.get_by_text("Unterlagen vollständig, Fördergebiet geprüft.")).to_be_visible()
     assert_accessible(page)
     application.refresh_from_db()
     assert application.state == "checked"
@@ -53,7 +54,7 @@ def test_an_approver_approves_and_is_refused_on_a_case_they_checked(login, peopl
     page.goto(f"/arbeitsplatz/antraege/{application.pk}/")
     page.locator("#comment-approve").fill("Bewilligt wie beantragt.")
     page.get_by_role("button", name="Bewilligen").click()
-    assert page.get_by_text("Erledigt: Bewilligen.").is_visible()
+    expect(page.get_by_text("Erledigt: Bewilligen.")).to_be_visible()
     assert_accessible(page)
     application.refresh_from_db()
     assert application.state == "approved" and application.approved_by == people.approver
@@ -64,7 +65,7 @@ def test_an_approver_approves_and_is_refused_on_a_case_they_checked(login, peopl
     page = login(both)
     page.goto(f"/arbeitsplatz/antraege/{own.pk}/")
     assert page.get_by_role("button", name="Bewilligen").count() == 0
-    assert page.get_by_text("die Bewilligung muss eine andere Person aussprechen").first.is_visible()
+    expect(page.get_by_text("die Bewilligung muss eine andere Person aussprechen").first).to_be_visible()
     assert_accessible(page)
 
 
@@ -78,15 +79,15 @@ def test_a_caseworker_certifies_the_invoices_and_finance_pays(login, people, cas
     page.get_by_label("Fassade: netto in €").fill("30.000,00")
     page.get_by_label("Fassade: Umsatzsteuer in €").fill("5.700,00")
     page.get_by_role("button", name="Sachlich richtig bestätigen").click()
-    assert page.get_by_text("Die Schlussrechnung ist als sachlich richtig bestätigt.").is_visible()
+    expect(page.get_by_text("Die Schlussrechnung ist als sachlich richtig bestätigt.")).to_be_visible()
     assert page.get_by_role("button", name="Auszahlung freigeben").count() == 0  # four-eyes: not for the certifier
 
     page = login(people.finance)
-    assert page.get_by_role("link", name=application.file_number).is_visible()  # waits in finance's queue
+    expect(page.get_by_role("link", name=application.file_number)).to_be_visible()  # waits in finance's queue
     page.get_by_role("link", name=application.file_number).click()
     assert_accessible(page)
     page.get_by_role("button", name="Auszahlung freigeben").click()
-    assert page.get_by_text("Erledigt: Auszahlung freigeben.").is_visible()
+    expect(page.get_by_text("Erledigt: Auszahlung freigeben.")).to_be_visible()
     assert_accessible(page)
     application.refresh_from_db()
     assert application.state == "paid" and str(application.paid_amount) == "7200.00"

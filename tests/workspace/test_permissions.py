@@ -184,9 +184,12 @@ def test_staff_who_apply_themselves_are_owners_of_that_case_never_its_caseworker
     assert GrantApplication.objects.get(pk=own.pk).state == "submitted"
 
 
-def test_a_note_with_a_nul_character_is_a_clear_400_not_a_500(client, people, case):
+def test_a_note_with_a_nul_character_loses_it_and_one_of_nothing_else_is_a_clear_400_not_a_500(client, people, case):
+    # Control characters are removed from every free text (core.text), NUL too; what is left is saved.
     application = case("submitted")
     client.force_login(people.caseworker)
-    response = client.post(reverse("workspace:note", args=[application.pk]), {"text": "Foto\x00fehlt"})
+    response = client.post(reverse("workspace:note", args=[application.pk]), {"text": "\x00\x07\u202e"})
     assert response.status_code == 400
     assert not InternalNote.objects.exists()
+    client.post(reverse("workspace:note", args=[application.pk]), {"text": "Foto\x00 fehlt"})
+    assert InternalNote.objects.get().text == "Foto fehlt"
