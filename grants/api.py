@@ -17,9 +17,9 @@ from applicants.rules import may_apply
 from core.api import ID, FilterSet, IdFilter, NotFoundAlike
 from core.errors import Code, DomainError
 from core.parsers import JSONParser
-from grants.files import letter_response
 
 from . import batches, services
+from .files import letter_response
 from .models import Document, GrantApplication, Letter, LetterKind, Programme
 from .rules import visible_applications, visible_programmes
 from .selectors import application_history, applications_with_details, programmes_with_rules

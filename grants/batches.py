@@ -8,11 +8,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from applicants.models import User
-from core.tasks import enqueue
+from core.tasks import enqueue_on_commit
 
 from .models import GrantApplication, LetterBatch
 from .rules import decide
@@ -27,7 +26,7 @@ def letter_batch_create(*, application_ids, by: User) -> LetterBatch:
     ids = list(application_ids)
     batch = LetterBatch.objects.create(created_by=by, total=len(ids))
     batch.applications.set(ids)
-    transaction.on_commit(lambda: enqueue(render_letter_batch, batch_id=batch.pk))
+    enqueue_on_commit(render_letter_batch, batch_id=batch.pk)
     return batch
 
 

@@ -32,7 +32,7 @@ from applicants.models import Applicant, Consultation, Property, User
 from applicants.services import ApplicantInput, PropertyInput, applicant_save, property_find_or_create
 from budgets.services import BudgetError, ledger_commit, ledger_pay, ledger_release
 from core.errors import Code, DomainError
-from core.tasks import enqueue
+from core.tasks import enqueue_on_commit
 
 from .calculator import BuildingCategory
 from .models import CostItem, Document, GrantApplication, InternalNote, MeasureComponent, Programme
@@ -103,7 +103,7 @@ def _run(application: GrantApplication, action: str, *, by: User, comment: str) 
     if step.notifies:
         log_id = StateLog.objects.for_(application).order_by("-pk").values_list("pk", flat=True).first()
         # Letters and e-mail leave the database: only once the transition has committed.
-        transaction.on_commit(lambda: enqueue(notify_transition, state_log_id=log_id))
+        enqueue_on_commit(notify_transition, state_log_id=log_id)
     return application
 
 

@@ -9,7 +9,7 @@ from applicants.models import User
 from budgets.models import Statement
 from budgets.rules import may_read_budgets
 from core.errors import Code, DomainError
-from core.tasks import enqueue
+from core.tasks import enqueue_on_commit
 
 from .rules import statement_scope
 from .tasks import generate_statement
@@ -38,5 +38,5 @@ def statement_request(
             narrative=(narrative or "").strip(),
             created_by=by,
         )
-        transaction.on_commit(lambda: enqueue(generate_statement, statement_id=statement.pk))
+        enqueue_on_commit(generate_statement, statement_id=statement.pk)
     return statement
