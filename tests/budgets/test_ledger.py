@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from budgets.models import SHARES, Allocation, LedgerEntry, LedgerIsAppendOnly
@@ -119,6 +119,15 @@ class Rollback(Exception):
 
 # Every sequence opens by walking the first case to approved, so every example books something.
 OPENING = [("submit", 0, 0), ("check", 0, 0), ("approve", 0, 0)]
+# After the opening: case 0 is paid and documented, case 1 lives a whole life, case 2 is returned, checked and
+# rejected, case 3 withdrawn.
+TOUR = [
+    ("certify_invoices", 0, 6000), ("pay", 0, 0), ("document", 0, 0),
+    ("submit", 1, 0), ("check", 1, 0), ("approve", 1, 0), ("certify_invoices", 1, 9000), ("pay", 1, 0),
+    ("document", 1, 0),
+    ("submit", 2, 0), ("return_to_applicant", 2, 0), ("submit", 2, 0), ("check", 2, 0), ("reject", 2, 0),
+    ("submit", 3, 0), ("withdraw", 3, 0),
+]  # fmt: skip
 
 
 def take(action: str, application, people, area: int, invoice: int) -> bool:
@@ -145,13 +154,18 @@ def test_after_any_sequence_of_transitions_the_balance_follows_the_formulas(prog
     """committed = commitments − releases; paid = payments − reclaims; available = allocation − committed."""
     taken: Counter[str] = Counter()
 
-    @settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    # Derandomized: the same sequences every run, so the count of steps taken below is reproducible, never luck.
+    @settings(
+        max_examples=25, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(
         areas=st.lists(st.integers(20, 400), min_size=4, max_size=4),
         steps=st.lists(
             st.tuples(st.sampled_from(ACTIONS), st.integers(0, 3), st.integers(1000, 60000)), min_size=1, max_size=40
         ),
     )
+    # Besides the generated sequences, one that takes every kind of step: a whole life per case.
+    @example(areas=[180, 200, 150, 100], steps=TOUR)
     def run(areas, steps):
         areas = [180, *areas[1:]]  # the first case, walked to approved, gets the worked example's grant
         try:

@@ -91,7 +91,10 @@ def assert_statement_equals_ledger(sheets: dict, allocation) -> None:
 def test_after_a_long_random_sequence_of_transitions_the_workbook_totals_equal_the_ledger(programme, people):
     taken: Counter[str] = Counter()
 
-    @settings(max_examples=12, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    # Derandomized: the same sequences every run, so the count of steps taken below is reproducible, never luck.
+    @settings(
+        max_examples=12, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(
         areas=st.lists(st.integers(20, 400), min_size=5, max_size=5),
         steps=st.lists(
