@@ -17,8 +17,9 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from applicants.models import Applicant, Consultation, Property, Role, User
+from budgets import totals
 from budgets.models import SHARES, Allocation, LedgerEntry
-from budgets.shares import split_by_shares
+from budgets.shares import split_amount
 from core.models import Municipality
 from grants import services
 from grants.models import (
@@ -84,9 +85,9 @@ def build_world() -> World:
         programme=programme,
         year=year,
         amount=Decimal("9999999.99"),
-        federal_percent=Decimal("33.34"),
-        state_percent=Decimal("33.33"),
-        municipal_percent=Decimal("33.33"),
+        federal_share="1/3",
+        state_share="1/3",
+        municipal_share="1/3",
     )
     caseworker = _user("bench-sachbearbeitung", Role.CASEWORKER, municipality)
     approver = _user("bench-bewilligung", Role.APPROVER, municipality)
@@ -199,7 +200,7 @@ def add_ledger_entries(world: World, allocation: Allocation, count: int) -> None
     # Each commitment is released again, so the allocation can still carry the grants the other figures approve.
     kinds = (LedgerEntry.Kind.COMMITMENT, LedgerEntry.Kind.PAYMENT, LedgerEntry.Kind.RECLAIM, LedgerEntry.Kind.RELEASE)
     amount = Decimal("12.34")
-    parts = split_by_shares(amount, allocation.shares)
+    parts = split_amount(amount, allocation.shares)
     for start in range(0, count, BATCH):
         LedgerEntry.objects.bulk_create(
             LedgerEntry(
@@ -213,6 +214,8 @@ def add_ledger_entries(world: World, allocation: Allocation, count: int) -> None
             )
             for i in range(start, min(start + BATCH, count))
         )
+    # Bulk inserts bypass the booking service: the kept totals are rebuilt from the entries, as a migration does.
+    totals.rebuild(Allocation.objects.filter(pk=allocation.pk))
 
 
 def approved_case(world: World) -> GrantApplication:
@@ -260,9 +263,9 @@ def build_statement_programme(world: World) -> tuple[Programme, Allocation]:
         programme=programme,
         year=world.allocation.year,
         amount=Decimal("9999999.99"),
-        federal_percent=Decimal("33.34"),
-        state_percent=Decimal("33.33"),
-        municipal_percent=Decimal("33.33"),
+        federal_share="1/3",
+        state_share="1/3",
+        municipal_share="1/3",
     )
     return programme, allocation
 
@@ -274,8 +277,10 @@ def add_funded_measures(world: World, programme: Programme, allocation: Allocati
     now = timezone.now()
     # Small grants (a disposition fund's), so that 100,000 of them fit one allocation's legal maximum.
     grant, paid = Decimal("90.00"), Decimal("80.00")
-    commitment_parts = split_by_shares(grant, allocation.shares)
-    payment_parts = split_by_shares(paid, allocation.shares)
+    commitment_parts = split_amount(grant, allocation.shares)
+    payment_parts = split_amount(paid, allocation.shares)
+    # Closed as the booking service closes a case: per share, paid + released = committed.
+    release_parts = {share: commitment_parts[share] - payment_parts[share] for share in SHARES}
     for start in range(0, count, BATCH):
         numbers = range(offset + start, offset + min(start + BATCH, count))
         applications = GrantApplication.objects.bulk_create(
@@ -305,7 +310,7 @@ def add_funded_measures(world: World, programme: Programme, allocation: Allocati
             for kind, amount, parts in (
                 (LedgerEntry.Kind.COMMITMENT, grant, commitment_parts),
                 (LedgerEntry.Kind.PAYMENT, paid, payment_parts),
-                (LedgerEntry.Kind.RELEASE, grant - paid, split_by_shares(grant - paid, allocation.shares)),
+                (LedgerEntry.Kind.RELEASE, grant - paid, release_parts),
             ):
                 entries.append(
                     LedgerEntry(
@@ -319,3 +324,4 @@ def add_funded_measures(world: World, programme: Programme, allocation: Allocati
                     )
                 )
         LedgerEntry.objects.bulk_create(entries)
+    totals.rebuild(Allocation.objects.filter(pk=allocation.pk))

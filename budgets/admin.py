@@ -3,15 +3,23 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import MunicipalityScopedAdmin
 
+from .forms import AllocationForm
 from .models import Allocation, LedgerEntry
 from .selectors import allocations_with_balance
+from .shares import SHARES
 
 
 @admin.register(Allocation)
 class AllocationAdmin(MunicipalityScopedAdmin):
     municipality_path = "programme__municipality"
-    list_display = ("programme", "year", "amount", "committed", "paid", "available")
+    form = AllocationForm
+    list_display = ("programme", "year", "amount", "shares_display", "committed", "paid", "available")
     list_filter = ("year", "programme__municipality")
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and obj.entries.exists():
+            return ("programme", "year", "amount", "shares_display")
+        return ("programme", "year", "amount", *SHARES)
 
     def get_queryset(self, request):
         return allocations_with_balance(super().get_queryset(request))
@@ -19,9 +27,12 @@ class AllocationAdmin(MunicipalityScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         # Once money is booked against it, moving it or re-splitting its shares would falsify the ledger.
         if obj is not None and obj.entries.exists():
-            return ("programme", "year", "amount", "federal_percent", "state_percent", "municipal_percent",
-                    "private_percent")  # fmt: skip
+            return ("programme", "year", "amount", "shares_display")
         return ()
+
+    @admin.display(description=_("Förderanteile"))
+    def shares_display(self, obj):
+        return obj.shares_display
 
     @admin.display(description=_("gebunden"))
     def committed(self, obj):

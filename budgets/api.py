@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import exceptions, viewsets
+from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import ID, DateTimeFilter, FilterSet, IdFilter, NotFoundAlike
+from core.api import ID, DateTimeFilter, FilterSet, IdFilter, KeysetPagination, NotFoundAlike
 
 from .models import Allocation, LedgerEntry
-from .rules import may_read_budgets, visible_allocations, visible_ledger_entries
+from .rules import may_manage_allocations, may_read_budgets, visible_allocations, visible_ledger_entries
 from .selectors import allocation_balance_by_share, allocations_with_balance
 from .serializers import (
     AllocationBalanceSerializer,
     AllocationSerializer,
+    AllocationWriteSerializer,
     LedgerEntrySerializer,
 )
 
@@ -42,18 +44,61 @@ class AllocationFilter(FilterSet):
     list=extend_schema(summary="Mittelausstattungen mit Stand (gebunden, ausgezahlt, verfügbar)"),
     retrieve=extend_schema(summary="Eine Mittelausstattung mit Stand"),
 )
-class AllocationViewSet(StaffOnly, NotFoundAlike, viewsets.ReadOnlyModelViewSet):
-    """Allocations (Mittelausstattung) per programme year with their balance; municipal staff only."""
+class AllocationViewSet(
+    StaffOnly, NotFoundAlike, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    """Allocations (Mittelausstattung) per programme year with their balance; municipal staff read, finance writes."""
 
     serializer_class = AllocationSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
     filterset_class = AllocationFilter
     ordering_fields = ["year", "amount", "id"]
     ordering = ["-year", "id"]
     lookup_value_regex = ID
     not_found_message = _("Mittelausstattung nicht gefunden.")
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            decision = may_manage_allocations(request.user)
+            if not decision:
+                raise exceptions.PermissionDenied(decision.reason)
+
     def get_queryset(self):
         return allocations_with_balance(visible_allocations(self.request.user))
+
+    def get_serializer(self, *args, **kwargs):
+        if self.request.method in ("POST", "PATCH"):
+            programmes = Allocation._meta.get_field("programme").related_model.objects.filter(  # type: ignore[union-attr]
+                municipality__in=self.request.user.municipality_ids
+            )
+            return AllocationWriteSerializer(*args, programmes=programmes, **kwargs)
+        return super().get_serializer(*args, **kwargs)
+
+    def _answer(self, allocation, status_code):
+        return Response(AllocationSerializer(self.get_queryset().get(pk=allocation.pk)).data, status=status_code)
+
+    @extend_schema(
+        request=AllocationWriteSerializer,
+        responses={201: AllocationSerializer},
+        summary="Eine Mittelausstattung anlegen (Finanzen); Anteile als Bruch (1/3) oder Prozent",
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._answer(serializer.save(), 201)
+
+    @extend_schema(
+        request=AllocationWriteSerializer,
+        responses={200: AllocationSerializer},
+        summary="Betrag oder Anteile ändern (Finanzen); nach der ersten Buchung stehen die Anteile fest",
+    )
+    def partial_update(self, request, *args, **kwargs):
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            Allocation.objects.select_for_update().filter(pk=serializer.instance.pk).first()
+            return self._answer(serializer.save(), 200)
 
     @extend_schema(
         summary="Stand einer Mittelausstattung gesamt und je Förderanteil", responses=AllocationBalanceSerializer
@@ -85,8 +130,10 @@ class LedgerEntryViewSet(StaffOnly, NotFoundAlike, viewsets.ReadOnlyModelViewSet
 
     serializer_class = LedgerEntrySerializer
     filterset_class = LedgerEntryFilter
-    ordering_fields = ["booked_at", "amount", "id"]
-    ordering = ["booked_at", "id"]
+    # Newest first by keyset; ordering by another field is not offered (it would read the whole ledger).
+    pagination_class = KeysetPagination
+    ordering_fields = ["id"]
+    ordering = ["-id"]
     lookup_value_regex = ID
     not_found_message = _("Buchung nicht gefunden.")
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,9 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyError, AppendOnlyModel
-from core.money import MAX_AMOUNT, MoneyField, positive_money_validators
+from core.money import MAX_AMOUNT, MoneyField, format_amount, positive_money_validators
 
-SHARES = ("federal", "state", "municipal", "private")
+from .shares import SHARES, as_parts, format_share, parse_share, split, to_cents, to_euros
+
 # The limit of a statement's Sachbericht, for the API and the workspace alike.
 NARRATIVE_MAX_LENGTH = 20000
 SHARE_LABELS = {
@@ -26,17 +28,39 @@ SHARE_LABELS = {
 }
 
 
-def PercentField(verbose_name):  # noqa: N802 - reads like a field class
-    return models.DecimalField(
-        verbose_name,
-        max_digits=5,
-        decimal_places=2,
-        default=Decimal("0.00"),
-        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
-    )
+def PartsField(verbose_name):  # noqa: N802 - reads like a field class
+    return models.PositiveBigIntegerField(verbose_name, default=0)
 
 
-_SHARE_SUM = F("federal_percent") + F("state_percent") + F("municipal_percent") + F("private_percent")
+_SHARE_SUM = F("federal_parts") + F("state_parts") + F("municipal_parts") + F("private_parts")
+
+
+def _share_property(share: str):
+    """``federal_share`` etc.: the exact fraction; setting it (a Fraction, "1/3" or a per cent) re-bases the parts."""
+
+    def get(self) -> Fraction:
+        return Fraction(getattr(self, f"{share}_parts"), self.share_whole) if self.share_whole else Fraction(0)
+
+    def set_(self, value) -> None:
+        self.set_shares({**self.shares, share: parse_share(value)})
+
+    return property(get, set_)
+
+
+def _percent_property(share: str):
+    """``federal_percent`` etc.: the share in per cent for reading (four decimals); setting takes a per cent."""
+
+    def get(self) -> Decimal:
+        fraction = getattr(self, f"{share}_share")
+        return (Decimal(fraction.numerator) * 100 / Decimal(fraction.denominator)).quantize(PERCENT_PLACES)
+
+    def set_(self, value) -> None:
+        self.set_shares({**self.shares, share: parse_share(Decimal(value))})
+
+    return property(get, set_)
+
+
+PERCENT_PLACES = Decimal("0.0001")
 
 
 class Allocation(models.Model):
@@ -49,10 +73,21 @@ class Allocation(models.Model):
         _("Programmjahr"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
     )
     amount = MoneyField(_("Mittelausstattung"), validators=positive_money_validators)
-    federal_percent = PercentField(_("Anteil Bund in %"))
-    state_percent = PercentField(_("Anteil Land in %"))
-    municipal_percent = PercentField(_("Anteil Kommune in %"))
-    private_percent = PercentField(_("Anteil Private in %"))
+    # Each share is exactly parts / whole (1/3 is 1 part of 3): the parts sum to the whole.
+    federal_parts = PartsField(_("Anteil Bund (Teile)"))
+    state_parts = PartsField(_("Anteil Land (Teile)"))
+    municipal_parts = PartsField(_("Anteil Kommune (Teile)"))
+    private_parts = PartsField(_("Anteil Private (Teile)"))
+    share_whole = models.PositiveBigIntegerField(_("Teile insgesamt"), default=1)
+
+    federal_share = _share_property("federal")
+    state_share = _share_property("state")
+    municipal_share = _share_property("municipal")
+    private_share = _share_property("private")
+    federal_percent = _percent_property("federal")
+    state_percent = _percent_property("state")
+    municipal_percent = _percent_property("municipal")
+    private_percent = _percent_property("private")
 
     history = HistoricalRecords()
 
@@ -65,16 +100,11 @@ class Allocation(models.Model):
             models.CheckConstraint(
                 condition=Q(amount__gt=0, amount__lte=MAX_AMOUNT), name="allocation_amount_positive"
             ),
+            models.CheckConstraint(condition=Q(share_whole__gt=0), name="allocation_share_whole_positive"),
             models.CheckConstraint(
-                condition=Q(
-                    federal_percent__gte=0, state_percent__gte=0, municipal_percent__gte=0, private_percent__gte=0
-                ),
-                name="allocation_shares_not_negative",
-            ),
-            models.CheckConstraint(
-                # Exact on PostgreSQL; the tolerance only absorbs SQLite's binary floats.
-                condition=Q(LessThan(Abs(_SHARE_SUM - Value(Decimal("100"))), Value(Decimal("0.001")))),
-                name="allocation_shares_sum_to_100",
+                # Whole numbers: exact on every database.
+                condition=Q(share_whole=_SHARE_SUM),
+                name="allocation_shares_sum_to_one",
                 violation_error_message=_("Die Förderanteile müssen zusammen 100 %% ergeben."),
             ),
         ]
@@ -83,14 +113,60 @@ class Allocation(models.Model):
         return f"{self.programme.name} {self.year}"
 
     @property
-    def shares(self) -> dict[str, Decimal]:
-        return {share: getattr(self, f"{share}_percent") for share in SHARES}
+    def shares(self) -> dict[str, Fraction]:
+        """Each funding share as an exact fraction of one."""
+        return {share: getattr(self, f"{share}_share") for share in SHARES}
+
+    def set_shares(self, fractions: dict[str, Fraction]) -> None:
+        parts, whole = as_parts({share: fractions.get(share, Fraction(0)) for share in SHARES})
+        for share in SHARES:
+            setattr(self, f"{share}_parts", parts[share])
+        self.share_whole = whole
+
+    @property
+    def shares_display(self) -> str:
+        return " · ".join(f"{SHARE_LABELS[s]} {format_share(f)}" for s, f in self.shares.items() if f)
 
     def clean(self) -> None:
-        total = sum(self.shares.values(), Decimal("0"))
-        if total != Decimal("100"):
+        self._clean_booked()
+        total = sum(self.shares.values(), Fraction(0))
+        if total != 1:
             raise ValidationError(
-                _("Die Förderanteile müssen zusammen 100 %% ergeben, sie ergeben %(total)s %%.") % {"total": total}
+                _("Die Förderanteile müssen zusammen 100 %% ergeben, sie ergeben %(total)s %%.")
+                % {"total": format_amount(Decimal(total.numerator) * 100 / Decimal(total.denominator), places=4)}
+            )
+
+    def _clean_booked(self) -> None:
+        """Once booked against, the shares stay and the amount never falls below what any share has committed."""
+        if self.pk is None:
+            return
+        before = Allocation.objects.filter(pk=self.pk).first()
+        if before is None or not before.entries.exists():
+            return
+        if before.shares != self.shares:
+            raise ValidationError(
+                _("Die Förderanteile stehen fest, sobald gegen die Mittelausstattung gebucht ist."), code="booked"
+            )
+        sums = {
+            kind: {share: total or 0 for share, total in row.items()}
+            for kind in (LedgerEntry.Kind.COMMITMENT, LedgerEntry.Kind.RELEASE)
+            for row in [
+                LedgerTotal.objects.filter(allocation=self, kind=kind).aggregate(
+                    **{share: models.Sum(f"{share}_amount") for share in SHARES}
+                )
+            ]
+        }
+        whole = split(to_cents(self.amount), self.shares)
+        short = [
+            SHARE_LABELS[share]
+            for share in SHARES
+            if to_euros(whole[share]) < sums[LedgerEntry.Kind.COMMITMENT][share] - sums[LedgerEntry.Kind.RELEASE][share]
+        ]
+        if short:
+            raise ValidationError(
+                _("Die Mittelausstattung darf nicht unter das Gebundene sinken (%(shares)s).")
+                % {"shares": ", ".join(str(s) for s in short)},
+                code="booked",
             )
 
 
@@ -136,6 +212,8 @@ class LedgerEntry(AppendOnlyModel):
         verbose_name = _("Buchung")
         verbose_name_plural = _("Buchungen")
         ordering = ["booked_at", "id"]
+        # The newest page of one allocation's ledger, by keyset: as fast at 100,000 entries as at 100.
+        indexes = [models.Index(fields=["allocation", "-id"], name="ledger_allocation_newest")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_amount_positive"),
             models.CheckConstraint(
@@ -163,6 +241,41 @@ class LedgerEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} €"
+
+
+def TotalField(verbose_name):  # noqa: N802 - reads like a field class
+    # A running sum of bookings: commitments released again may add up beyond one allocation's amount.
+    return models.DecimalField(verbose_name, max_digits=16, decimal_places=2, default=Decimal("0.00"))
+
+
+class LedgerTotal(models.Model):
+    """The running sum of one allocation's bookings of one kind in one month of the programme year, per share.
+
+    Kept by the booking service under the allocation's row lock, in the booking's transaction, so that
+    balances, the dashboard and the approval's check read at most 48 rows, however long the ledger is.
+    ``manage.py ledger_reconcile`` recomputes them from the entries. Bookings after the programme year
+    count in December, earlier ones in January (as the burn-down shows them).
+    """
+
+    allocation = models.ForeignKey(Allocation, on_delete=models.CASCADE, related_name="totals")
+    month = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(12)])
+    kind = models.CharField(max_length=20, choices=LedgerEntry.Kind.choices)
+    entries = models.PositiveBigIntegerField(default=0)
+    amount = TotalField(_("Betrag"))
+    federal_amount = TotalField(_("Bund"))
+    state_amount = TotalField(_("Land"))
+    municipal_amount = TotalField(_("Kommune"))
+    private_amount = TotalField(_("Private"))
+
+    class Meta:
+        verbose_name = _("Buchungssumme")
+        verbose_name_plural = _("Buchungssummen")
+        constraints = [
+            models.UniqueConstraint(fields=["allocation", "month", "kind"], name="one_total_per_allocation_month_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.allocation_id} {self.month} {self.kind}"
 
 
 def statement_upload_to(instance: Statement, filename: str) -> str:

@@ -24,6 +24,15 @@ def may_read_budgets(user: User) -> Decision:
     return Decision(False, _("Mittelausstattung und Buchungen sehen nur Mitarbeitende der Kommune."))
 
 
+def may_manage_allocations(user: User) -> Decision:
+    """Allocations (amount and shares) are set by finance (Kämmerei), as the state's grant notice gives them."""
+    if not user.is_authenticated:
+        return Decision(False, _("Bitte melden Sie sich an."))
+    if user.has_role("finance"):
+        return ALLOWED
+    return Decision(False, _("Mittelausstattungen legt die Finanzabteilung an und ändert sie."))
+
+
 def visible_allocations(user: User) -> QuerySet[Allocation]:
     if not may_read_budgets(user):
         return Allocation.objects.none()

@@ -1,4 +1,4 @@
-"""Balances of allocations, computed by SQL aggregates over the ledger."""
+"""Balances of allocations, read from the ledger's kept running totals (constant time, however long the ledger)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.db.models import DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from core.money import CENT, ZERO
 
-from .models import SHARES, Allocation, LedgerEntry
-from .shares import split_by_shares
+from .models import SHARES, Allocation, LedgerEntry, LedgerTotal
+from .shares import split, to_cents, to_euros
 
 Kind = LedgerEntry.Kind
 T = TypeVar("T")
@@ -47,15 +47,18 @@ class Balance:
         return self.allocation - self.committed
 
 
-def _sum(field: str, kind: str):
-    return Coalesce(
-        Sum(field, filter=Q(kind=kind)), Value(ZERO), output_field=DecimalField(max_digits=14, decimal_places=2)
-    )
+def _kind_sums(shares=("total", *SHARES)) -> dict:
+    """Sums of the kept totals by share and kind (at most 48 rows an allocation): ``{"<share>__<kind>": …}``."""
 
+    def field(share):
+        return "amount" if share == "total" else f"{share}_amount"
 
-def _balance_aggregates(shares=("total", *SHARES)) -> dict:
     return {
-        f"{share}__{kind}": _sum("amount" if share == "total" else f"{share}_amount", kind)
+        f"{share}__{kind}": Coalesce(
+            Sum(field(share), filter=Q(kind=kind)),
+            Value(ZERO),
+            output_field=DecimalField(max_digits=16, decimal_places=2),
+        )
         for share in shares
         for kind in Kind.values
     }
@@ -65,39 +68,43 @@ def _balance(row: dict, share: str, amount: Decimal) -> Balance:
     return Balance(allocation=amount, **netted(lambda kind: row[f"{share}__{kind}"]))
 
 
+def share_amounts(allocation: Allocation) -> dict[str, Decimal]:
+    """The allocation's amount split into its funding shares, to the cent."""
+    return {share: to_euros(part) for share, part in split(to_cents(allocation.amount), allocation.shares).items()}
+
+
 def _balances_from(row: dict, allocation: Allocation) -> dict[str, Balance]:
-    totals = {"total": allocation.amount, **split_by_shares(allocation.amount, allocation.shares)}
+    totals = {"total": allocation.amount, **share_amounts(allocation)}
     return {share: _balance(row, share, totals[share]) for share in ("total", *SHARES)}
 
 
 def allocation_balance(allocation: Allocation) -> Balance:
     """committed = commitments − releases; paid = payments − reclaims; available = allocation − committed."""
-    row = LedgerEntry.objects.filter(allocation=allocation).aggregate(**_balance_aggregates(("total",)))
+    row = LedgerTotal.objects.filter(allocation=allocation).aggregate(**_kind_sums(("total",)))
     return _balance(row, "total", allocation.amount)
 
 
 def allocation_balance_by_share(allocation: Allocation) -> dict[str, Balance]:
-    """The balance in total and per funding share, in one query."""
-    row = LedgerEntry.objects.filter(allocation=allocation).aggregate(**_balance_aggregates())
+    """The balance in total and per funding share, in one query over the kept totals."""
+    row = LedgerTotal.objects.filter(allocation=allocation).aggregate(**_kind_sums())
     return _balances_from(row, allocation)
 
 
 def balances_of(allocations) -> dict[int, Balance]:
     """The total balance of many allocations in one grouped query (the start page's budget at a glance)."""
     allocations = list(allocations)
-    rows = (
-        LedgerEntry.objects.filter(allocation__in=allocations)
-        .values("allocation")
-        .annotate(**_balance_aggregates(("total",)))
-        .order_by()
-    )
+    sums = _kind_sums(("total",))
+    rows = LedgerTotal.objects.filter(allocation__in=allocations).values("allocation").annotate(**sums).order_by()
     by_id: dict[int, Any] = {row["allocation"]: row for row in rows}
-    empty = dict.fromkeys(_balance_aggregates(("total",)), ZERO)
+    empty = dict.fromkeys(sums, ZERO)
     return {a.pk: _balance(by_id.get(a.pk, empty), "total", a.amount) for a in allocations}
 
 
 def ledger_entries(allocation: Allocation, *, kind: str = "", booked_from=None, booked_to=None, q: str = ""):
-    """The ledger of one allocation, oldest first, filtered by kind, booking date and file number or text."""
+    """The ledger of one allocation, newest first, filtered by kind, booking date and file number or text.
+
+    Pages are taken by keyset (``newest_page``): the entries before a booking number, never COUNT or OFFSET.
+    """
     entries = LedgerEntry.objects.filter(allocation=allocation).select_related("application", "booked_by")
     if kind:
         entries = entries.filter(kind=kind)
@@ -107,7 +114,27 @@ def ledger_entries(allocation: Allocation, *, kind: str = "", booked_from=None, 
         entries = entries.filter(booked_at__date__lte=booked_to)
     if q.strip():
         entries = entries.filter(Q(application__file_number__icontains=q.strip()) | Q(comment__icontains=q.strip()))
-    return entries.order_by("booked_at", "id")
+    return entries.order_by("-id")
+
+
+def entry_count(allocation: Allocation) -> int:
+    """How many entries the allocation's ledger has, from the kept totals."""
+    return LedgerTotal.objects.filter(allocation=allocation).aggregate(n=Coalesce(Sum("entries"), 0))["n"]
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    entries: list
+    before: int | None  # the page began below this booking number (None: the newest page)
+    older: int | None  # the next page's ``before``, when there are older entries
+
+
+def newest_page(entries: QuerySet[LedgerEntry], *, before: int | None = None, size: int = 50) -> KeysetPage:
+    """One page of entries (ordered newest first) below booking number ``before``; one query, any ledger length."""
+    if before is not None:
+        entries = entries.filter(id__lt=before)
+    rows = list(entries[: size + 1])
+    return KeysetPage(rows[:size], before, rows[size - 1].pk if len(rows) > size else None)
 
 
 @dataclass(frozen=True)
@@ -118,21 +145,13 @@ class MonthPoint:
 
 
 def monthly_progress(allocation: Allocation) -> list[MonthPoint]:
-    """Cumulative committed and paid at the end of each month of the programme year (for the burn-down)."""
-    from django.db.models.functions import ExtractMonth, ExtractYear
+    """Cumulative committed and paid at the end of each month of the programme year (for the burn-down).
 
-    rows = (
-        LedgerEntry.objects.filter(allocation=allocation)
-        .annotate(year=ExtractYear("booked_at"), month=ExtractMonth("booked_at"))
-        .values("year", "month", "kind")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
+    Read from the kept totals, which count bookings after the programme year in December and earlier ones in January.
+    """
     by_month: dict[int, dict[str, Decimal]] = {m: dict.fromkeys(Kind.values, ZERO) for m in range(1, 13)}
-    for row in rows:
-        # Bookings after the programme year (late payments) count in December; earlier ones in January.
-        month = 12 if row["year"] > allocation.year else 1 if row["year"] < allocation.year else row["month"]
-        by_month[month][row["kind"]] += Decimal(row["total"])
+    for month, kind, amount in LedgerTotal.objects.filter(allocation=allocation).values_list("month", "kind", "amount"):
+        by_month[month][kind] += amount
     points, committed, paid = [], ZERO, ZERO
     for month in range(1, 13):
         month_net = netted(by_month[month].__getitem__)
@@ -146,10 +165,12 @@ def allocations_with_balance(allocations: QuerySet[Allocation]) -> QuerySet[Allo
     """Allocations annotated with committed, paid and available in one query, for lists of any length."""
 
     def total(kind):
+        # A subquery over the kept totals (at most 12 rows a kind), never a join over the entries.
+        sums = LedgerTotal.objects.filter(allocation=OuterRef("pk"), kind=kind).values("allocation").order_by()
         return Coalesce(
-            Sum("entries__amount", filter=Q(entries__kind=kind)),
+            Subquery(sums.annotate(sum=Sum("amount")).values("sum")[:1]),
             Value(ZERO),
-            output_field=DecimalField(max_digits=14, decimal_places=2),
+            output_field=DecimalField(max_digits=16, decimal_places=2),
         )
 
     net = netted(total)

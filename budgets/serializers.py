@@ -2,16 +2,56 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from core.api import Money
+from core.errors import DomainError
 from core.text import TextSerializerField
 
 from .models import NARRATIVE_MAX_LENGTH, Allocation, LedgerEntry
+from .shares import SHARES, ShareError, format_share, parse_share
+
+PERCENT_HELP = "der Anteil in Prozent, auf vier Stellen gerundet (genau ist der Bruch)"
+
+
+SHARE_HELP = "Förderanteil als Bruch des Ganzen (1/3) oder in Prozent (33,34); alle vier ergeben genau 1"
+SHARE_PATTERN = r"^\s*([0-9]{1,12}\s*/\s*[1-9][0-9]{0,11}|[0-9]{1,3}([.,][0-9]{1,12})?\s*%?)\s*$"
+
+
+class ShareSerializerField(serializers.CharField):
+    """A funding share: "1/3" or a per cent ("33.34", "33,34 %"); read back as the reduced fraction ("1/3")."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 40)
+        kwargs.setdefault("help_text", SHARE_HELP)
+        super().__init__(**kwargs)
+        self.validators.append(RegexValidator(SHARE_PATTERN, "Bitte als Bruch (1/3) oder in Prozent (33,34) angeben."))
+
+    def to_internal_value(self, data) -> Fraction:  # type: ignore[override]
+        text = super().to_internal_value(data)
+        try:
+            return parse_share(text)
+        except ShareError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+    def to_representation(self, value) -> str:
+        return format_share(value)
 
 
 class AllocationSerializer(serializers.ModelSerializer):
     programme_name = serializers.CharField(source="programme.name", read_only=True)
+    federal_share = ShareSerializerField(read_only=True)
+    state_share = ShareSerializerField(read_only=True)
+    municipal_share = ShareSerializerField(read_only=True)
+    private_share = ShareSerializerField(read_only=True)
+    federal_percent = serializers.DecimalField(max_digits=7, decimal_places=4, read_only=True, help_text=PERCENT_HELP)
+    state_percent = serializers.DecimalField(max_digits=7, decimal_places=4, read_only=True, help_text=PERCENT_HELP)
+    municipal_percent = serializers.DecimalField(max_digits=7, decimal_places=4, read_only=True, help_text=PERCENT_HELP)
+    private_percent = serializers.DecimalField(max_digits=7, decimal_places=4, read_only=True, help_text=PERCENT_HELP)
     committed = Money(read_only=True, help_text="Bindungen − Freigaben")
     paid = Money(read_only=True, help_text="Auszahlungen − Rückforderungen")
     available = Money(read_only=True, help_text="Mittelausstattung − gebunden")
@@ -24,6 +64,10 @@ class AllocationSerializer(serializers.ModelSerializer):
             "programme_name",
             "year",
             "amount",
+            "federal_share",
+            "state_share",
+            "municipal_share",
+            "private_share",
             "federal_percent",
             "state_percent",
             "municipal_percent",
@@ -33,6 +77,63 @@ class AllocationSerializer(serializers.ModelSerializer):
             "available",
         ]
         read_only_fields = fields
+
+
+class AllocationWriteSerializer(serializers.ModelSerializer):
+    """Create or change an allocation (finance): amount and the four shares, exactly one together.
+
+    Once booked against, the shares stay and the amount may not fall below what a share has committed (409).
+    """
+
+    federal_share = ShareSerializerField()
+    state_share = ShareSerializerField()
+    municipal_share = ShareSerializerField()
+    private_share = ShareSerializerField()
+
+    class Meta:
+        model = Allocation
+        fields = ["programme", "year", "amount", "federal_share", "state_share", "municipal_share", "private_share"]
+
+    def __init__(self, *args, programmes=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if programmes is not None:
+            self.fields["programme"].queryset = programmes  # type: ignore[attr-defined]
+        if self.instance is not None:
+            # An allocation stays with its programme and year; a new year is a new allocation.
+            self.fields["programme"].read_only = True
+            self.fields["year"].read_only = True
+
+    def validate(self, data):
+        shares = {share: data.get(f"{share}_share", getattr(self.instance, f"{share}_share", Fraction(0)))
+                  for share in SHARES}  # fmt: skip
+        total = sum(shares.values(), Fraction(0))
+        if total != 1:
+            raise serializers.ValidationError(
+                {"private_share": [f"Die Förderanteile müssen zusammen genau 1 ergeben, sie ergeben {total}."]}
+            )
+        return data
+
+    def _saved(self, allocation: Allocation, data) -> Allocation:
+        for field in ("programme", "year", "amount"):
+            if field in data:
+                setattr(allocation, field, data[field])
+        allocation.set_shares({share: data.get(f"{share}_share", getattr(allocation, f"{share}_share"))
+                               for share in SHARES})  # fmt: skip
+        try:
+            allocation.full_clean()
+        except DjangoValidationError as error:
+            booked = [e for errors in getattr(error, "error_dict", {}).values() for e in errors if e.code == "booked"]
+            if booked:
+                raise DomainError([message for e in booked for message in e.messages]) from None
+            raise
+        allocation.save()
+        return allocation
+
+    def create(self, validated_data):
+        return self._saved(Allocation(), validated_data)
+
+    def update(self, instance, validated_data):
+        return self._saved(instance, validated_data)
 
 
 class BalanceSerializer(serializers.Serializer):

@@ -193,6 +193,30 @@ class FilterBackend(DjangoFilterBackend):
     filterset_base = FilterSet
 
 
+class KeysetPagination(pagination.CursorPagination):
+    """Pages by keyset, newest first: the newest page is as fast at 100,000 rows as at 100 (no COUNT, no OFFSET).
+
+    ``next`` and ``previous`` carry an opaque cursor; a page size out of range is a 400 as with ``Pagination``.
+    """
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+    ordering = "-id"
+
+    def get_page_size(self, request):
+        return Pagination._whole_number(Pagination(), request, self.page_size_query_param, self.max_page_size) or (
+            self.page_size
+        )
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
+
+
 class OrderingFilter(filters.OrderingFilter):
     """Ordering given twice is a 400, like every other parameter."""
 

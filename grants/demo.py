@@ -122,11 +122,12 @@ def _programmes(musterstadt: Municipality, year: int) -> tuple[Programme, Progra
         ])  # fmt: skip
     Allocation.objects.create(
         programme=facade, year=year, amount=Decimal("250000.00"),
-        federal_percent=Decimal("33.34"), state_percent=Decimal("33.33"), municipal_percent=Decimal("33.33"),
+        # Städtebauförderung in thirds: Bund, Land and Kommune one third each, exactly.
+        federal_share="1/3", state_share="1/3", municipal_share="1/3",
     )  # fmt: skip
     Allocation.objects.create(
         programme=shop, year=year, amount=Decimal("80000.00"),
-        state_percent=Decimal("60.00"), municipal_percent=Decimal("40.00"),
+        state_share="3/5", municipal_share="2/5",
     )  # fmt: skip
     return facade, shop
 
@@ -141,7 +142,7 @@ def _import_cases(programme: Programme, workbook: Path, *, by: User) -> None:
         if case.approved_on:
             Allocation.objects.get_or_create(
                 programme=programme, year=case.approved_on.year,
-                defaults={"amount": current.amount, **{f"{s}_percent": getattr(current, f"{s}_percent")
+                defaults={"amount": current.amount, **{f"{s}_share": getattr(current, f"{s}_share")
                                                        for s in ("federal", "state", "municipal", "private")}},
             )  # fmt: skip
     with workbook.open("rb") as file:

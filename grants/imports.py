@@ -328,7 +328,7 @@ def application_import(*, programme: Programme, case: LegacyCase, by) -> GrantAp
         if case.state in PAID:
             ledger_pay(
                 programme_id=programme.pk, year=application.budget_year, application=application,
-                amount=case.paid_amount, committed=case.approved_grant, by=by, comment=reason,
+                amount=case.paid_amount, by=by, comment=reason,
             )  # fmt: skip
     StateLog.objects.create(
         content_object=application,

@@ -452,7 +452,6 @@ def application_pay(*, application_id: int, by: User, comment: str = "") -> Gran
         year=_budget_year(application),
         application=application,
         amount=application.payable_amount,
-        committed=application.approved_grant,
         by=by,
         comment=_("Auszahlung %(file)s") % {"file": application.file_number},
     )

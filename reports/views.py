@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from budgets.models import SHARE_LABELS, Statement
 from budgets.rules import visible_allocations, visible_statements
-from budgets.selectors import allocation_balance_by_share, ledger_entries, monthly_progress
+from budgets.selectors import allocation_balance_by_share, entry_count, ledger_entries, monthly_progress, newest_page
 from core.errors import Code, DomainError
 from core.money import ZERO
 from core.views import workspace_view
@@ -51,10 +50,13 @@ def allocation_dashboard(request, pk: int):
     if allocation.year != today.year:
         pending = ZERO
     form = LedgerFilterForm(request.GET or None)
-    entries = ledger_entries(allocation, **(form.filters() if request.GET else LedgerFilterForm({}).filters()))
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    filters = form.filters() if request.GET else LedgerFilterForm({}).filters()
+    before = request.GET.get("vor", "")
+    page = newest_page(
+        ledger_entries(allocation, **filters), before=int(before) if before.isdigit() and len(before) < 19 else None
+    )
     query = request.GET.copy()
-    query.pop("page", None)
+    query.pop("vor", None)
     return render(
         request,
         "workspace/allocation_dashboard.html",
@@ -78,6 +80,8 @@ def allocation_dashboard(request, pk: int):
             "form": form,
             "page": page,
             "query": query.urlencode(),
+            # Without a filter the kept totals know how many entries there are; a filtered count would read them all.
+            "entry_count": None if any(filters.values()) else entry_count(allocation),
         },
     )
 

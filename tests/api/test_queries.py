@@ -85,7 +85,7 @@ LISTS = [
     ("caseworker", "/api/programmes/", 5 + 2, "programmes"),
     # balances are annotated on the rows
     ("caseworker", "/api/allocations/", 5, "allocations"),
-    ("auditor", "/api/ledger/", 5, "ledger"),
+    ("auditor", "/api/ledger/", 4, "ledger"),  # pages by keyset: no COUNT
     ("owner", "/api/applicants/", 4, "applicants"),
     ("owner", "/api/properties/", 4, "properties"),
     # the application is looked up first, then its documents or log entries
@@ -108,5 +108,6 @@ def test_a_list_costs_the_same_queries_at_10_and_500_rows(
         response = client.get(url.format(id=first.pk), {"page_size": 500})
 
     assert response.status_code == 200
-    assert response.json()["count"] >= rows
-    assert len(response.json()["results"]) == response.json()["count"]
+    body = response.json()
+    assert len(body["results"]) >= rows
+    assert len(body["results"]) == body.get("count", len(body["results"]))  # the ledger pages by keyset: no count

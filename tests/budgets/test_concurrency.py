@@ -5,8 +5,11 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
-from budgets.selectors import allocation_balance
+from budgets import totals
+from budgets.models import Allocation, LedgerEntry
+from budgets.selectors import allocation_balance, allocation_balance_by_share
 from core.errors import DomainError
 from grants import services
 from grants.models import GrantApplication
@@ -87,3 +90,40 @@ def test_concurrent_double_clicks_approve_once(programme, people, allocation):
 
     assert len(outcomes) == 8 and outcomes.count("approved") == 1
     assert application.ledger_entries.count() == 1
+
+
+def test_concurrent_approvals_never_over_commit_one_share_while_the_total_has_room(programme, people):
+    """The state's third is nearly used up by a booking taken over from before (15,200 € of its 20,000 €), while
+    the allocation as a whole still has 44,800 €: two grants of 7,200 € fit the state's 4,800 €, no third one."""
+    allocation = Allocation.objects.create(programme=programme, year=timezone.localdate().year,
+                                           amount=Decimal("60000.00"), federal_share="1/3", state_share="1/3",
+                                           municipal_share="1/3")  # fmt: skip
+    legacy = make_application(programme=programme, applicant=ApplicantFactory())
+    LedgerEntry.objects.create(
+        allocation=allocation, application=legacy, kind="commitment", amount=Decimal("15200.00"),
+        federal_amount=0, state_amount=Decimal("15200.00"), municipal_amount=0, private_amount=0,
+        booked_by=people.approver, comment="Altfall",
+    )  # fmt: skip
+    totals.rebuild(Allocation.objects.filter(pk=allocation.pk))
+    count = 8
+    applications = [
+        advance(
+            make_application(programme=programme, applicant=ApplicantFactory()), GrantApplication.State.CHECKED, people
+        )
+        for _ in range(count)
+    ]
+    approvers = [UserFactory(roles=["approver"], municipalities=[programme.municipality]) for _ in range(count)]
+
+    def approve(application, approver):
+        services.application_approve(application_id=application.pk, by=approver)
+
+    outcomes = run_at_once(approve, list(zip(applications, approvers, strict=True)))
+
+    assert outcomes.count("approved") == 2
+    refused = [o for o in outcomes if o != "approved"]
+    assert all("Der Anteil Land der Mittelausstattung" in o and "reicht nicht" in o for o in refused), refused
+    by_share = allocation_balance_by_share(allocation)
+    assert by_share["total"].available == Decimal("60000.00") - Decimal("15200.00") - 2 * Decimal("7200.00")
+    assert all(by_share[share].available >= 0 for share in ("federal", "state", "municipal", "private"))
+    assert by_share["state"].committed <= by_share["state"].allocation
+    assert totals.differences() == []

@@ -30,13 +30,41 @@ def test_the_ledger_filters_by_kind_and_text(client, people, programme, allocati
     advance(make_application(programme=programme, applicant=people.alice), "paid", people)
     client.force_login(people.finance)
     url = reverse("workspace:allocation", args=[allocation.pk])
-    assert client.get(url).context["page"].paginator.count == 2  # commitment, payment (no release: paid in full)
-    assert client.get(url, {"kind": "payment"}).context["page"].paginator.count == 1
-    assert client.get(url, {"q": "FP-"}).context["page"].paginator.count == 2
-    assert client.get(url, {"q": "nichts"}).context["page"].paginator.count == 0
-    assert (
-        client.get(url, {"booked_from": "2000-01-01", "booked_to": "2000-12-31"}).context["page"].paginator.count == 0
-    )
+
+    def kinds(**query):
+        return [entry.kind for entry in client.get(url, query).context["page"].entries]
+
+    assert kinds() == ["payment", "commitment"]  # newest first; no release: paid in full
+    assert kinds(kind="payment") == ["payment"]
+    assert kinds(q="FP-") == ["payment", "commitment"]
+    assert kinds(q="nichts") == []
+    assert kinds(booked_from="2000-01-01", booked_to="2000-12-31") == []
+    assert "2 Buchungen, neueste zuerst" in client.get(url).content.decode()
+    assert "Buchungen dieser Auswahl" in client.get(url, {"kind": "payment"}).content.decode()
+
+
+def test_the_ledger_pages_newest_first_by_keyset(client, people, programme, allocation):
+    from budgets.services import ledger_commit, ledger_release
+
+    application = advance(make_application(programme=programme, applicant=people.alice), "approved", people)
+    for n in range(60):
+        ledger_release(programme_id=programme.pk, year=allocation.year, application=application,
+                       amount=Decimal("1.00"), by=people.approver, comment=f"Teil {n}")  # fmt: skip
+        ledger_commit(programme_id=programme.pk, year=allocation.year, application=application,
+                      amount=Decimal("1.00"), by=people.approver, comment=f"Teil {n}")  # fmt: skip
+    client.force_login(people.finance)
+    url = reverse("workspace:allocation", args=[allocation.pk])
+    first = client.get(url)
+    entries = first.context["page"].entries
+    assert len(entries) == 50 and entries[0].comment == "Teil 59" and entries[0].kind == "commitment"
+    assert [e.pk for e in entries] == sorted((e.pk for e in entries), reverse=True)
+    older = first.context["page"].older
+    assert f"vor={older}" in first.content.decode() and "ältere Buchungen" in first.content.decode()
+    second = client.get(url, {"vor": older}).context["page"]
+    third = client.get(url, {"vor": second.older}).context["page"]
+    seen = [e.pk for e in entries] + [e.pk for e in second.entries] + [e.pk for e in third.entries]
+    assert len(seen) == 121 == len(set(seen)) and third.older is None  # every entry once, the approval's last
+    assert client.get(url, {"vor": "abc"}).context["page"].entries[0].pk == entries[0].pk  # nonsense: the newest
 
 
 def test_a_warning_when_pending_applications_need_more_than_is_available(client, people, programme, allocation):

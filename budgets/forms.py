@@ -1,0 +1,64 @@
+"""The allocation's form (the admin's): funding shares typed as fractions (1/3) or per cents (33,34)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import Allocation
+from .shares import SHARES, ShareError, format_share, parse_share
+
+
+class ShareField(forms.CharField):
+    """One funding share: "1/3", "33,34", "33,34 %", "0"; empty is 0."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 40)
+        kwargs.setdefault("help_text", gettext_lazy("als Bruch (1/3) oder in Prozent (33,34)"))
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> Fraction:  # type: ignore[override]
+        text = super().to_python(value)
+        try:
+            return parse_share(text)
+        except ShareError as error:
+            raise forms.ValidationError(str(error), code="invalid") from None
+
+
+class AllocationForm(forms.ModelForm):
+    """Amount and shares of an allocation; the shares must add up to exactly one (100 %)."""
+
+    federal = ShareField(label=gettext_lazy("Anteil Bund"))
+    state = ShareField(label=gettext_lazy("Anteil Land"))
+    municipal = ShareField(label=gettext_lazy("Anteil Kommune"))
+    private = ShareField(label=gettext_lazy("Anteil Private"))
+
+    class Meta:
+        model = Allocation
+        fields = ["programme", "year", "amount"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for share in SHARES:
+                self.initial[share] = format_share(getattr(self.instance, f"{share}_share"))
+
+    def clean(self):
+        data = super().clean()
+        if "amount" not in self.fields:
+            return data  # booked against: the admin shows the allocation read-only
+        shares = {share: data.get(share) for share in SHARES}
+        if all(value is not None for value in shares.values()):
+            total = sum(shares.values(), Fraction(0))  # type: ignore[arg-type]
+            if total != 1:
+                raise forms.ValidationError(
+                    _("Die Förderanteile müssen zusammen genau 1 (100 %%) ergeben, sie ergeben %(total)s.")
+                    % {"total": format_share(total)},
+                    code="shares",
+                )
+            self.instance.set_shares(shares)  # type: ignore[arg-type]
+        return data
