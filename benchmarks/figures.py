@@ -21,6 +21,7 @@ from weasyprint import HTML
 
 from budgets.models import Allocation
 from budgets.selectors import allocation_balance_by_share
+from budgets.services import allocation_committed
 from grants.letters import letter_html, render_letter
 from grants.models import GrantApplication
 
@@ -196,14 +197,26 @@ def budget_figures(world: data.World, scale: Scale) -> list[Figure]:
     """
     allocation = world.allocation
     last_year = Allocation.objects.create(
-        programme=world.programme, year=allocation.year - 1, amount=allocation.amount, state_percent=100
+        programme=world.programme, year=allocation.year - 1, amount=allocation.amount, state_share="1/1"
     )
     client = _staff_client(world.caseworker)
     calls = {
         "budget_balance_by_share": ("allocation_balance_by_share()", lambda: allocation_balance_by_share(allocation)),
         "budget_dashboard_page": (
-            "allocation dashboard /arbeitsplatz/haushalt/<id>/",
+            "allocation dashboard /arbeitsplatz/haushalt/<id>/ (newest bookings first)",
             _get(client, f"/arbeitsplatz/haushalt/{allocation.pk}/"),
+        ),
+        "budget_api_balance": (
+            "API balance /api/allocations/<id>/balance/",
+            _get(client, f"/api/allocations/{allocation.pk}/balance/"),
+        ),
+        "budget_ledger_newest_api": (
+            "API newest ledger page /api/ledger/?allocation=<id>",
+            _get(client, f"/api/ledger/?allocation={allocation.pk}"),
+        ),
+        "budget_commit_check": (
+            "the approval's check under the row lock (committed per share)",
+            lambda: allocation_committed(allocation),
         ),
     }
     small, large = scale.ledger_entries

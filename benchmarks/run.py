@@ -15,6 +15,9 @@ import django
 from django.db import connection
 from django.test.utils import override_settings
 
+from budgets import totals
+from budgets.models import Allocation
+
 from . import data
 from .figures import SCALES, Figure, budget_figures, letter_figure, list_figures, statement_figures, submit_figure
 
@@ -25,6 +28,12 @@ FIGURE_IDS = (
     "budget_balance_by_share",
     "budget_dashboard_page_in_large_ledger",
     "budget_dashboard_page",
+    "budget_api_balance_in_large_ledger",
+    "budget_api_balance",
+    "budget_ledger_newest_api_in_large_ledger",
+    "budget_ledger_newest_api",
+    "budget_commit_check_in_large_ledger",
+    "budget_commit_check",
     "approval_notice_pdf",
     "statement_workbook_speed",
     "statement_workbook_memory",
@@ -112,6 +121,10 @@ def run(*, scale_name: str, output: Path, database_name: str | None, only: set[s
                     measured = step()
                     figures += measured
                     log(f"  {', '.join(sorted(ids))}: {time.monotonic() - step_started:.0f} s")
+                # The kept totals against the entries, after all the benchmark's bookings (bulk ones included).
+                found = totals.differences()
+                results["ledger_reconcile"] = {"differences": len(found), "allocations": Allocation.objects.count()}
+                log(f"ledger_reconcile: {len(found)} differences")
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
     results["seconds"] = round(time.monotonic() - started, 1)

@@ -21,8 +21,8 @@ class ShareField(forms.CharField):
         kwargs.setdefault("help_text", gettext_lazy("als Bruch (1/3) oder in Prozent (33,34)"))
         super().__init__(**kwargs)
 
-    def to_python(self, value) -> Fraction:  # type: ignore[override]
-        text = super().to_python(value)
+    def clean(self, value) -> Fraction:
+        text = super().clean(value)  # a string within the length
         try:
             return parse_share(text)
         except ShareError as error:

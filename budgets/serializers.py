@@ -31,8 +31,8 @@ class ShareSerializerField(serializers.CharField):
         super().__init__(**kwargs)
         self.validators.append(RegexValidator(SHARE_PATTERN, "Bitte als Bruch (1/3) oder in Prozent (33,34) angeben."))
 
-    def to_internal_value(self, data) -> Fraction:  # type: ignore[override]
-        text = super().to_internal_value(data)
+    def run_validation(self, data=serializers.empty):
+        text = super().run_validation(data)  # a string within the length and the pattern
         try:
             return parse_share(text)
         except ShareError as error:

@@ -41,3 +41,5 @@ def test_the_smoke_run_of_the_benchmark_reports_every_figure(tmp_path):
     assert submit["submitted_drafts"] == submit["drafts"]  # each draft once, none refused
     assert all(r["submit"]["errors"] == 0 and r["floor"]["errors"] == 0 for r in submit["rounds"])
     assert completed.stdout.count("| ") > len(FIGURE_IDS)  # the table
+    # The kept ledger totals agree with the entries after all the benchmark's bookings.
+    assert results["ledger_reconcile"]["differences"] == 0 and results["ledger_reconcile"]["allocations"] >= 3
