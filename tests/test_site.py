@@ -7,7 +7,7 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from applicants.models import User
-from budgets.models import LedgerEntry
+from budgets.models import Allocation, LedgerEntry
 from grants.models import GrantApplication
 from tests.second_factor import current_code
 
@@ -40,6 +40,12 @@ def test_the_demo_data_has_every_state_and_a_login_per_role(capsys):
 
     call_command("load_demo_data", force=True)  # a second run changes nothing
     assert GrantApplication.objects.count() == 8
+    # The demo's allocations are in exact thirds and fifths, and its ledger's kept totals reconcile.
+    facade = Allocation.objects.filter(programme__code="FP").first()
+    assert facade is not None and facade.shares_display == "Bund 1/3 · Land 1/3 · Kommune 1/3"
+    capsys.readouterr()
+    call_command("ledger_reconcile")
+    assert "Keine Abweichungen" in capsys.readouterr().out
 
 
 @pytest.mark.django_db(transaction=True)  # the e-mails go out when each step commits
