@@ -1,9 +1,10 @@
 """Änderungsprotokoll: who changed what and when, from django-simple-history's tables.
 
 Applications, programmes with their guideline versions, component rules and funding-area streets,
-allocations, user roles (groups) and the staff of municipalities keep a history row per change (who from the request, when). Staff, auditors above all, read
-them scoped to their municipalities, a page at a time, each row with the fields it changed
-against the row before it. The queries per page do not depend on the number of rows.
+allocations, user roles (groups) and the staff of municipalities keep a history row per change
+(who from the request, when). Staff, auditors above all, read them scoped to their municipalities,
+a page at a time, each row with the fields it changed against the row before it. The queries per page
+do not depend on the number of rows.
 """
 
 from __future__ import annotations

@@ -40,11 +40,13 @@ from .models import (
     CostItem,
     Document,
     FrozenGuideline,
+    FundingAreaStreet,
     GrantApplication,
     GuidelineVersion,
     InternalNote,
     MeasureComponent,
     Programme,
+    ProgrammeComponentRule,
     frozen_message,
 )
 from .rules import decide, upload_kinds
@@ -693,9 +695,14 @@ def guideline_version_create(
     version._history_user = by  # type: ignore[attr-defined]  # django-simple-history's author of the row
     version.save()
     if based_on is not None:
-        for row in (*based_on.component_rules.all(), *based_on.funding_area.all()):
+        rows: list[ProgrammeComponentRule | FundingAreaStreet] = [
+            *based_on.component_rules.all(),
+            *based_on.funding_area.all(),
+        ]
+        for row in rows:
             row.pk = None
             row.version = version
+            row._history_user = by  # type: ignore[union-attr]
             row.save()
     return version
 

@@ -259,8 +259,11 @@ def test_the_api_and_the_case_page_name_the_version_of_the_case(api, client, pro
     new_version(programme, people.caseworker, funding_rate_percent=D("10"))
     body = api(people.caseworker).get(f"/api/applications/{application.pk}/").json()
     assert body["guideline_version"] == {
-        "id": application.guideline_version_id, "number": 1, "valid_from": "2020-01-01", "funding_rate_percent": "50.00",
-    }  # fmt: skip
+        "id": application.guideline_version_id,
+        "number": 1,
+        "valid_from": "2020-01-01",
+        "funding_rate_percent": "50.00",
+    }
     client.force_login(people.caseworker)
     page = client.get(reverse("workspace:application", args=[application.pk])).content.decode()
     assert "Fassung 1, gültig ab 01.01.2020" in page and "bei der Einreichung festgehalten" in page

@@ -24,39 +24,39 @@ def _migrate(targets):
 def test_every_programme_gets_version_1_from_its_fields_and_every_application_points_at_it():
     old = _migrate(BEFORE)
     try:
-        Municipality = old.get_model("core", "Municipality")
-        Programme = old.get_model("grants", "Programme")
-        HistoricalProgramme = old.get_model("grants", "HistoricalProgramme")
-        Rule = old.get_model("grants", "ProgrammeComponentRule")
-        Street = old.get_model("grants", "FundingAreaStreet")
-        Applicant = old.get_model("applicants", "Applicant")
-        Property = old.get_model("applicants", "Property")
-        Application = old.get_model("grants", "GrantApplication")
+        municipality_model = old.get_model("core", "Municipality")
+        programme_model = old.get_model("grants", "Programme")
+        historical_programme = old.get_model("grants", "HistoricalProgramme")
+        rule_model = old.get_model("grants", "ProgrammeComponentRule")
+        street_model = old.get_model("grants", "FundingAreaStreet")
+        applicant_model = old.get_model("applicants", "Applicant")
+        property_model = old.get_model("applicants", "Property")
+        application_model = old.get_model("grants", "GrantApplication")
 
-        town = Municipality.objects.create(name="Altstadt", official_name="Stadt Altstadt")
-        programme = Programme.objects.create(
+        town = municipality_model.objects.create(name="Altstadt", official_name="Stadt Altstadt")
+        programme = programme_model.objects.create(
             municipality=town, kind="facade", name="Fassaden", code="FP", funding_rate_percent=Decimal("50"),
             property_cap=Decimal("15000.00"), minimum_grant=Decimal("1000.00"), quotes_required=3,
             consultation_required=False, commitment_years=25,
         )  # fmt: skip
-        HistoricalProgramme.objects.create(
+        historical_programme.objects.create(
             id=programme.pk, municipality_id=town.pk, kind="facade", name="Fassaden", code="FP",
             funding_rate_percent=Decimal("40"), quotes_required=3, consultation_required=False, commitment_years=25,
             rounding="euro_down", completion_months=12, invoice_months=3, retention_years=10,
             history_date=timezone.now(), history_type="+",
         )  # fmt: skip
-        Rule.objects.create(programme=programme, component="facade", grant_cap_per_m2=Decimal("40.00"))
-        Street.objects.create(programme=programme, street="Hauptstraße", number_from=1, number_to=99)
-        applicant = Applicant.objects.create(name="Alice", street="Hauptstraße", house_number="1", postcode="1")
-        prop = Property.objects.create(street="Hauptstraße", house_number="1", postcode="1", city="Altstadt")
-        approved = Application.objects.create(
+        rule_model.objects.create(programme=programme, component="facade", grant_cap_per_m2=Decimal("40.00"))
+        street_model.objects.create(programme=programme, street="Hauptstraße", number_from=1, number_to=99)
+        applicant = applicant_model.objects.create(name="Alice", street="Hauptstraße", house_number="1", postcode="1")
+        prop = property_model.objects.create(street="Hauptstraße", house_number="1", postcode="1", city="Altstadt")
+        approved = application_model.objects.create(
             programme=programme, applicant=applicant, property=prop, state="approved", file_number="FP-2025-0001",
             submitted_at=timezone.now(), approved_grant=Decimal("7200.00"),
         )  # fmt: skip
 
         new = _migrate(AFTER)
-        Version = new.get_model("grants", "GuidelineVersion")
-        version = Version.objects.get(programme_id=programme.pk)
+        version_model = new.get_model("grants", "GuidelineVersion")
+        version = version_model.objects.get(programme_id=programme.pk)
         assert version.number == 1 and version.reason.startswith("Übernommen")
         assert (version.funding_rate_percent, version.property_cap, version.minimum_grant) == (
             Decimal("50.00"), Decimal("15000.00"), Decimal("1000.00"),
