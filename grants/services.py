@@ -540,7 +540,7 @@ def draft_start(*, programme_id: int, applicant_id: int, property: PropertyInput
     applicant = Applicant.objects.filter(pk=applicant_id, user=by).first() if by.is_authenticated else None
     if programme is None or applicant is None:
         raise DomainError(_("Nicht gefunden."), code=Code.NOT_FOUND)
-    if not programme.is_open_on(today()):
+    if not programme.is_open_on(today()) or programme.current_version_id is None:
         raise DomainError(_("Für dieses Programm können zurzeit keine Anträge gestellt werden."))
     prop = property_find_or_create(data=property, registered_by=applicant)
     return application_create(programme=programme, applicant=applicant, property=prop, components=[], by=by)
