@@ -8,7 +8,7 @@ Ledger rows are appended in batches; the ledger is append-only and inserting is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import Group
@@ -27,6 +27,7 @@ from grants.models import (
     Document,
     FundingAreaStreet,
     GrantApplication,
+    GuidelineVersion,
     MeasureComponent,
     Programme,
     ProgrammeComponentRule,
@@ -73,14 +74,20 @@ def build_world() -> World:
         kind=Programme.Kind.FACADE,
         name="Fassadenprogramm Benchstadt",
         code="FP",
+    )
+    terms = GuidelineVersion.objects.create(
+        programme=programme,
+        valid_from=date(2020, 1, 1),
+        reason="Förderrichtlinie Benchstadt",
         funding_rate_percent=Decimal("50"),
         property_cap=Decimal("15000.00"),
         minimum_grant=Decimal("1000.00"),
         consultation_required=True,
         quotes_required=1,
     )
-    ProgrammeComponentRule.objects.create(programme=programme, component="facade", grant_cap_per_m2=Decimal("40.00"))
-    FundingAreaStreet.objects.bulk_create(FundingAreaStreet(programme=programme, street=s) for s in STREETS)
+    ProgrammeComponentRule.objects.create(version=terms, component="facade", grant_cap_per_m2=Decimal("40.00"))
+    FundingAreaStreet.objects.bulk_create(FundingAreaStreet(version=terms, street=s) for s in STREETS)
+    programme.refresh_from_db()
     allocation = Allocation.objects.create(
         programme=programme,
         year=year,
@@ -158,6 +165,7 @@ def add_applications(world: World, count: int, *, submitted: bool = True) -> lis
             rows.append(
                 GrantApplication(
                     programme=world.programme,
+                    guideline_version_id=world.programme.current_version_id,
                     applicant=world.applicants[n % len(world.applicants)],
                     property=world.properties[n % len(world.properties)],
                     description=template.description,
@@ -257,8 +265,11 @@ def build_statement_programme(world: World) -> tuple[Programme, Allocation]:
         kind=Programme.Kind.COURTYARD,
         name="Hof- und Fassadenprogramm Benchstadt",
         code="HP",
-        funding_rate_percent=Decimal("50"),
     )
+    GuidelineVersion.objects.create(
+        programme=programme, valid_from=date(2020, 1, 1), reason="Förderrichtlinie", funding_rate_percent=Decimal("50")
+    )
+    programme.refresh_from_db()
     allocation = Allocation.objects.create(
         programme=programme,
         year=world.allocation.year,
@@ -286,6 +297,7 @@ def add_funded_measures(world: World, programme: Programme, allocation: Allocati
         applications = GrantApplication.objects.bulk_create(
             GrantApplication(
                 programme=programme,
+                guideline_version_id=programme.current_version_id,
                 applicant=world.applicants[n % len(world.applicants)],
                 property=world.properties[n % len(world.properties)],
                 description=template.description,

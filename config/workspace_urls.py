@@ -17,6 +17,7 @@ urlpatterns = [
     path("antraege/<int:pk>/schlussrechnung/", grant_views.application_certify, name="certify"),
     path("antraege/<int:pk>/vermerk/", grant_views.application_note, name="note"),
     path("antraege/<int:pk>/erstberatung/", grant_views.application_link_consultation, name="link_consultation"),
+    path("antraege/<int:pk>/fassung/", grant_views.application_rebase, name="rebase"),
     path("antraege/<int:pk>/auskunft/", grant_views.application_personal_data, name="personal_data"),
     path("dokumente/<int:pk>/", grant_views.document_file, name="document"),
     path("dokumente/<int:pk>/vorschau.png", previews.document_preview, name="document_preview"),

@@ -1,5 +1,7 @@
+from django import forms
 from django.contrib import admin
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_fsm_log.admin import StateLogInline
 
@@ -8,10 +10,12 @@ from grants.batches import letter_batch_create
 
 from .letters import letter_correct
 from .models import (
+    GUIDELINE_TERMS,
     CostItem,
     Document,
     FundingAreaStreet,
     GrantApplication,
+    GuidelineVersion,
     Letter,
     LetterBatch,
     LetterTemplate,
@@ -19,6 +23,7 @@ from .models import (
     OutboundEmail,
     Programme,
     ProgrammeComponentRule,
+    frozen_message,
 )
 
 
@@ -32,12 +37,85 @@ class FundingAreaInline(admin.TabularInline):
     extra = 0
 
 
+class VersionInline(admin.TabularInline):
+    """The programme's guideline versions, read only here: each is edited, or copied, on its own page."""
+
+    model = GuidelineVersion
+    extra = 0
+    fields = readonly_fields = ("number", "valid_from", "funding_rate_percent", "reason", "author", "created_at")
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Programme)
 class ProgrammeAdmin(MunicipalityScopedAdmin):
     municipality_path = "municipality"
-    list_display = ("name", "municipality", "kind", "code", "funding_rate_percent", "opens_on", "closes_on")
+    list_display = ("name", "municipality", "kind", "code", "current_version", "opens_on", "closes_on")
     list_filter = ("municipality", "kind")
+    list_select_related = ("municipality", "current_version__programme")
+    readonly_fields = ("current_version",)
+    inlines = [VersionInline]
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # A programme takes applications only once it has a guideline: its first version comes next.
+        return redirect(f"{reverse('admin:grants_guidelineversion_add')}?programme={obj.pk}")
+
+
+class GuidelineVersionForm(forms.ModelForm):
+    """Refuses a change of a version under which an application has been submitted: that is a new version."""
+
+    class Meta:
+        model = GuidelineVersion
+        fields = ["programme", "valid_from", "reason", *(f.name for f in GUIDELINE_TERMS)]
+
+    def clean(self):
+        cleaned = super().clean()
+        instance = self.instance
+        if instance.pk is not None:
+            if instance.is_frozen():
+                raise forms.ValidationError(frozen_message(instance), code="frozen")
+            if cleaned.get("programme") and cleaned["programme"].pk != instance.programme_id:
+                self.add_error("programme", _("Eine Fassung bleibt bei ihrem Programm."))
+        return cleaned
+
+
+@admin.register(GuidelineVersion)
+class GuidelineVersionAdmin(MunicipalityScopedAdmin):
+    """Fassungen der Förderrichtlinie. A version with submissions is frozen: "Als neu speichern" makes the next one."""
+
+    form = GuidelineVersionForm
+    municipality_path = "programme__municipality"
+    list_display = ("__str__", "programme", "number", "valid_from", "funding_rate_percent", "author", "created_at")
+    list_filter = ("programme__municipality", "programme")
+    list_select_related = ("programme", "author")
+    readonly_fields = ("number", "author", "created_at", "frozen")
     inlines = [ComponentRuleInline, FundingAreaInline]
+    save_as = True
+    save_as_continue = True
+
+    @admin.display(description=_("Stand"))
+    def frozen(self, obj):
+        if obj is None or obj.pk is None:
+            return _("neue Fassung")
+        if obj.is_frozen():
+            return _(
+                "eingefroren: Es wurden Anträge unter dieser Fassung eingereicht. Änderungen bitte mit "
+                "„Als neu speichern“ als neue Fassung anlegen."
+            )
+        return _("änderbar, solange kein Antrag unter ihr eingereicht ist")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.author = request.user
+            obj.number = 0  # the next number of the programme, drawn on save
+        super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request, obj=None):
+        # A version stays as part of the history of the programme's terms.
+        return False
 
 
 class ComponentInline(admin.TabularInline):

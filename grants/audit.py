@@ -1,9 +1,10 @@
 """Änderungsprotokoll: who changed what and when, from django-simple-history's tables.
 
-Applications, programmes, allocations, user roles (groups) and the staff of municipalities
-keep a history row per change (who from the request, when). Staff, auditors above all, read
-them scoped to their municipalities, a page at a time, each row with the fields it changed
-against the row before it. The queries per page do not depend on the number of rows.
+Applications, programmes with their guideline versions, component rules and funding-area streets,
+allocations, user roles (groups) and the staff of municipalities keep a history row per change
+(who from the request, when). Staff, auditors above all, read them scoped to their municipalities,
+a page at a time, each row with the fields it changed against the row before it. The queries per page
+do not depend on the number of rows.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from budgets.models import Allocation
 from core.models import Municipality
 from core.money import format_amount
 
-from .models import GrantApplication, Programme
+from .models import FundingAreaStreet, GrantApplication, GuidelineVersion, Programme, ProgrammeComponentRule
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ KINDS = {
     for kind in (
         AuditKind("antraege", gettext_lazy("Anträge"), GrantApplication),
         AuditKind("programme", gettext_lazy("Förderprogramme"), Programme),
+        AuditKind("richtlinien", gettext_lazy("Fassungen der Förderrichtlinien"), GuidelineVersion),
+        AuditKind("regeln", gettext_lazy("Regeln je Maßnahme"), ProgrammeComponentRule),
+        AuditKind("foerdergebiete", gettext_lazy("Fördergebiete"), FundingAreaStreet),
         AuditKind("mittel", gettext_lazy("Mittelausstattungen"), Allocation),
         AuditKind("rollen", gettext_lazy("Benutzerkonten und Rollen"), User, m2m="groups"),
         AuditKind("kommunen", gettext_lazy("Mitarbeitende der Kommunen"), Municipality, m2m="staff"),
@@ -71,6 +75,10 @@ def audit_history(user, kind: AuditKind, *, application_id: int | None = None) -
             rows = rows.filter(id=application_id)
     elif kind.model is Programme:
         rows = rows.filter(municipality__in=ids)
+    elif kind.model is GuidelineVersion:
+        rows = rows.filter(programme__municipality__in=ids).select_related("programme")
+    elif kind.model in (ProgrammeComponentRule, FundingAreaStreet):
+        rows = rows.filter(version__programme__municipality__in=ids).select_related("version__programme")
     elif kind.model is Allocation:
         rows = rows.filter(programme__municipality__in=ids).select_related("programme")
     elif kind.model is User:
@@ -177,6 +185,15 @@ def _object_label(kind: AuditKind, record) -> str:
         return f"{record.programme.name} {record.year}" if record.programme_id else str(record.year)
     if kind.model is User:
         return f"{record.first_name} {record.last_name}".strip() or record.username
+    if kind.model is GuidelineVersion:
+        return _("%(programme)s, Fassung %(number)s") % {"programme": record.programme.name, "number": record.number}
+    if kind.model in (ProgrammeComponentRule, FundingAreaStreet):
+        part = record.get_component_display() if kind.model is ProgrammeComponentRule else record.street
+        return _("%(programme)s, Fassung %(number)s: %(part)s") % {
+            "programme": record.version.programme.name,
+            "number": record.version.number,
+            "part": part,
+        }
     return record.name
 
 

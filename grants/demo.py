@@ -25,7 +25,15 @@ from core.money import CENT
 from . import services
 from .imports import import_workbook, parse_row, read_rows
 from .letter_defaults import DEFAULTS
-from .models import Document, FundingAreaStreet, LetterTemplate, MeasureKind, Programme, ProgrammeComponentRule
+from .models import (
+    Document,
+    FundingAreaStreet,
+    GuidelineVersion,
+    LetterTemplate,
+    MeasureKind,
+    Programme,
+    ProgrammeComponentRule,
+)
 from .services import ComponentInput, CostInput
 
 # Demo logins: username, password, role, full name. Printed by `make run`; never for production.
@@ -81,24 +89,30 @@ def _programmes(musterstadt: Municipality, year: int) -> tuple[Programme, Progra
         name="Fassadenprogramm Altstadt",
         code="FP",
         description="Zuschüsse für die Erneuerung von Fassaden, Hofflächen und Begrünung im Sanierungsgebiet Altstadt.",
+        opens_on=timezone.localdate().replace(month=1, day=1),
+        closes_on=timezone.localdate().replace(month=12, day=31),
+    )
+    facade_terms = GuidelineVersion.objects.create(
+        programme=facade,
+        valid_from=timezone.localdate().replace(month=1, day=1),
+        reason="Förderrichtlinie Fassadenprogramm Altstadt, Ratsbeschluss vom 10. Dezember des Vorjahres",
         funding_rate_percent=Decimal("50"),
         property_cap=Decimal("15000.00"),
         minimum_grant=Decimal("1000.00"),
         ancillary_cap_percent=Decimal("15"),
-        opens_on=timezone.localdate().replace(month=1, day=1),
-        closes_on=timezone.localdate().replace(month=12, day=31),
         consultation_required=True,
+        consultation_max_age_days=365,
         quotes_required=1,
     )
     ProgrammeComponentRule.objects.bulk_create([
         ProgrammeComponentRule(
-            programme=facade,
+            version=facade_terms,
             component="facade",
             grant_cap_per_m2=Decimal("40.00"),
             grant_cap_per_m2_special_value=Decimal("60.00"),  # listed or townscape-defining buildings
         ),
-        ProgrammeComponentRule(programme=facade, component="courtyard", cost_cap_per_m2=Decimal("60.00")),
-        ProgrammeComponentRule(programme=facade, component="greening", component_cap=Decimal("5000.00")),
+        ProgrammeComponentRule(version=facade_terms, component="courtyard", cost_cap_per_m2=Decimal("60.00")),
+        ProgrammeComponentRule(version=facade_terms, component="greening", component_cap=Decimal("5000.00")),
     ])  # fmt: skip
     shop = Programme.objects.create(
         municipality=musterstadt,
@@ -106,20 +120,27 @@ def _programmes(musterstadt: Municipality, year: int) -> tuple[Programme, Progra
         name="Schaufenster- und Leerstandsprogramm",
         code="SF",
         description="Zuschüsse für die Gestaltung von Schaufenstern und die Wiederbelebung leerer Ladenlokale.",
+    )
+    shop_terms = GuidelineVersion.objects.create(
+        programme=shop,
+        valid_from=timezone.localdate().replace(month=1, day=1),
+        reason="Förderrichtlinie Schaufensterprogramm, Ratsbeschluss vom 10. Dezember des Vorjahres",
         funding_rate_percent=Decimal("40"),
         property_cap=Decimal("10000.00"),
         minimum_grant=Decimal("500.00"),
         consultation_required=False,
         quotes_required=2,
     )
-    ProgrammeComponentRule.objects.create(programme=shop, component="shop_window", component_cap=Decimal("6000.00"))
-    for programme in (facade, shop):
+    ProgrammeComponentRule.objects.create(version=shop_terms, component="shop_window", component_cap=Decimal("6000.00"))
+    for terms in (facade_terms, shop_terms):
         FundingAreaStreet.objects.bulk_create([
-            FundingAreaStreet(programme=programme, street="Hauptstraße", number_from=1, number_to=99),
-            FundingAreaStreet(programme=programme, street="Marktplatz"),
-            FundingAreaStreet(programme=programme, street="Kirchgasse", number_from=2, number_to=40,
+            FundingAreaStreet(version=terms, street="Hauptstraße", number_from=1, number_to=99),
+            FundingAreaStreet(version=terms, street="Marktplatz"),
+            FundingAreaStreet(version=terms, street="Kirchgasse", number_from=2, number_to=40,
                               parity=FundingAreaStreet.Parity.EVEN),
         ])  # fmt: skip
+    facade.refresh_from_db()
+    shop.refresh_from_db()
     Allocation.objects.create(
         programme=facade, year=year, amount=Decimal("250000.00"),
         # Städtebauförderung in thirds: Bund, Land and Kommune one third each, exactly.
@@ -186,7 +207,7 @@ def _case(programme, owner: User, name: str, street: str, number: str, measure: 
         held_on=timezone.localdate() - timedelta(days=30), adviser="Vor-Ort-Büro Altstadt",
         topics="Farbkonzept, Fördervoraussetzungen", outcome="Antrag empfohlen",
     )  # fmt: skip
-    for _ in range(programme.quotes_required):
+    for _ in range(programme.current_version.quotes_required):
         _document(application, Document.Kind.QUOTE, owner)
     _document(application, Document.Kind.PHOTO_BEFORE, owner)
     _document(application, Document.Kind.LAND_REGISTER, owner)

@@ -95,6 +95,12 @@ class StepForm(forms.Form):
     )
 
 
+class RebaseForm(forms.Form):
+    reason = TextFormField(
+        label=_("Begründung der Umstellung"), max_length=COMMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
 class NoteForm(forms.Form):
     text = TextFormField(label=_("Neuer interner Vermerk"), widget=forms.Textarea(attrs={"rows": 3}))
 

@@ -262,9 +262,12 @@ def application_import(*, programme: Programme, case: LegacyCase, by) -> GrantAp
     number exists, the measure is not funded by the programme, or the allocation cannot carry the grant.
     """
     problems = []
-    if not programme.covers(case.street, case.house_number):
+    terms = programme.current_version
+    if terms is None:
+        raise RowRefused([_("Für dieses Programm ist noch keine Förderrichtlinie hinterlegt.")])
+    if not terms.covers(case.street, case.house_number):
         problems.append(_("Die Adresse liegt nicht im Fördergebiet."))
-    if case.measure not in set(programme.component_rules.values_list("component", flat=True)):
+    if case.measure not in set(terms.component_rules.values_list("component", flat=True)):
         problems.append(
             _("Das Programm fördert keine Maßnahme „%(kind)s“.") % {"kind": MeasureKind(case.measure).label}
         )
@@ -293,6 +296,8 @@ def application_import(*, programme: Programme, case: LegacyCase, by) -> GrantAp
         # The protected FSM field is set once, at construction: the case's historical state.
         state=case.state,
         programme=programme,
+        # A legacy case is taken over under the guideline version in force at the import.
+        guideline_version=terms,
         applicant=applicant,
         property=property_,
         file_number=file_number,

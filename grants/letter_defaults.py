@@ -1,8 +1,8 @@
 """The German default wording of every letter; municipalities override it with LetterTemplate rows.
 
 Subject and body are Django templates. The context is grants.letters.letter_context: application,
-applicant, property, programme, municipality, today, comment (the words of the transition),
-and the amounts and deadlines of the case. ``{% load formatting %}`` is always available (``|euro``).
+applicant, property, programme, guideline (the case's guideline version), municipality, today, comment
+(the words of the transition), and the amounts and deadlines of the case. ``{% load formatting %}`` is always available (``|euro``).
 """
 
 from .models import LetterKind
@@ -51,14 +51,14 @@ auf Ihren Antrag vom {{ application.submitted_at|date:"d.m.Y" }} bewilligen wir 
 
 (Projektförderung als Anteilfinanzierung).
 
-Berechnung: Gesamtkosten {{ application.total_costs|euro }}, davon förderfähig {{ application.eligible_costs|euro }}; Fördersatz {{ programme.funding_rate_percent|floatformat:"-2" }} %. Maßgeblich für die Höhe war: {{ bound_by }}.
+Berechnung: Gesamtkosten {{ application.total_costs|euro }}, davon förderfähig {{ application.eligible_costs|euro }}; Fördersatz {{ guideline.funding_rate_percent|floatformat:"-2" }} % (Förderrichtlinie, Fassung {{ guideline.number }} vom {{ guideline.valid_from|date:"d.m.Y" }}). Maßgeblich für die Höhe war: {{ bound_by }}.
 {% for component in components %}
 – {{ component.label }}: {{ component.area_m2|floatformat:"-2" }} m², förderfähig {{ component.eligible|euro }}, Zuschuss {{ component.grant|euro }} ({{ component.bound_by }}){% endfor %}
 
 Nebenbestimmungen:
 1. Die Maßnahme ist bis zum {{ application.completion_deadline|date:"d.m.Y" }} abzuschließen.
 2. Die Schlussrechnungen mit Fotos nach Abschluss der Arbeiten sind bis zum {{ application.invoice_deadline|date:"d.m.Y" }} einzureichen.
-3. Der geförderte Zustand ist für {{ programme.commitment_years }} Jahre ab Fertigstellung zu erhalten (Zweckbindungsfrist).
+3. Der geförderte Zustand ist für {{ guideline.commitment_years }} Jahre ab Fertigstellung zu erhalten (Zweckbindungsfrist).
 4. Ausgezahlt wird nach Prüfung der Schlussrechnungen; geringere Kosten mindern die Zuwendung, höhere Kosten erhöhen sie nicht.
 5. Bei Verstoß gegen diese Bestimmungen kann der Bescheid widerrufen und die Zuwendung mit Zinsen (§ 49a VwVfG) zurückgefordert werden.
 
@@ -86,7 +86,7 @@ Bewilligt: {{ application.approved_grant|euro }}
 Ausgezahlt: {{ application.paid_amount|euro }}{% if released_amount %}
 Nicht benötigt und freigegeben: {{ released_amount|euro }}{% endif %}
 
-Der Betrag wird in den nächsten Tagen auf Ihr Konto {{ applicant.iban }} überwiesen. Bitte denken Sie an die Zweckbindungsfrist von {{ programme.commitment_years }} Jahren.""",
+Der Betrag wird in den nächsten Tagen auf Ihr Konto {{ applicant.iban }} überwiesen. Bitte denken Sie an die Zweckbindungsfrist von {{ guideline.commitment_years }} Jahren.""",
         "legal_remedy_notice": "",
     },
 }

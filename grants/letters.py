@@ -54,6 +54,7 @@ def letter_context(application: GrantApplication, *, comment: str = "") -> dict:
         released = application.approved_grant - application.paid_amount
     return {
         "application": application,
+        "guideline": application.terms(),
         "applicant": application.applicant,
         "property": application.property,
         "programme": application.programme,
@@ -85,13 +86,21 @@ WORDING_FIELDS = {
     "programme": ("name", "code", "funding_rate_percent", "property_cap", "commitment_years", "completion_months",
                   "invoice_months"),
     "municipality": ("name", "official_name", "address"),
+    "guideline": ("number", "valid_from", "reason", "funding_rate_percent", "property_cap", "commitment_years"),
 }  # fmt: skip
+# Terms a wording written before guideline versions reads as programme.*: they come from the case's version.
+TERMS_AS_PROGRAMME = {"funding_rate_percent", "property_cap", "commitment_years"}
 
 
 def _wording_context(context: dict) -> dict:
     plain = {key: value for key, value in context.items() if key not in WORDING_FIELDS}
     for key, fields in WORDING_FIELDS.items():
-        plain[key] = {field: getattr(context[key], field) for field in fields}
+        plain[key] = {
+            field: getattr(
+                context["guideline"] if key == "programme" and field in TERMS_AS_PROGRAMME else context[key], field
+            )
+            for field in fields
+        }
     return plain
 
 
@@ -115,6 +124,8 @@ def letter_html(application: GrantApplication, kind: str, *, comment: str = "") 
                 "body": _render(wording.body, context),
                 "signatory": _render(wording.signatory, context),
                 "legal_remedy_notice": _render(wording.legal_remedy_notice, context),
+                # The notice names the guideline version it applied (its legal basis); the wording cannot drop it.
+                "legal_basis": kind == LetterKind.APPROVAL,
             },
         )
     return subject, html

@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 from django.template import Context, TemplateDoesNotExist, TemplateSyntaxError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
@@ -65,6 +66,101 @@ class Programme(models.Model):
     )
     description = models.TextField(_("Beschreibung"), blank=True)
 
+    opens_on = models.DateField(_("Antragstellung ab"), null=True, blank=True)
+    closes_on = models.DateField(_("Antragstellung bis"), null=True, blank=True)
+    completion_months = models.PositiveSmallIntegerField(_("Durchführungsfrist in Monaten"), default=12)
+    invoice_months = models.PositiveSmallIntegerField(_("Frist für Schlussrechnungen in Monaten"), default=3)
+    retention_years = models.PositiveSmallIntegerField(
+        _("Aufbewahrung personenbezogener Daten in Jahren"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text=_(
+            "Nach Ende der Zweckbindungsfrist (geförderte Fälle) oder nach der Entscheidung (abgelehnte und "
+            "zurückgezogene Fälle) werden die personenbezogenen Daten nach so vielen Jahren anonymisiert."
+        ),
+    )
+
+    # The version applications submitted from now on are computed under (set by GuidelineVersion.save).
+    current_version = models.ForeignKey(
+        "GuidelineVersion",
+        verbose_name=_("geltende Fassung der Förderrichtlinie"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("Förderprogramm")
+        verbose_name_plural = _("Förderprogramme")
+        ordering = ["municipality__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "code"], name="programme_code_unique_per_municipality"),
+            models.CheckConstraint(
+                condition=Q(opens_on__isnull=True) | Q(closes_on__isnull=True) | Q(closes_on__gte=models.F("opens_on")),
+                name="programme_window_in_order",
+                violation_error_message=_("Das Ende der Antragsfrist liegt vor ihrem Beginn."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.municipality})"
+
+    def is_open_on(self, day) -> bool:
+        return (self.opens_on is None or self.opens_on <= day) and (self.closes_on is None or day <= self.closes_on)
+
+    def covers(self, street: str, house_number: str) -> bool:
+        """Whether an address lies in the funding area (Fördergebiet) of the guideline in force."""
+        return self.current_version is not None and self.current_version.covers(street, house_number)
+
+
+class VatRule(models.TextChoices):
+    """Which amount of a cost line counts: by the applicant's input-VAT deduction, or net for everyone."""
+
+    BY_APPLICANT = "by_applicant", _("netto bei Vorsteuerabzug, sonst brutto")
+    NET = "net", _("stets netto (Umsatzsteuer nicht förderfähig)")
+
+
+class FrozenGuideline(ValidationError):
+    """A change of a guideline version under which an application has been submitted."""
+
+
+def frozen_message(version: GuidelineVersion):
+    return _(
+        "Fassung %(number)s der Förderrichtlinie gilt für eingereichte Anträge und kann nicht mehr geändert werden. "
+        "Legen Sie die Änderung als neue Fassung an."
+    ) % {"number": version.number}
+
+
+class GuidelineVersion(models.Model):
+    """Fassung der Förderrichtlinie: a programme's terms from a date, frozen once an application is submitted.
+
+    Everything the grant and the check depend on is here, with its component rules and funding area as
+    child rows; a later change is a new version (docs/domain.md, "Guideline versions").
+    """
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("Förderprogramm"), on_delete=models.PROTECT, related_name="guideline_versions"
+    )
+    number = models.PositiveIntegerField(_("Fassung"), editable=False)
+    valid_from = models.DateField(_("gilt ab"), help_text=_("für Anträge, die ab diesem Tag eingereicht werden"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("angelegt von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    reason = models.TextField(
+        _("Anlass der Fassung"), help_text=_("z. B. Ratsbeschluss vom …, Änderung des Fördersatzes")
+    )
+    created_at = models.DateTimeField(_("angelegt am"), auto_now_add=True)
+
     funding_rate_percent = models.DecimalField(
         _("Fördersatz in %"),
         max_digits=5,
@@ -85,48 +181,94 @@ class Programme(models.Model):
     )
     rounding = models.CharField(_("Rundung"), max_length=20, choices=Rounding.choices, default=Rounding.EURO_DOWN)
 
-    opens_on = models.DateField(_("Antragstellung ab"), null=True, blank=True)
-    closes_on = models.DateField(_("Antragstellung bis"), null=True, blank=True)
+    vat_rule = models.CharField(_("Umsatzsteuer"), max_length=20, choices=VatRule.choices, default=VatRule.BY_APPLICANT)
     consultation_required = models.BooleanField(_("Erstberatung erforderlich"), default=True)
+    consultation_max_age_days = models.PositiveIntegerField(
+        _("Erstberatung höchstens so viele Tage vor der Einreichung"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("leer: ohne Höchstalter"),
+    )
     quotes_required = models.PositiveSmallIntegerField(
         _("Anzahl Angebote"), default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
     )
-    completion_months = models.PositiveSmallIntegerField(_("Durchführungsfrist in Monaten"), default=12)
-    invoice_months = models.PositiveSmallIntegerField(_("Frist für Schlussrechnungen in Monaten"), default=3)
+    photo_before_required = models.BooleanField(_("Foto vor der Maßnahme erforderlich"), default=True)
+    land_register_required = models.BooleanField(_("Grundbuchauszug erforderlich"), default=True)
     commitment_years = models.PositiveSmallIntegerField(_("Zweckbindungsfrist in Jahren"), default=10)
-    retention_years = models.PositiveSmallIntegerField(
-        _("Aufbewahrung personenbezogener Daten in Jahren"),
-        default=10,
-        validators=[MinValueValidator(1), MaxValueValidator(50)],
+    applies_to_pending = models.BooleanField(
+        _("Übergangsregelung: auch für anhängige Anträge"),
+        default=False,
         help_text=_(
-            "Nach Ende der Zweckbindungsfrist (geförderte Fälle) oder nach der Entscheidung (abgelehnte und "
-            "zurückgezogene Fälle) werden die personenbezogenen Daten nach so vielen Jahren anonymisiert."
+            "Die Sachbearbeitung darf eingereichte, noch nicht bewilligte Anträge mit Begründung auf diese "
+            "Fassung umstellen."
         ),
     )
 
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("Förderprogramm")
-        verbose_name_plural = _("Förderprogramme")
-        ordering = ["municipality__name", "name"]
+        verbose_name = _("Fassung der Förderrichtlinie")
+        verbose_name_plural = _("Fassungen der Förderrichtlinie")
+        ordering = ["programme", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["municipality", "code"], name="programme_code_unique_per_municipality"),
+            models.UniqueConstraint(fields=["programme", "number"], name="guideline_version_number_unique"),
             models.CheckConstraint(
                 condition=Q(funding_rate_percent__gt=0, funding_rate_percent__lte=100),
-                name="programme_rate_between_0_and_100",
-            ),
-            models.CheckConstraint(
-                condition=Q(opens_on__isnull=True) | Q(closes_on__isnull=True) | Q(closes_on__gte=models.F("opens_on")),
-                name="programme_window_in_order",
-                violation_error_message=_("Das Ende der Antragsfrist liegt vor ihrem Beginn."),
+                name="guideline_rate_between_0_and_100",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.municipality})"
+        return _("%(programme)s, Fassung %(number)s vom %(date)s") % {
+            "programme": self.programme.name,
+            "number": self.number,
+            "date": self.valid_from.strftime("%d.%m.%Y") if self.valid_from else "…",
+        }
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and self.is_frozen():
+            raise FrozenGuideline(frozen_message(self))
+        created = self.pk is None
+        if created and not self.number:
+            last = GuidelineVersion.objects.filter(programme_id=self.programme_id).order_by("-number").first()
+            self.number = last.number + 1 if last else 1
+        super().save(*args, **kwargs)
+        if created:
+            # The newest version is the one later applications are submitted under.
+            programme = Programme.objects.get(pk=self.programme_id)
+            programme.current_version = self
+            programme.save(update_fields=["current_version"])
+            self.programme = programme
+
+    def delete(self, *args, **kwargs):
+        if self.is_frozen():
+            raise FrozenGuideline(frozen_message(self))
+        return super().delete(*args, **kwargs)
+
+    def is_frozen(self) -> bool:
+        """Whether an application has been submitted under this version: then nothing of it may change."""
+        return self.pk is not None and self.applications.filter(submitted_at__isnull=False).exists()
+
+    def clean(self) -> None:
+        if self.pk is not None and self.is_frozen():
+            raise FrozenGuideline(frozen_message(self))
+        if self.pk is None and self.programme_id is not None and self.valid_from is not None:
+            if self.valid_from > timezone.localdate():
+                raise ValidationError(
+                    {"valid_from": _("Eine Fassung wird an dem Tag angelegt, ab dem sie gilt, nicht vorher.")}
+                )
+            latest = self.programme.current_version
+            if latest is not None and self.valid_from < latest.valid_from:
+                raise ValidationError(
+                    {
+                        "valid_from": _("Die neue Fassung kann nicht vor der geltenden (%(date)s) beginnen.")
+                        % {"date": latest.valid_from.strftime("%d.%m.%Y")}
+                    }
+                )
 
     def guideline(self) -> Guideline:
+        """The terms as the calculator takes them."""
         return Guideline(
             rate_percent=self.funding_rate_percent,
             component_rules={
@@ -143,18 +285,54 @@ class Programme(models.Model):
             rounding=self.rounding,
         )
 
-    def is_open_on(self, day) -> bool:
-        return (self.opens_on is None or self.opens_on <= day) and (self.closes_on is None or day <= self.closes_on)
+    def counts_net(self, applicant: Applicant) -> bool:
+        """Whether costs count net for this applicant (docs/domain.md, "Guideline parameters")."""
+        return self.vat_rule == VatRule.NET or applicant.may_deduct_input_vat
 
     def covers(self, street: str, house_number: str) -> bool:
-        """Whether an address lies in the funding area (Fördergebiet) of this programme."""
+        """Whether an address lies in this version's funding area (Fördergebiet)."""
         return any(s.covers(street, house_number) for s in self.funding_area.all())
 
 
-class ProgrammeComponentRule(models.Model):
-    """The caps a guideline sets for one kind of measure; only kinds listed here are funded."""
+# The fields of a version that are its terms (what a new version copies), not its identity.
+GUIDELINE_TERMS = tuple(
+    f
+    for f in GuidelineVersion._meta.concrete_fields
+    if f.name not in {"id", "programme", "number", "valid_from", "author", "reason", "created_at"}
+)
 
-    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="component_rules")
+
+class _FrozenWithVersion(models.Model):
+    """A child row of a guideline version: it changes only while its version is not frozen."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            before = type(self).objects.filter(pk=self.pk).values_list("version_id", flat=True).first()
+            self._refuse_if_frozen(before)
+        self._refuse_if_frozen(self.version_id)  # type: ignore[attr-defined]
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._refuse_if_frozen(self.version_id)  # type: ignore[attr-defined]
+        return super().delete(*args, **kwargs)
+
+    def _refuse_if_frozen(self, version_id) -> None:
+        if version_id is None:
+            return
+        version = GuidelineVersion.objects.get(pk=version_id)
+        if version.is_frozen():
+            raise FrozenGuideline(frozen_message(version))
+
+
+class ProgrammeComponentRule(_FrozenWithVersion):
+    """The caps a guideline version sets for one kind of measure; only kinds listed here are funded."""
+
+    version = models.ForeignKey(
+        GuidelineVersion, verbose_name=_("Fassung"), on_delete=models.CASCADE, related_name="component_rules"
+    )
     component = models.CharField(_("Maßnahme"), max_length=20, choices=MeasureKind.choices)
     cost_cap_per_m2 = MoneyField(_("anerkannte Kosten höchstens je m²"), null=True, blank=True)
     grant_cap_per_m2 = MoneyField(_("Zuschuss höchstens je m²"), null=True, blank=True)
@@ -169,10 +347,12 @@ class ProgrammeComponentRule(models.Model):
     cost_cap_per_m2_special_case = MoneyField(_("anerkannte Kosten höchstens je m², Sonderfall"), null=True, blank=True)
     grant_cap_per_m2_special_case = MoneyField(_("Zuschuss höchstens je m², Sonderfall"), null=True, blank=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("Fördersatz-Regel je Maßnahme")
         verbose_name_plural = _("Regeln je Maßnahme")
-        constraints = [models.UniqueConstraint(fields=["programme", "component"], name="one_rule_per_component")]
+        constraints = [models.UniqueConstraint(fields=["version", "component"], name="one_rule_per_component")]
 
     def __str__(self) -> str:
         return self.get_component_display()
@@ -200,19 +380,23 @@ def _house_number(house_number: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-class FundingAreaStreet(models.Model):
-    """One street, or a range of its house numbers, inside the funding area."""
+class FundingAreaStreet(_FrozenWithVersion):
+    """One street, or a range of its house numbers, inside the funding area of a guideline version."""
 
     class Parity(models.TextChoices):
         ALL = "all", _("alle")
         EVEN = "even", _("gerade")
         ODD = "odd", _("ungerade")
 
-    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="funding_area")
+    version = models.ForeignKey(
+        GuidelineVersion, verbose_name=_("Fassung"), on_delete=models.CASCADE, related_name="funding_area"
+    )
     street = models.CharField(_("Straße"), max_length=200)
     number_from = models.PositiveIntegerField(_("ab Hausnummer"), null=True, blank=True)
     number_to = models.PositiveIntegerField(_("bis Hausnummer"), null=True, blank=True)
     parity = models.CharField(_("Hausnummern"), max_length=4, choices=Parity.choices, default=Parity.ALL)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("Straße im Fördergebiet")
@@ -305,6 +489,17 @@ class GrantApplication(FSMModelMixin, models.Model):
     consultation = models.ForeignKey(
         Consultation, verbose_name=_("Erstberatung"), on_delete=models.PROTECT, null=True, blank=True
     )
+    # The guideline version the case is computed under: the programme's while a draft never submitted, fixed at
+    # the first submission, kept by check and approval, changed only by a logged re-base of a pending case.
+    guideline_version = models.ForeignKey(
+        GuidelineVersion,
+        verbose_name=_("Fassung der Förderrichtlinie"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="applications",
+    )
     file_number = models.CharField(_("Aktenzeichen"), max_length=30, blank=True, default="", editable=False)
     state = FSMField(_("Status"), default=State.DRAFT, choices=State.choices, protected=True, db_index=True)
     description = models.TextField(_("Beschreibung der Maßnahme"), blank=True)
@@ -370,15 +565,28 @@ class GrantApplication(FSMModelMixin, models.Model):
     def __str__(self) -> str:
         return self.file_number or _("Entwurf Nr. %(id)s") % {"id": self.pk}
 
+    def terms(self) -> GuidelineVersion:
+        """The guideline version that applies: the one recorded at submission, else the programme's current one.
+
+        A later guideline applies only to later applications: once submitted (also when returned to the
+        applicant and submitted again), the case keeps the version it was submitted under.
+        """
+        if self.submitted_at is not None and self.guideline_version_id is not None:
+            return self.guideline_version  # type: ignore[return-value]
+        version = self.programme.current_version
+        if version is None:
+            raise ValidationError(_("Für dieses Programm ist noch keine Förderrichtlinie hinterlegt."))
+        return version
+
     def compute(self, *, stage: str = "quote") -> GrantResult:
-        """The grant the guideline gives for the quoted (or, at payment, the invoiced) costs."""
+        """The grant the case's guideline version gives for the quoted (or, at payment, the invoiced) costs."""
         return self.compute_for(
             (component, [i for i in component.cost_items.all() if i.stage == stage])
             for component in self.components.all()
         )
 
     def compute_for(self, measures: Iterable[tuple[Any, Iterable[Any]]]) -> GrantResult:
-        """The one mapping from measures and their costs to the calculator, under the programme's guideline.
+        """The one mapping from measures and their costs to the calculator, under the case's guideline version.
 
         ``measures`` are pairs of a measure (``kind``, ``area_m2``, ``category``) and its cost lines
         (``net_amount``, ``vat_amount``, ``ancillary``): the saved rows (``compute``) or what was entered
@@ -393,9 +601,11 @@ class GrantApplication(FSMModelMixin, models.Model):
             )
             for measure, costs in measures
         ]
-        return compute_grant(self.programme.guideline(), components, net=self.applicant.may_deduct_input_vat)
+        terms = self.terms()
+        return compute_grant(terms.guideline(), components, net=terms.counts_net(self.applicant))
 
     def store_computation(self, result: GrantResult) -> None:
+        self.guideline_version = self.terms()
         self.total_costs = result.costs
         self.eligible_costs = result.eligible
         self.computed_grant = result.grant
@@ -682,8 +892,6 @@ class Letter(AppendOnlyModel):
 
         The one change a letter ever sees, so it bypasses the immutable save on purpose.
         """
-        from django.utils import timezone
-
         if self.file:
             self.file.delete(save=False)
         self.file_removed_at = timezone.now()

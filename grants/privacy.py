@@ -61,7 +61,7 @@ def closed_applications() -> QuerySet[GrantApplication]:
     return (
         GrantApplication.objects.filter(state__in=CLOSED_STATES, anonymised_at__isnull=True)
         .annotate(closed_at=Coalesce(_closed_at(), "paid_at", "submitted_at", "created_at"))
-        .select_related("programme")
+        .select_related("programme", "guideline_version")
     )
 
 
@@ -74,7 +74,7 @@ def retention_ends_on(application: GrantApplication, closed_at: datetime) -> dat
     programme = application.programme
     years = programme.retention_years
     if application.state == State.DOCUMENTED:
-        years += programme.commitment_years
+        years += application.terms().commitment_years  # the commitment period of the notice's guideline
     return timezone.localdate(closed_at) + relativedelta(years=years)
 
 

@@ -42,13 +42,18 @@ if TYPE_CHECKING:
 State = GrantApplication.State
 
 
+# What a programme's conditions show: the rules and the streets of the guideline version in force.
+CURRENT_TERMS = ("current_version__component_rules", "current_version__funding_area")
+
+
 def open_programmes(*, on: date) -> QuerySet[Programme]:
-    """Programmes taking applications on a day, with what their conditions page shows."""
+    """Programmes taking applications on a day, with their guideline in force; none without a guideline."""
     return (
         Programme.objects.filter(Q(opens_on__isnull=True) | Q(opens_on__lte=on))
         .filter(Q(closes_on__isnull=True) | Q(closes_on__gte=on))
-        .select_related("municipality")
-        .prefetch_related("component_rules", "funding_area")
+        .filter(current_version__isnull=False)
+        .select_related("municipality", "current_version")
+        .prefetch_related(*CURRENT_TERMS)
     )
 
 
@@ -200,21 +205,30 @@ def workspace_application(user: User, pk: int) -> GrantApplication:
             "invoices_certified_by",
             "paid_by",
         )
+        .select_related("guideline_version", "programme__current_version")
         .prefetch_related(
-            "components__cost_items", "documents", "letters", "internal_notes__author", "programme__component_rules"
+            "components__cost_items",
+            "documents",
+            "letters",
+            "internal_notes__author",
+            "guideline_version__component_rules",
+            "guideline_version__funding_area",
+            "programme__current_version__component_rules",
         )
         .get(pk=pk)
     )
 
 
 def programmes_with_rules(programmes: QuerySet[Programme]) -> QuerySet[Programme]:
-    """Programmes with their municipality, component rules and funding area, in three queries whatever the count."""
-    return programmes.select_related("municipality").prefetch_related("component_rules", "funding_area")
+    """Programmes with municipality and guideline in force (rules, funding area): three queries whatever the count."""
+    return programmes.select_related("municipality", "current_version").prefetch_related(*CURRENT_TERMS)
 
 
 def applications_with_details(applications: QuerySet[GrantApplication]) -> QuerySet[GrantApplication]:
     """Applications with programme, applicant, property and their measures with cost items, in three queries."""
-    return applications.select_related("programme__municipality", "applicant", "property").prefetch_related(
+    return applications.select_related(
+        "programme__municipality", "guideline_version", "applicant", "property"
+    ).prefetch_related(
         Prefetch("components", queryset=MeasureComponent.objects.order_by("id")),
         Prefetch("components__cost_items", queryset=CostItem.objects.order_by("stage", "id")),
     )
@@ -238,34 +252,70 @@ def checklist_problems(items) -> list[str]:
     return [problem for item in items if not item.ok for problem in item.problems]
 
 
+def submission_day(application: GrantApplication) -> date:
+    """The day the application was submitted (Europe/Berlin); today for a draft never submitted."""
+    if application.submitted_at is None:
+        return timezone.localdate()
+    return timezone.localdate(application.submitted_at)
+
+
 def find_consultation(application: GrantApplication) -> Consultation | None:
-    """The initial consultation of the case: the one linked, else the latest for its applicant and property."""
+    """The initial consultation of the case: the one linked, else the latest for its applicant and property.
+
+    Of those found automatically, the latest held on or before the submission counts; only when there is
+    none, a later one is returned, so that the check can say it came too late.
+    """
     if application.consultation_id:
         return application.consultation
-    return (
-        Consultation.objects.filter(
-            municipality=application.programme.municipality_id,
-            applicant=application.applicant_id,
-            property=application.property_id,
-        )
-        .order_by("-held_on")
-        .first()
+    found = Consultation.objects.filter(
+        municipality=application.programme.municipality_id,
+        applicant=application.applicant_id,
+        property=application.property_id,
     )
+    before = found.filter(held_on__lte=submission_day(application)).order_by("-held_on").first()
+    return before or found.order_by("-held_on").first()
+
+
+def consultation_problem(application: GrantApplication, consultation: Consultation) -> str:
+    """Why a consultation does not count: held after the submission, or longer ago than the guideline allows.
+
+    The initial consultation precedes the application (docs/domain.md, "Completeness check").
+    """
+    submitted = submission_day(application)
+    held = {"held": consultation.held_on.strftime("%d.%m.%Y"), "submitted": submitted.strftime("%d.%m.%Y")}
+    if consultation.held_on > submitted:
+        return (
+            _(
+                "Die Erstberatung am %(held)s fand nach der Einreichung am %(submitted)s statt; sie muss vor dem "
+                "Antrag liegen."
+            )
+            % held
+        )
+    max_age = application.terms().consultation_max_age_days
+    if max_age is not None and (submitted - consultation.held_on).days > max_age:
+        return _(
+            "Die Erstberatung am %(held)s lag bei der Einreichung am %(submitted)s mehr als %(days)s Tage zurück."
+        ) % {**held, "days": max_age}
+    return ""
 
 
 def _document_checks(application: GrantApplication) -> list[CheckItem]:
-    programme = application.programme
+    terms = application.terms()
     kinds = [d.kind for d in application.documents.all()]
     quotes = kinds.count(Document.Kind.QUOTE)
-    required = [Document.Kind.PHOTO_BEFORE, Document.Kind.LAND_REGISTER]
+    required = []
+    if terms.photo_before_required:
+        required.append(Document.Kind.PHOTO_BEFORE)
+    if terms.land_register_required:
+        required.append(Document.Kind.LAND_REGISTER)
     if application.applicant.standing == Applicant.Standing.TENANT:
         required.append(Document.Kind.OWNER_CONSENT)
     missing = [_("Es fehlt: %(kind)s.") % {"kind": Document.Kind(kind).label} for kind in required if kind not in kinds]
-    counted = {"have": quotes, "need": programme.quotes_required}
+    counted = {"have": quotes, "need": terms.quotes_required}
     return [
         CheckItem(
             _("Angebote"),
-            quotes >= programme.quotes_required,
+            quotes >= terms.quotes_required,
             _("%(have)s von %(need)s liegen vor.") % counted,
             (_("Angebote: %(have)s von %(need)s liegen vor.") % counted,),
         ),
@@ -281,7 +331,7 @@ def missing_documents(application: GrantApplication) -> list[str]:
 def funding_area_check(application: GrantApplication) -> CheckItem:
     """Does the property lie in the programme's funding area (asked at submission and at the check)?"""
     prop = application.property
-    in_area = application.programme.covers(prop.street, prop.house_number)
+    in_area = application.terms().covers(prop.street, prop.house_number)
     outside = _("Das Grundstück liegt nicht im Fördergebiet.")
     return CheckItem(
         _("Fördergebiet"), in_area, _("Das Grundstück liegt im Fördergebiet.") if in_area else outside, (outside,)
@@ -290,15 +340,18 @@ def funding_area_check(application: GrantApplication) -> CheckItem:
 
 def completeness_checklist(application: GrantApplication) -> list[CheckItem]:
     """The completeness check (Vollständigkeitsprüfung) as a list: the one source of the check's problems."""
-    programme = application.programme
+    terms = application.terms()
     consultation = find_consultation(application)
     early = bool(application.works_started_on and not application.early_start_permitted)
-    if consultation:
+    too_late = consultation_problem(application, consultation) if consultation and terms.consultation_required else ""
+    if too_late:
+        consultation_detail = too_late
+    elif consultation:
         consultation_detail = _("Erstberatung am %(date)s durch %(adviser)s") % {
             "date": consultation.held_on.strftime("%d.%m.%Y"),
             "adviser": consultation.adviser,
         }
-    elif programme.consultation_required:
+    elif terms.consultation_required:
         consultation_detail = _("Keine Erstberatung erfasst; das Programm verlangt sie.")
     else:
         consultation_detail = _("Das Programm verlangt keine Erstberatung.")
@@ -307,9 +360,9 @@ def completeness_checklist(application: GrantApplication) -> list[CheckItem]:
         funding_area_check(application),
         CheckItem(
             _("Erstberatung"),
-            consultation is not None or not programme.consultation_required,
+            not terms.consultation_required or (consultation is not None and not too_late),
             consultation_detail,
-            (_("Die vorgeschriebene Erstberatung ist nicht erfasst."),),
+            (too_late or _("Die vorgeschriebene Erstberatung ist nicht erfasst."),),
         ),
         CheckItem(
             _("Kein vorzeitiger Maßnahmebeginn"),
@@ -369,8 +422,16 @@ def owner_application(user: User, pk: int) -> GrantApplication:
     return (
         visible_applications(user)
         .filter(applicant__user=user)
-        .select_related("programme__municipality", "applicant", "property")
-        .prefetch_related("components__cost_items", "documents", "letters", "programme__component_rules")
+        .select_related(
+            "programme__municipality", "programme__current_version", "guideline_version", "applicant", "property"
+        )
+        .prefetch_related(
+            "components__cost_items",
+            "documents",
+            "letters",
+            "guideline_version__component_rules",
+            "programme__current_version__component_rules",
+        )
         .get(pk=pk)
     )
 
@@ -390,7 +451,7 @@ def grant_preview(application: GrantApplication, components) -> GrantResult:
 
 def programmes_covering(programmes, *, street: str, house_number: str) -> list[Programme]:
     """Which of the programmes fund a property at this address (the quick funding-area check)."""
-    return [p for p in programmes if any(s.covers(street, house_number) for s in p.funding_area.all())]
+    return [p for p in programmes if p.covers(street, house_number)]
 
 
 def budget_at_a_glance(user: User, *, year: int) -> list[dict]:

@@ -21,6 +21,7 @@ from .models import (
     CostItem,
     Document,
     GrantApplication,
+    GuidelineVersion,
     Letter,
     MeasureComponent,
     MeasureKind,
@@ -49,10 +50,57 @@ class FundingAreaStreetSerializer(serializers.Serializer):
     parity = serializers.CharField()
 
 
-class ProgrammeSerializer(serializers.ModelSerializer):
-    municipality_name = serializers.CharField(source="municipality.name", read_only=True)
+class GuidelineVersionSerializer(serializers.ModelSerializer):
+    """A version of the programme's guideline with all its terms."""
+
     component_rules = ProgrammeComponentRuleSerializer(many=True, read_only=True)
     funding_area = FundingAreaStreetSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = GuidelineVersion
+        fields = [
+            "id",
+            "number",
+            "valid_from",
+            "reason",
+            "funding_rate_percent",
+            "property_cap",
+            "minimum_grant",
+            "minimum_eligible_costs",
+            "minimum_order_volume",
+            "ancillary_cap_percent",
+            "rounding",
+            "vat_rule",
+            "consultation_required",
+            "consultation_max_age_days",
+            "quotes_required",
+            "photo_before_required",
+            "land_register_required",
+            "commitment_years",
+            "applies_to_pending",
+            "component_rules",
+            "funding_area",
+        ]
+        read_only_fields = fields
+
+
+class GuidelineVersionSummarySerializer(serializers.ModelSerializer):
+    """Which version of the guideline a case is computed under (the legal basis of its notice)."""
+
+    class Meta:
+        model = GuidelineVersion
+        fields = ["id", "number", "valid_from", "funding_rate_percent"]
+        read_only_fields = fields
+
+
+class ProgrammeSerializer(serializers.ModelSerializer):
+    municipality_name = serializers.CharField(source="municipality.name", read_only=True)
+    guideline = GuidelineVersionSerializer(
+        source="current_version",
+        read_only=True,
+        allow_null=True,
+        help_text="Die geltende Fassung der Förderrichtlinie: für Anträge, die ab jetzt eingereicht werden.",
+    )
 
     class Meta:
         model = Programme
@@ -64,22 +112,11 @@ class ProgrammeSerializer(serializers.ModelSerializer):
             "name",
             "code",
             "description",
-            "funding_rate_percent",
-            "property_cap",
-            "minimum_grant",
-            "minimum_eligible_costs",
-            "minimum_order_volume",
-            "ancillary_cap_percent",
-            "rounding",
             "opens_on",
             "closes_on",
-            "consultation_required",
-            "quotes_required",
             "completion_months",
             "invoice_months",
-            "commitment_years",
-            "component_rules",
-            "funding_area",
+            "guideline",
         ]
         read_only_fields = fields
 
@@ -106,6 +143,12 @@ class GrantApplicationSerializer(serializers.ModelSerializer):
     applicant_name = serializers.CharField(source="applicant.__str__", read_only=True)
     property_address = serializers.CharField(source="property.address", read_only=True)
     computation = serializers.JSONField(read_only=True, help_text="Rechenweg: je Maßnahme und gesamt, mit Grenze.")
+    guideline_version = GuidelineVersionSummarySerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="Die Fassung der Förderrichtlinie, nach der der Antrag berechnet ist: bei der Einreichung "
+        "festgehalten, mit der Bewilligung festgeschrieben.",
+    )
 
     class Meta:
         model = GrantApplication
@@ -115,6 +158,7 @@ class GrantApplicationSerializer(serializers.ModelSerializer):
             "state",
             "programme",
             "programme_name",
+            "guideline_version",
             "applicant",
             "applicant_name",
             "property",

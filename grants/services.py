@@ -35,7 +35,20 @@ from core.errors import Code, DomainError
 from core.tasks import enqueue_on_commit
 
 from .calculator import BuildingCategory
-from .models import CostItem, Document, GrantApplication, InternalNote, MeasureComponent, Programme
+from .models import (
+    GUIDELINE_TERMS,
+    CostItem,
+    Document,
+    FrozenGuideline,
+    FundingAreaStreet,
+    GrantApplication,
+    GuidelineVersion,
+    InternalNote,
+    MeasureComponent,
+    Programme,
+    ProgrammeComponentRule,
+    frozen_message,
+)
 from .rules import decide, upload_kinds
 from .selectors import checklist_problems, completeness_checklist, find_consultation, funding_area_check
 from .steps import STEPS, TRANSITION_STEPS, possible_in_state, take, unmet_conditions
@@ -54,7 +67,9 @@ def _lock(application_id: int) -> GrantApplication:
     try:
         return (
             GrantApplication.objects.select_for_update(of=("self",))
-            .select_related("programme__municipality", "applicant", "property")
+            .select_related(
+                "programme__municipality", "programme__current_version", "guideline_version", "applicant", "property"
+            )
             .get(pk=application_id)
         )
     except GrantApplication.DoesNotExist:
@@ -151,7 +166,7 @@ def _validated(instance):
 
 
 def _ensure_funded(application: GrantApplication, components: Iterable[ComponentInput]) -> None:
-    allowed = set(application.programme.component_rules.values_list("component", flat=True))
+    allowed = {rule.component for rule in application.terms().component_rules.all()}
     for component in components:
         if component.kind not in allowed:
             raise ValidationError(
@@ -524,7 +539,7 @@ def draft_start(*, programme_id: int, applicant_id: int, property: PropertyInput
     applicant = Applicant.objects.filter(pk=applicant_id, user=by).first() if by.is_authenticated else None
     if programme is None or applicant is None:
         raise DomainError(_("Nicht gefunden."), code=Code.NOT_FOUND)
-    if not programme.is_open_on(today()):
+    if not programme.is_open_on(today()) or programme.current_version_id is None:
         raise DomainError(_("Für dieses Programm können zurzeit keine Anträge gestellt werden."))
     prop = property_find_or_create(data=property, registered_by=applicant)
     return application_create(programme=programme, applicant=applicant, property=prop, components=[], by=by)
@@ -650,4 +665,119 @@ def application_link_consultation(*, application_id: int, consultation_id: int, 
         raise DomainError(_("Die Erstberatung lässt sich nur vor der Prüfung zuordnen."))
     application.consultation = consultation
     application.save(update_fields=["consultation"])
+    return application
+
+
+# --- guideline versions --------------------------------------------------------------------
+
+
+@transaction.atomic
+def guideline_version_create(
+    *, programme_id: int, by: User, valid_from: date, reason: str, **changes
+) -> GuidelineVersion:
+    """A new version of the programme's guideline (Fassung): the current one's terms, rules and streets, changed.
+
+    ``changes`` name the terms that differ (``funding_rate_percent=…``). The new version becomes the one
+    applications submitted from now on fall under; cases submitted before keep theirs (docs/domain.md,
+    "Guideline versions"). Bad input raises ValidationError and writes nothing.
+    """
+    # The programme row keeps two editors from drawing the same number.
+    programme = Programme.objects.select_for_update().filter(pk=programme_id).first()
+    if programme is None:
+        raise DomainError(_("Förderprogramm nicht gefunden."), code=Code.NOT_FOUND)
+    based_on = programme.current_version
+    terms = {f.name: getattr(based_on, f.name) for f in GUIDELINE_TERMS} if based_on else {}
+    version = GuidelineVersion(
+        programme=programme, valid_from=valid_from, reason=reason.strip(), author=by, **{**terms, **changes}
+    )
+    version.full_clean()
+    version._history_user = by  # type: ignore[attr-defined]  # django-simple-history's author of the row
+    version.save()
+    if based_on is not None:
+        rows: list[ProgrammeComponentRule | FundingAreaStreet] = [
+            *based_on.component_rules.all(),
+            *based_on.funding_area.all(),
+        ]
+        for row in rows:
+            row.pk = None
+            row.version = version
+            row._history_user = by  # type: ignore[union-attr]
+            row.save()
+    return version
+
+
+@transaction.atomic
+def guideline_version_update(*, version_id: int, by: User, **changes) -> GuidelineVersion:
+    """Change a version's terms while no application has been submitted under it; refused (409) once one has."""
+    version = GuidelineVersion.objects.select_for_update().select_related("programme").get(pk=version_id)
+    if version.is_frozen():
+        raise DomainError(frozen_message(version))
+    for name, value in changes.items():
+        setattr(version, name, value)
+    try:
+        version.full_clean()
+        version._history_user = by  # type: ignore[attr-defined]  # django-simple-history's author of the row
+        version.save()
+    except FrozenGuideline as error:
+        raise DomainError(error.messages) from None
+    return version
+
+
+# A case not yet decided: the notice has not fixed its terms, so a newer guideline may apply where it says so.
+PENDING_STATES = (State.SUBMITTED, State.CHECKED)
+
+
+def rebase_target(application: GrantApplication) -> GuidelineVersion | None:
+    """The newer guideline version a pending case may be re-based on now, or None."""
+    newer = application.programme.current_version
+    if (
+        application.state not in PENDING_STATES
+        or newer is None
+        or newer.pk == application.guideline_version_id
+        or not newer.applies_to_pending
+    ):
+        return None
+    return newer
+
+
+@transaction.atomic
+def application_rebase(*, application_id: int, by: User, reason: str) -> GrantApplication:
+    """Re-base a pending case on the programme's newer guideline version, with a logged reason.
+
+    Only submitted or checked cases (the approval fixes the version, § 43 VwVfG), only on a version whose
+    transitional rule lets it apply to pending cases; a checked case must pass the check under it too.
+    The grant is recomputed; the reason is kept as an internal note, the change in the case's history.
+    """
+    application = _lock(application_id)
+    if not decide(by, "view", application):
+        raise DomainError(_("Antrag nicht gefunden."), code=Code.NOT_FOUND)
+    decision = decide(by, "rebase", application)
+    if not decision:
+        raise DomainError(decision.reason, code=Code.FORBIDDEN)
+    if application.state not in PENDING_STATES:
+        raise DomainError(
+            _(
+                "Im Status „%(state)s“ gilt die Fassung der Förderrichtlinie fest; umstellen lässt sich nur ein "
+                "eingereichter oder geprüfter Antrag."
+            )
+            % {"state": application.get_state_display()}
+        )
+    target = rebase_target(application)
+    if target is None:
+        raise DomainError(_("Es gibt keine neuere Fassung der Förderrichtlinie, die auch für anhängige Anträge gilt."))
+    reason = _require_comment(reason, _("Bitte begründen Sie die Umstellung auf die neue Fassung."))
+    before = application.guideline_version
+    application.guideline_version = target
+    application.store_computation(application.compute())
+    if application.state == State.CHECKED:
+        problems = check_problems(application)
+        if problems:
+            raise DomainError([_("Unter der neuen Fassung besteht der Antrag die Prüfung nicht:"), *problems])
+    application.save()
+    InternalNote.objects.create(
+        application=application,
+        author=by,
+        text=_("Auf Fassung %(new)s der Förderrichtlinie umgestellt (vorher Fassung %(old)s): %(reason)s")
+        % {"new": target.number, "old": before.number if before else "–", "reason": reason},
+    )
     return application

@@ -199,6 +199,8 @@ _STEPS = (
     # Workspace actions that are not transitions; the auditor holds none of them (read only).
     Step("note", staff=frozenset({Role.CASEWORKER, Role.APPROVER, Role.FINANCE})),
     Step("link_consultation", staff=frozenset({Role.CASEWORKER})),
+    # Re-base a pending case on the programme's newer guideline version, where that version allows it.
+    Step("rebase", staff=frozenset({Role.CASEWORKER}), label=_("Auf neue Fassung umstellen")),
     # Auskunft nach Art. 15 DSGVO about the case's applicant, limited to the municipality's cases.
     Step("export_personal_data", staff=frozenset({Role.CASEWORKER})),
 )

@@ -22,7 +22,15 @@ from . import services
 from .audit import KINDS, audit_history, audit_rows
 from .exports import applications_workbook
 from .files import document_response, letter_response
-from .forms import ApplicationFilterForm, CertifyInvoicesForm, ImportForm, LinkConsultationForm, NoteForm, StepForm
+from .forms import (
+    ApplicationFilterForm,
+    CertifyInvoicesForm,
+    ImportForm,
+    LinkConsultationForm,
+    NoteForm,
+    RebaseForm,
+    StepForm,
+)
 from .imports import import_workbook, write_import_template
 from .labels import computation_rows, history_rows
 from .models import CostItem, Document, GrantApplication, Letter, LetterBatch, Programme
@@ -168,6 +176,10 @@ def _detail_context(request, application: GrantApplication, **extra) -> dict:
         "steps": [(a, STEP_LABELS[a], bool(STEPS[a].comment_required)) for a in steps.allowed if not STEPS[a].own_form],
         "may_certify": "certify_invoices" in steps.allowed,
         "refused_steps": [(STEP_LABELS[a], reason) for a, reason in steps.refused],
+        "terms": application.terms(),
+        "rebase_to": services.rebase_target(application)
+        if decide(request.user, "rebase", application).allowed
+        else None,
         "may_note": decide(request.user, "note", application).allowed,
         "may_export_personal_data": decide(request.user, "export_personal_data", application).allowed,
         "note_form": NoteForm(),
@@ -283,6 +295,28 @@ def application_link_consultation(request, pk: int):
     except DomainError as refusal:
         return _refused(request, application, refusal)
     messages.success(request, _("Die Erstberatung ist dem Antrag zugeordnet."))
+    return redirect("workspace:application", pk=application.pk)
+
+
+@workspace_view
+@require_POST
+def application_rebase(request, pk: int):
+    """Re-base a pending case on the programme's newer guideline version, with the reason (grants.services)."""
+    application = _application_or_404(request.user, pk)
+    form = RebaseForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, application, _form_refusal(form))
+    try:
+        application = services.application_rebase(
+            application_id=application.pk, by=request.user, reason=form.cleaned_data["reason"]
+        )
+    except DomainError as refusal:
+        return _refused(request, application, refusal)
+    messages.success(
+        request,
+        _("Der Antrag ist auf Fassung %(number)s der Förderrichtlinie umgestellt.")
+        % {"number": application.guideline_version.number},
+    )
     return redirect("workspace:application", pk=application.pk)
 
 

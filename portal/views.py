@@ -279,12 +279,12 @@ def step_property(request, pk: int):
 
 
 def _kinds(application: GrantApplication) -> list[str]:
-    return [rule.component for rule in application.programme.component_rules.all()]
+    return [rule.component for rule in application.terms().component_rules.all()]
 
 
 def _graded(application: GrantApplication) -> list[str]:
     """The measures whose per-m² caps the programme grades by building category: the owner says which applies."""
-    return [rule.component for rule in application.programme.component_rules.all() if rule.graded_caps()]
+    return [rule.component for rule in application.terms().component_rules.all() if rule.graded_caps()]
 
 
 @portal_view

@@ -59,6 +59,8 @@ def statement_rows(allocations, *, year: int):
             "file_number",
             "state",
             "programme__name",
+            "guideline_version__number",
+            "guideline_version__valid_from",
             "applicant__name",
             "applicant__organisation",
             "property__street",

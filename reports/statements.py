@@ -41,8 +41,9 @@ FUNDED_STATES = {
 }
 # Columns of the numerical statement; the money columns are summed in the total row.
 MAIN_COLUMNS = [
-    ("file_number", "Aktenzeichen", 16), ("programme", "Programm", 26), ("applicant", "Antragsteller/in", 28),
-    ("property", "Grundstück", 32), ("measure", "Maßnahme", 24), ("state", "Status", 14),
+    ("file_number", "Aktenzeichen", 16), ("programme", "Programm", 26), ("guideline", "Richtlinie", 20),
+    ("applicant", "Antragsteller/in", 28), ("property", "Grundstück", 32), ("measure", "Maßnahme", 24),
+    ("state", "Status", 14),
     ("approved_at", "bewilligt am", 12), ("paid_at", "ausgezahlt am", 12),
     ("total_costs", "Gesamtkosten", 15), ("eligible_costs", "förderfähige Kosten", 15),
     ("approved_grant", "bewilligter Zuschuss", 15), ("committed_total", "gebunden", 15),
@@ -111,6 +112,7 @@ class _Labels:
     measures: tuple[tuple[str, str], ...]
     states: dict[str, str]
     zone: object
+    guideline: str = "Fassung %(number)s vom %(date)s"
 
     @classmethod
     def current(cls) -> _Labels:
@@ -118,6 +120,7 @@ class _Labels:
             measures=tuple((f"has_{kind}", str(MeasureKind(kind).label)) for kind in MeasureKind.values),
             states={state: str(label) for state, label in GrantApplication.State.choices},
             zone=timezone.get_current_timezone(),
+            guideline=_("Fassung %(number)s vom %(date)s"),
         )
 
 
@@ -126,6 +129,14 @@ def _row_values(row: dict, labels: _Labels) -> dict:
     values = {
         "file_number": row["file_number"],
         "programme": row["programme__name"],
+        # The guideline version the notice applied (docs/domain.md, "Guideline versions").
+        "guideline": labels.guideline
+        % {
+            "number": row["guideline_version__number"],
+            "date": row["guideline_version__valid_from"].strftime("%d.%m.%Y"),
+        }
+        if row["guideline_version__number"]
+        else "",
         "applicant": row["applicant__organisation"] or row["applicant__name"],
         "property": f"{row['property__street']} {row['property__house_number']}, "
         f"{row['property__postcode']} {row['property__city']}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import factory
@@ -12,7 +13,7 @@ from django.utils import timezone
 from applicants.models import Applicant, Consultation, Property, User
 from budgets.models import Allocation
 from core.models import Municipality
-from grants.models import Document, FundingAreaStreet, Programme, ProgrammeComponentRule
+from grants.models import Document, FundingAreaStreet, GuidelineVersion, Programme, ProgrammeComponentRule
 from grants.services import ComponentInput, CostInput, application_create
 
 
@@ -46,7 +47,10 @@ class MunicipalityFactory(factory.django.DjangoModelFactory):
 
 
 class ProgrammeFactory(factory.django.DjangoModelFactory):
-    """Rate 50 %, grant cap 40 €/m² of façade, property cap 15,000 €, minimum grant 1,000 €, round down."""
+    """Guideline version 1: rate 50 %, grant cap 40 €/m² of façade, property cap 15,000 €, minimum grant 1,000 €.
+
+    Its terms can be changed as ``version__<field>`` (``ProgrammeFactory(version__funding_rate_percent=...)``).
+    """
 
     class Meta:
         model = Programme
@@ -56,16 +60,23 @@ class ProgrammeFactory(factory.django.DjangoModelFactory):
     kind = Programme.Kind.FACADE
     name = "Fassadenprogramm Altstadt"
     code = "FP"
-    funding_rate_percent = Decimal("50")
-    property_cap = Decimal("15000.00")
-    minimum_grant = Decimal("1000.00")
-    consultation_required = True
-    quotes_required = 1
 
     @factory.post_generation
-    def rules(self, create, extracted, **kwargs):
-        ProgrammeComponentRule.objects.create(programme=self, component="facade", grant_cap_per_m2=Decimal("40.00"))
-        FundingAreaStreet.objects.create(programme=self, street="Hauptstraße", number_from=1, number_to=99)
+    def version(self, create, extracted, **kwargs):
+        terms = {
+            "funding_rate_percent": Decimal("50"),
+            "property_cap": Decimal("15000.00"),
+            "minimum_grant": Decimal("1000.00"),
+            "consultation_required": True,
+            "quotes_required": 1,
+            **kwargs,
+        }
+        version = GuidelineVersion.objects.create(
+            programme=self, valid_from=date(2020, 1, 1), reason="Ratsbeschluss vom 1. Dezember 2019", **terms
+        )
+        ProgrammeComponentRule.objects.create(version=version, component="facade", grant_cap_per_m2=Decimal("40.00"))
+        FundingAreaStreet.objects.create(version=version, street="Hauptstraße", number_from=1, number_to=99)
+        self.current_version = version
 
 
 class AllocationFactory(factory.django.DjangoModelFactory):

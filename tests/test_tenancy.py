@@ -131,7 +131,7 @@ def exemption(route: Route) -> str | None:
 def _town(*, name, code, programme_name, owner_name, owner_username, street, adviser, note, staff_prefix):
     municipality = MunicipalityFactory(name=name, official_name=f"Stadt {name} – Amt für Stadtentwicklung")
     programme = ProgrammeFactory(municipality=municipality, name=programme_name, code=code)
-    FundingAreaStreet.objects.create(programme=programme, street=street, number_from=1, number_to=99)
+    FundingAreaStreet.objects.create(version=programme.current_version, street=street, number_from=1, number_to=99)
     allocation = AllocationFactory(programme=programme)
     staff = {
         role: UserFactory(roles=[role], municipalities=[municipality], username=f"{staff_prefix}{role}")
@@ -253,6 +253,7 @@ def admin_object(model, b):
         "applicants.consultation": b.consultation,
         "core.municipality": b.municipality,
         "grants.programme": b.programme,
+        "grants.guidelineversion": b.programme.current_version,
         "grants.grantapplication": b.applications["draft"],
         "grants.measurecomponent": b.applications["draft"].components.first(),
         "grants.lettertemplate": b.template,
@@ -346,6 +347,9 @@ def probes_for(route: Route, b) -> list[Probe] | None:
     if name == "workspace:link_consultation":
         data = {"consultation": b.consultation.pk}
         return [Probe("post", reverse(name, args=[b.applications["draft"].pk]), "not_found", data)]
+    if name == "workspace:rebase":  # Nordheim's pending case is never re-based from Musterstadt
+        data = {"reason": "Neue Fassung"}
+        return [Probe("post", reverse(name, args=[b.applications["checked"].pk]), "not_found", data)]
     if route.route.startswith("api/"):
         return _api_probes(route, b)
     if route.route.startswith("admin/"):

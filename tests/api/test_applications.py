@@ -281,7 +281,7 @@ def test_a_building_category_raises_the_cap_only_where_the_programme_grades_it(p
     response = api(people.owner).post("/api/applications/", {**body, "components": [special]}, format="json")
     assert response.status_code == 201 and response.json()["computed_grant"] == "7200.00"  # not graded here
 
-    ProgrammeComponentRule.objects.filter(programme=programme).update(grant_cap_per_m2_special_value="60.00")
+    ProgrammeComponentRule.objects.filter(version__programme=programme).update(grant_cap_per_m2_special_value="60.00")
     response = api(people.owner).post("/api/applications/", {**body, "components": [special]}, format="json")
     assert response.status_code == 201
     assert response.json()["computed_grant"] == "10800.00"

@@ -46,7 +46,7 @@ def make_rows(n, *, programme, people):
     )  # fmt: skip
     others = Programme.objects.bulk_create(
         Programme(municipality=programme.municipality, kind="facade", name=f"P{i}", code=f"P{chr(65 + i % 26)}{i}"[:10],
-                  funding_rate_percent=Decimal("50"))
+                  current_version=programme.current_version)
         for i in range(n - 1)
     )  # fmt: skip
     Allocation.objects.bulk_create(

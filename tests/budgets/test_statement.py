@@ -154,11 +154,14 @@ def test_the_workbook_has_euro_cells_frozen_filtered_headers_and_landscape_print
     assert workbook.sheetnames == ["Übersicht", "Nachweis", "Förderanteile", "Belegliste", "Sachbericht"]
     sheet = workbook["Nachweis"]
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:R4"
+    assert sheet.auto_filter.ref == "A1:S4"  # one column more: the guideline version
     assert sheet.page_setup.orientation == "landscape"
     assert sheet.print_title_rows == "$1:$1"
     grant = sheet.cell(row=2, column=12)
     assert isinstance(grant.value, int | float) and grant.number_format == '#,##0.00 "€"'
+    # Each row names the guideline version its notice applied.
+    assert sheet.cell(row=1, column=3).value == "Richtlinie"
+    assert sheet.cell(row=2, column=3).value == "Fassung 1 vom 01.01.2020"
     story = [row[0] for row in workbook["Sachbericht"].iter_rows(values_only=True)]
     assert "Unser Bericht." in story and "Zweiter Absatz." in story
     assert "Die Angaben sind sachlich und rechnerisch richtig." in story

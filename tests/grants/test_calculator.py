@@ -173,3 +173,53 @@ def test_graded_caps_give_a_building_of_special_value_its_higher_per_m2_cap():
     assert special.grant == D("10800.00") and special.bound_by == "grant_cap_per_m2"  # 60 × 180
     assert special.as_dict()["components"][0]["category"] == "special_value"
     assert special_case.grant == D("7200.00")  # not graded for special cases: the standard cap holds
+
+
+# --- the same examples against guideline versions stored in the database -------------------------
+
+WORKED_EXAMPLES = [
+    ("180", "35294.12", "6705.88", False, "7200.00", Bound.GRANT_CAP_PER_M2),
+    ("420", "35294.12", "6705.88", True, "15000.00", Bound.PROPERTY_CAP),
+    ("30", "1848.74", "351.26", False, "1100.00", Bound.RATE),
+    ("30", "1596.64", "303.36", False, "0.00", Bound.MINIMUM),
+]
+
+
+def test_the_factory_programmes_version_1_is_the_worked_example(programme):
+    assert programme.current_version.number == 1
+    assert programme.current_version.guideline() == WORKED
+
+
+@pytest.mark.parametrize(("area", "net", "vat", "deducts_vat", "grant", "bound_by"), WORKED_EXAMPLES)
+def test_domain_worked_examples_under_a_stored_guideline_version(
+    programme, area, net, vat, deducts_vat, grant, bound_by
+):
+    result = compute_grant(programme.current_version.guideline(), facade(area, net, vat), net=deducts_vat)
+    assert (result.grant, result.bound_by) == (D(grant), bound_by)
+
+
+def test_a_later_version_computes_with_its_own_terms_and_leaves_the_earlier_one_as_it_was(programme, people):
+    from datetime import date
+
+    from grants.services import guideline_version_create
+
+    first = programme.current_version
+    second = guideline_version_create(
+        programme_id=programme.pk, by=people.caseworker, valid_from=date.today(), reason="Ratsbeschluss",
+        funding_rate_percent=D("10"),
+    )  # fmt: skip
+    assert second.number == 2 and second.component_rules.get().grant_cap_per_m2 == D("40.00")
+    # 10 % of 42,000 € is 4,200 €, below the per-m² cap of 7,200 €.
+    later = compute_grant(second.guideline(), facade("180", "35294.12", "6705.88"), net=False)
+    earlier = compute_grant(first.guideline(), facade("180", "35294.12", "6705.88"), net=False)
+    assert (later.grant, later.bound_by) == (D("4200.00"), Bound.RATE)
+    assert (earlier.grant, earlier.bound_by) == (D("7200.00"), Bound.GRANT_CAP_PER_M2)
+
+
+def test_a_guideline_that_funds_net_costs_only_ignores_the_vat_of_an_owner_without_deduction(programme, people):
+    from grants.models import VatRule
+
+    version = programme.current_version
+    version.vat_rule = VatRule.NET
+    version.save()
+    assert version.counts_net(people.alice) and not people.alice.may_deduct_input_vat

@@ -216,7 +216,7 @@ def test_where_the_programme_grades_its_caps_the_owner_names_the_building_catego
     url = reverse("portal:step_measures", args=[draft.pk])
     assert "Gebäudekategorie" not in alice_client.get(url).content.decode()  # not graded: no question
 
-    ProgrammeComponentRule.objects.filter(programme=draft.programme, component="facade").update(
+    ProgrammeComponentRule.objects.filter(version__programme=draft.programme, component="facade").update(
         grant_cap_per_m2_special_value=Decimal("60.00")
     )
     page = alice_client.get(url).content.decode()
