@@ -33,7 +33,8 @@ from django_fsm_log.models import StateLog
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from budgets.models import LedgerEntry
+from budgets import services as budget_services
+from budgets.models import LedgerEntry, LedgerTotal
 from budgets.selectors import allocation_balance
 from grants import letters, notifications, services, tasks
 from grants.batches import letter_batch_create
@@ -124,6 +125,9 @@ FAULTS = {
     "cost item": lambda: fail_on_method(CostItem, "save"),
     "ledger entry": lambda: fail_on(LedgerEntry.objects, "create"),
     "second ledger entry": lambda: fail_on(LedgerEntry.objects, "create", call=2),
+    # The running totals are added to after each entry, in the same transaction.
+    "ledger total": lambda: fail_on(budget_services, "add_entry"),
+    "second ledger total": lambda: fail_on(budget_services, "add_entry", call=2),
     "state log (django-fsm-log)": lambda: fail_on(StateLog.objects, "create"),
     "application save": lambda: fail_on_method(GrantApplication, "save"),
     "queueing the letter and e-mail": lambda: fail_on(transaction, "on_commit"),
@@ -140,6 +144,7 @@ def faults_of(name: str) -> list[str]:
     else:
         faults.append("queueing the letter and e-mail")
     faults += ["ledger entry", "second ledger entry"][: len(bookings)]
+    faults += ["ledger total", "second ledger total"][: len(bookings)]
     return faults
 
 
@@ -154,6 +159,7 @@ def snapshot(application, allocation, settings) -> dict:
     return {
         "application": GrantApplication.objects.filter(pk=application.pk).values().get(),
         "ledger": list(LedgerEntry.objects.order_by("pk").values_list("pk", "kind", "amount")),
+        "totals": list(LedgerTotal.objects.order_by("pk").values_list("pk", "kind", "entries", "amount")),
         "balance": (balance.committed, balance.paid, balance.available),
         "history": list(StateLog.objects.order_by("pk").values_list("pk", "transition", "state")),
         "cost items": list(CostItem.objects.order_by("pk").values_list("pk", "stage", "net_amount")),
