@@ -199,18 +199,6 @@ def ledger_commit(
     # A share must have its exact part of the grant (less a cent of rounding) available, or it refuses.
     own = {s: cents * weights[s] for s in SHARES}
     short = [s for s in SHARES if math.ceil(own[s] - 1) > max(available[s], 0)]
-    # Within that, the parts keep the allocation's figures the exact split of its total (correcting rounding);
-    # a later commitment of the same case (a change) keeps the case's figure the exact split by its first one.
-    # Each part stays within a cent of the grant's own exact part, so that it can serve as the case's reference.
-    low = {s: max(math.ceil(own[s] - 1), 0) for s in SHARES}
-    high = {s: min(math.floor(own[s] + 1), max(available[s], 0)) if weights[s] else 0 for s in SHARES}
-    case = case_figures(allocation, application)
-    if case.reference:
-        exact = {s: (sum(case.committed.values()) + cents) * case.reference[s] for s in SHARES}
-        low = {s: max(math.ceil(exact[s] - 1) - case.committed[s], 0) for s in SHARES}
-        high = {s: min(max(math.floor(exact[s] + 1) - case.committed[s], 0), high[s]) for s in SHARES}
-    if not short and (any(low[s] > high[s] for s in SHARES) or not sum(low.values()) <= cents <= sum(high.values())):
-        short = [s for s in SHARES if high[s] < own[s] or low[s] > high[s]] or [s for s in SHARES if weights[s]]
     if short:
         raise BudgetError(
             " ".join(
@@ -227,6 +215,22 @@ def ledger_commit(
                 for s in short
             )
         )
+    # Each part stays within a cent of the grant's own exact part, so that it can serve as the case's reference;
+    # a later commitment of the same case (a change) keeps the case's figure the exact split by its first one.
+    # Within those bounds, the parts keep the allocation's figures the exact split of its total.
+    room = {s: max(available[s], 0) if weights[s] else 0 for s in SHARES}
+    case = case_figures(allocation, application)
+    if case.reference:
+        exact = {s: (sum(case.committed.values()) + cents) * case.reference[s] for s in SHARES}
+        low = {s: math.ceil(exact[s] - 1) - case.committed[s] for s in SHARES}
+        high = {s: math.floor(exact[s] + 1) - case.committed[s] for s in SHARES}
+    else:
+        low = {s: math.ceil(own[s] - 1) for s in SHARES}
+        high = {s: math.floor(own[s] + 1) for s in SHARES}
+    low = {s: min(max(low[s], 0), room[s]) for s in SHARES}
+    high = {s: max(min(high[s], room[s]), low[s]) for s in SHARES}
+    if not sum(low.values()) <= cents <= sum(high.values()):
+        low, high = dict.fromkeys(SHARES, 0), room  # bounds that cannot both hold: what each share has is enough
     parts = apportion(cents, ideal, low=low, high=high)
     return _book(
         allocation=allocation, application=application, kind=Kind.COMMITMENT, parts=parts, by=by, comment=comment
