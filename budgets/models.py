@@ -61,6 +61,9 @@ def _percent_property(share: str):
 
 
 PERCENT_PLACES = Decimal("0.0001")
+# The whole the parts are counted in: 10^15 holds every per cent with twelve decimals and thirds beside it,
+# and stays far within the database's 64-bit integers.
+MAX_SHARE_WHOLE = 10**15
 
 
 class Allocation(models.Model):
@@ -128,6 +131,10 @@ class Allocation(models.Model):
         return " · ".join(f"{SHARE_LABELS[s]} {format_share(f)}" for s, f in self.shares.items() if f)
 
     def clean(self) -> None:
+        if self.share_whole > MAX_SHARE_WHOLE:
+            raise ValidationError(
+                _("Die Förderanteile sind zu fein geteilt: bitte einfachere Brüche oder weniger Nachkommastellen.")
+            )
         self._clean_booked()
         total = sum(self.shares.values(), Fraction(0))
         if total != 1:

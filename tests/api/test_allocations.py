@@ -34,6 +34,10 @@ def test_shares_as_per_cents_are_taken_too_and_must_make_exactly_one(api, people
     response = client.post("/api/allocations/", {**base, "year": 2033, **THIRDS, "state_share": "ein Drittel"},
                            format="json")  # fmt: skip
     assert response.status_code == 400 and "state_share" in response.json()["fields"]
+    primes = {"federal_share": "1/999999999989", "state_share": "1/999999999959", "municipal_share": "1/999999999961",
+              "private_share": "999999999999/1000000000000"}  # fmt: skip
+    response = client.post("/api/allocations/", {**base, "year": 2033, **primes}, format="json")
+    assert response.status_code == 400  # too fine a split, or not one: never a 500 from an integer overflow
     assert not Allocation.objects.filter(year=2033).exists()
 
 
