@@ -5,7 +5,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 from django import forms
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .models import Allocation
@@ -53,12 +52,5 @@ class AllocationForm(forms.ModelForm):
             return data  # booked against: the admin shows the allocation read-only
         shares = {share: data.get(share) for share in SHARES}
         if all(value is not None for value in shares.values()):
-            total = sum(shares.values(), Fraction(0))  # type: ignore[arg-type]
-            if total != 1:
-                raise forms.ValidationError(
-                    _("Die Förderanteile müssen zusammen genau 1 (100 %%) ergeben, sie ergeben %(total)s.")
-                    % {"total": format_share(total)},
-                    code="shares",
-                )
-            self.instance.set_shares(shares)  # type: ignore[arg-type]
+            self.instance.set_shares(shares)  # type: ignore[arg-type]  # the model checks they make exactly one
         return data

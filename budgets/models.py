@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyError, AppendOnlyModel
-from core.money import MAX_AMOUNT, MoneyField, format_amount, positive_money_validators
+from core.money import MAX_AMOUNT, MoneyField, positive_money_validators
 
 from .shares import SHARES, as_parts, format_share, parse_share, split, to_cents, to_euros
 
@@ -139,8 +139,8 @@ class Allocation(models.Model):
         total = sum(self.shares.values(), Fraction(0))
         if total != 1:
             raise ValidationError(
-                _("Die Förderanteile müssen zusammen 100 %% ergeben, sie ergeben %(total)s %%.")
-                % {"total": format_amount(Decimal(total.numerator) * 100 / Decimal(total.denominator), places=4)}
+                _("Die Förderanteile müssen zusammen genau 1 (100 %%) ergeben, sie ergeben %(total)s.")
+                % {"total": format_share(total)}
             )
 
     def _clean_booked(self) -> None:

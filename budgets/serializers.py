@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from rest_framework import serializers
@@ -82,7 +80,8 @@ class AllocationSerializer(serializers.ModelSerializer):
 class AllocationWriteSerializer(serializers.ModelSerializer):
     """Create or change an allocation (finance): amount and the four shares, exactly one together.
 
-    Once booked against, the shares stay and the amount may not fall below what a share has committed (409).
+    The model checks that the shares make exactly one (400); once booked against, the shares stay and the amount
+    may not fall below what a share has committed (409).
     """
 
     federal_share = ShareSerializerField()
@@ -102,16 +101,6 @@ class AllocationWriteSerializer(serializers.ModelSerializer):
             # An allocation stays with its programme and year; a new year is a new allocation.
             self.fields["programme"].read_only = True
             self.fields["year"].read_only = True
-
-    def validate(self, data):
-        shares = {share: data.get(f"{share}_share", getattr(self.instance, f"{share}_share", Fraction(0)))
-                  for share in SHARES}  # fmt: skip
-        total = sum(shares.values(), Fraction(0))
-        if total != 1:
-            raise serializers.ValidationError(
-                {"private_share": [f"Die Förderanteile müssen zusammen genau 1 ergeben, sie ergeben {total}."]}
-            )
-        return data
 
     def _saved(self, allocation: Allocation, data) -> Allocation:
         for field in ("programme", "year", "amount"):

@@ -205,9 +205,7 @@ class KeysetPagination(pagination.CursorPagination):
     ordering = "-id"
 
     def get_page_size(self, request):
-        return Pagination._whole_number(Pagination(), request, self.page_size_query_param, self.max_page_size) or (
-            self.page_size
-        )
+        return Pagination().get_page_size(request)  # the same strict page size, 1 to 500
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
