@@ -50,7 +50,7 @@ def decide(user: User, action: str, application: GrantApplication) -> Decision:
         return Decision(False, _("An Ihrem eigenen Antrag wirken Sie nicht als Verwaltung mit."))
     if step is None or not (is_staff_of(user, application) and step.held_by(user)):
         return Decision(False, _("Ihre Rolle erlaubt diesen Schritt nicht."))
-    if step.four_eyes and getattr(application, step.four_eyes) == user.pk:
+    if step.four_eyes_refuses(application, user.pk):
         return Decision(False, str(step.four_eyes_reason))
     return ALLOWED
 

@@ -149,7 +149,7 @@ def _waiting_for(user: User) -> Q:
     waiting = Q(pk__in=[])
     for step, queue in QUEUES:
         if user.has_role(queue.role):
-            waiting |= queue.cases & ~Q(**{step.four_eyes: user.pk}) if step.four_eyes else queue.cases
+            waiting |= queue.cases & ~step.four_eyes_excludes(user.pk) if step.four_eyes else queue.cases
     return waiting
 
 

@@ -59,7 +59,10 @@ class Step:
     letter: str | None = None  # the LetterKind it produces
     tells_owner: Text = ""  # e-mails the owner (with the comment and the letter) and says what comes next
     queue: Queue | None = None  # where a case waits for this step
-    four_eyes: str = ""  # four-eyes: the attname of the user field whose user may not also take this step
+    # Four-eyes: the path (Django's lookup, "__" between fields) from the application to the user id that may not
+    # also take this step: "checked_by_id" on the case itself, "open_change__checked_by_id" through a relation, or
+    # "invoices__certified_by_id" across many rows (anyone of them).
+    four_eyes: str = ""
     four_eyes_reason: Text = ""  # and what they are told
     own_form: bool = False  # takes more than a comment: its own page, API endpoint and service arguments
     not_now: Text = ""  # the refusal in a state the step is not possible in, where not the general one
@@ -84,6 +87,24 @@ class Step:
         if self.transition is None:
             return set()
         return {t.target for t in self.transition._django_fsm.transitions.values()}
+
+    def four_eyes_refuses(self, application: GrantApplication, user_id: int) -> bool:
+        """Whether four-eyes keeps the user (by id) from this step on the application: they took the earlier one."""
+        if not self.four_eyes:
+            return False
+        target: Any = application
+        fields = self.four_eyes.split("__")
+        for position, name in enumerate(fields):
+            if target is None:
+                return False
+            if hasattr(target, "filter") and hasattr(target, "all"):  # a relation to many: ask the database
+                return target.filter(**{"__".join(fields[position:]): user_id}).exists()
+            target = getattr(target, name)
+        return target == user_id
+
+    def four_eyes_excludes(self, user_id: int) -> Q:
+        """The cases four-eyes keeps the user from this step on (for the queues)."""
+        return Q(**{self.four_eyes: user_id}) if self.four_eyes else Q(pk__in=[])
 
     def held_by(self, user) -> bool:
         """Whether one of the user's roles covers the step (tenancy and ownership are grants.rules' concern)."""
