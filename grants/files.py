@@ -6,7 +6,7 @@ from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 
 from .models import Document, Letter
-from .uploads import served_content_type
+from .uploads import INLINE, served_content_type
 
 
 def letter_response(letter: Letter) -> FileResponse:
@@ -24,7 +24,8 @@ def letter_response(letter: Letter) -> FileResponse:
 
 def document_response(document: Document) -> FileResponse:
     """A document's file as the type its content was proven to be: PDF, JPEG and PNG shown in the browser,
-    anything else (a file that came in some other way) only as a download; never sniffed by the browser."""
+    an XML e-invoice and anything else (a file that came in some other way) only as a download; never
+    sniffed by the browser."""
     if not document.file:
         raise Http404(_("Die Datei wurde nach Ablauf der Aufbewahrungsfrist gelöscht."))
     content_type = served_content_type(document.file.name)
@@ -35,7 +36,7 @@ def document_response(document: Document) -> FileResponse:
     response = FileResponse(
         handle,
         content_type=content_type or "application/octet-stream",
-        as_attachment=content_type is None,
+        as_attachment=content_type not in INLINE,
         filename=document.original_name,
     )
     response["X-Content-Type-Options"] = "nosniff"

@@ -779,6 +779,13 @@ class Document(models.Model):
     removed_at = models.DateTimeField(
         _("Datei gelöscht am"), null=True, blank=True, editable=False, help_text=_("nach Ablauf der Aufbewahrungsfrist")
     )
+    einvoice = models.JSONField(
+        _("E-Rechnung"),
+        blank=True,
+        default=dict,
+        editable=False,
+        help_text=_("die Angaben einer E-Rechnung (ZUGFeRD, Factur-X, XRechnung), beim Hochladen gelesen"),
+    )
 
     class Meta:
         verbose_name = _("Dokument")

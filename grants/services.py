@@ -35,6 +35,7 @@ from core.errors import Code, DomainError
 from core.tasks import enqueue_on_commit
 
 from .calculator import BuildingCategory
+from .einvoices import einvoice_as_dict, einvoice_in_pdf, read_einvoice_xml
 from .models import (
     GUIDELINE_TERMS,
     CostItem,
@@ -53,7 +54,7 @@ from .rules import decide, upload_kinds
 from .selectors import checklist_problems, completeness_checklist, find_consultation, funding_area_check
 from .steps import STEPS, TRANSITION_STEPS, possible_in_state, take, unmet_conditions
 from .tasks import notify_transition
-from .uploads import content_type_of, named_for
+from .uploads import PDF, XML, content_type_of, named_for
 
 logger = logging.getLogger(__name__)
 State = GrantApplication.State
@@ -612,8 +613,25 @@ def document_upload(*, application_id: int, by: User, kind: str, file) -> Docume
             % {"name": name, "limit": filesizeformat(per_application), "used": filesizeformat(used)},
             code="application_size",
         )
-    content_type = content_type_of(file, name)
-    document = Document(application=application, kind=kind, original_name=named_for(name, content_type), uploaded_by=by)
+    # Only a final invoice may be an e-invoice (ZUGFeRD / Factur-X PDF, XRechnung XML); its data is kept with it.
+    is_invoice = kind == Document.Kind.INVOICE
+    content_type = content_type_of(file, name, einvoice=is_invoice)
+    einvoice = {}
+    if is_invoice and content_type in (PDF, XML):
+        file.seek(0)
+        data = file.read()
+        file.seek(0)
+        if content_type == XML:
+            einvoice = einvoice_as_dict(read_einvoice_xml(data, name))
+        elif (found := einvoice_in_pdf(data, name)) is not None:
+            einvoice = einvoice_as_dict(found)
+    document = Document(
+        application=application,
+        kind=kind,
+        original_name=named_for(name, content_type),
+        uploaded_by=by,
+        einvoice=einvoice,
+    )
     document.file.save(f"{kind}-{uuid4().hex[:16]}.{named_for(name, content_type).rsplit('.', 1)[1]}", file, save=False)
     stored = document.file.name
     # The file is written before its row: if the row never commits, the file must not stay behind.

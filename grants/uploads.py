@@ -20,8 +20,12 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObj
 
 from core.text import clean_line
 
-PDF, JPEG, PNG = "application/pdf", "image/jpeg", "image/png"
-EXTENSION = {PDF: "pdf", JPEG: "jpg", PNG: "png"}
+from .einvoices import read_einvoice_pdf, read_einvoice_xml
+
+PDF, JPEG, PNG, XML = "application/pdf", "image/jpeg", "image/png", "application/xml"
+EXTENSION = {PDF: "pdf", JPEG: "jpg", PNG: "png", XML: "xml"}
+# What a browser may show itself; anything else (an XML e-invoice) is only ever sent as a download.
+INLINE = frozenset({PDF, JPEG, PNG})
 CONTENT_TYPE = {extension: content_type for content_type, extension in EXTENSION.items()}
 _SIGNATURES = ((b"%PDF-", PDF), (b"\xff\xd8\xff", JPEG), (b"\x89PNG\r\n\x1a\n", PNG))
 
@@ -31,13 +35,15 @@ MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS
 _MAX_PDF_OBJECTS = 200_000
 
 _JAVASCRIPT, _LAUNCH, _EMBEDDED, _XFA = "javascript", "launch", "embedded", "xfa"
+# An embedded file in the document's name tree: the one thing an e-invoice (ZUGFeRD, Factur-X) needs.
+_FILE = "file"
 # PDF names by what they make a reader do; matched on pypdf's objects and, as a second net, on the raw bytes.
 _DANGEROUS_NAMES = {
     "/JS": _JAVASCRIPT,
     "/JavaScript": _JAVASCRIPT,
     "/Launch": _LAUNCH,
-    "/EmbeddedFiles": _EMBEDDED,
-    "/EmbeddedFile": _EMBEDDED,
+    "/EmbeddedFiles": _FILE,
+    "/EmbeddedFile": _FILE,
     "/FileAttachment": _EMBEDDED,
     "/RichMedia": _EMBEDDED,
     "/GoToE": _EMBEDDED,
@@ -53,10 +59,15 @@ def _refuse(name: str, why: str) -> ValidationError:
     return ValidationError(_("„%(name)s“: %(why)s") % {"name": name, "why": why}, code="content")
 
 
-def _dangers_in(reader: PdfReader) -> set[str]:
+def _dangers_in(reader: PdfReader, counts: dict[str, int] | None = None) -> set[str]:
     """Every dangerous feature among the PDF's objects: those reachable from the catalog and every other one
-    in its cross-reference table, so an action hidden in an unreferenced object is found too."""
+    in its cross-reference table, so an action hidden in an unreferenced object is found too.
+
+    counts, when given, is filled with the number of file specifications carrying a file ("/EF") and of
+    embedded file streams found, whether referenced or not."""
     found: set[str] = set()
+    counts = {} if counts is None else counts
+    counts.update({"/EF": 0, "/EmbeddedFile": 0})
     pending: list = [reader.trailer]
     for generation, numbers in reader.xref.items():
         pending.extend(IndirectObject(number, generation, reader) for number in numbers)
@@ -78,8 +89,11 @@ def _dangers_in(reader: PdfReader) -> set[str]:
                 if key in _DANGEROUS_NAMES:
                     found.add(_DANGEROUS_NAMES[key])
                 if key == "/EF":  # a file specification carrying the file itself
-                    found.add(_EMBEDDED)
+                    found.add(_FILE)
+                    counts["/EF"] += 1
                 pending.append(value)
+            if item.get("/Type") == "/EmbeddedFile":
+                counts["/EmbeddedFile"] += 1
         elif isinstance(item, ArrayObject):
             pending.extend(item)
         elif isinstance(item, NameObject) and item in _DANGEROUS_NAMES:  # /S /JavaScript, /Subtype /FileAttachment …
@@ -100,7 +114,7 @@ def _dangers_in_bytes(data: bytes) -> set[str]:
     return found
 
 
-def _check_pdf(file, name: str) -> None:
+def _check_pdf(file, name: str, *, einvoice: bool = False) -> None:
     try:
         reader = PdfReader(file)
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
@@ -112,13 +126,22 @@ def _check_pdf(file, name: str) -> None:
         raise _refuse(name, _("Die Datei ist keine lesbare PDF-Datei.")) from None
     if pages == 0:
         raise _refuse(name, _("Die PDF-Datei hat keine Seiten."))
+    counts: dict[str, int] = {}
     try:
-        dangers = _dangers_in(reader)
+        dangers = _dangers_in(reader, counts)
     except Exception:  # what pypdf cannot walk, nobody can vouch for
         why = _("Die PDF-Datei lässt sich nicht sicher prüfen. Bitte speichern Sie sie neu als PDF.")
         raise _refuse(name, why) from None
     file.seek(0)
-    dangers |= _dangers_in_bytes(file.read())
+    data = file.read()
+    dangers |= _dangers_in_bytes(data)
+    if einvoice and dangers == {_FILE} and counts == {"/EF": 1, "/EmbeddedFile": 1}:
+        # The one embedded file an e-invoice carries; anything but a readable CII invoice under its
+        # standard name raises here (grants.einvoices).
+        read_einvoice_pdf(data, name)
+        dangers.discard(_FILE)
+    elif _FILE in dangers:
+        dangers.add(_EMBEDDED)
     refusals = {
         _JAVASCRIPT: _("Die PDF-Datei enthält JavaScript. Bitte laden Sie eine PDF-Datei ohne Skripte hoch."),
         _LAUNCH: _("Die PDF-Datei enthält eine Aktion, die ein Programm startet. Solche Dateien nehmen wir nicht an."),
@@ -128,6 +151,12 @@ def _check_pdf(file, name: str) -> None:
         ),
         _XFA: _("Die PDF-Datei ist ein XFA-Formular. Bitte speichern Sie es als gewöhnliche PDF-Datei."),
     }
+    if einvoice:
+        refusals[_EMBEDDED] = _(
+            "Die PDF-Datei enthält eingebettete Dateien oder Anhänge. Eine E-Rechnung (ZUGFeRD, Factur-X) darf "
+            "genau eine eingebettete Datei haben: die Rechnung als XML (factur-x.xml, zugferd-invoice.xml oder "
+            "xrechnung.xml)."
+        )
     for danger, why in refusals.items():
         if danger in dangers:
             raise _refuse(name, why)
@@ -166,8 +195,12 @@ def _check_image(file, name: str, expected: str) -> None:
         raise _refuse(name, _("Die Datei enthält außer dem Bild eine Webseite oder ein Skript."))
 
 
-def content_type_of(file, name: str) -> str:
-    """The content type the file's bytes prove (PDF, JPEG or PNG); anything else raises ValidationError."""
+def content_type_of(file, name: str, *, einvoice: bool = False) -> str:
+    """The content type the file's bytes prove (PDF, JPEG or PNG); anything else raises ValidationError.
+
+    With einvoice (an invoice being handed in), also a ZUGFeRD / Factur-X PDF whose one embedded file is
+    the invoice's XML, and an XRechnung as XML (application/xml), each only when it reads as an invoice.
+    """
     file.seek(0)
     head = file.read(8)
     file.seek(0)
@@ -175,12 +208,23 @@ def content_type_of(file, name: str) -> str:
         for signature, content_type in _SIGNATURES:
             if head.startswith(signature):
                 if content_type == PDF:
-                    _check_pdf(file, name)
+                    _check_pdf(file, name, einvoice=einvoice)
                 else:
                     _check_image(file, name, "JPEG" if content_type == JPEG else "PNG")
                 return content_type
+        if einvoice and head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<"):
+            read_einvoice_xml(file.read(), name)
+            return XML
     finally:
         file.seek(0)
+    if einvoice:
+        raise _refuse(
+            name,
+            _(
+                "Erlaubt sind nur PDF-, JPEG- und PNG-Dateien sowie E-Rechnungen als XML (XRechnung); "
+                "diese Datei ist keine davon."
+            ),
+        )
     raise _refuse(name, _("Erlaubt sind nur PDF-, JPEG- und PNG-Dateien; diese Datei ist keine davon."))
 
 
