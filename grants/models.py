@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -794,6 +795,15 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.original_name}"
+
+    @property
+    def einvoice_issue_date(self) -> date | None:
+        """The e-invoice's date as a date, for showing it in the active language's format."""
+        value = (self.einvoice or {}).get("issue_date")
+        try:
+            return date.fromisoformat(value) if value else None
+        except (TypeError, ValueError):
+            return None
 
 
 class LetterKind(models.TextChoices):
