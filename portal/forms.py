@@ -277,7 +277,11 @@ class MultipleFileField(forms.FileField):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault(
-            "widget", MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"})
+            "widget",
+            MultipleFileInput(
+                # .xml: a final invoice may be an XRechnung; the upload service refuses it for any other kind.
+                attrs={"accept": ".pdf,.jpg,.jpeg,.png,.xml,application/pdf,image/jpeg,image/png,application/xml"}
+            ),
         )
         super().__init__(*args, **kwargs)
 
@@ -292,7 +296,10 @@ class UploadForm(forms.Form):
     kind = forms.ChoiceField(label=_("Art der Unterlage"))
     files = MultipleFileField(
         label=_("Dateien"),
-        help_text=_("PDF, JPEG oder PNG; mehrere Dateien auf einmal möglich."),
+        help_text=_(
+            "PDF, JPEG oder PNG; Schlussrechnungen auch als E-Rechnung (ZUGFeRD, Factur-X oder XRechnung als XML); "
+            "mehrere Dateien auf einmal möglich."
+        ),
         error_messages={"required": _("Bitte wählen Sie mindestens eine Datei aus.")},
     )
 
