@@ -140,7 +140,8 @@ def _check_pdf(file, name: str, *, einvoice: bool = False) -> None:
         # standard name raises here (grants.einvoices).
         read_einvoice_pdf(data, name)
         dangers.discard(_FILE)
-    elif _FILE in dangers:
+    elif _FILE in dangers and not (einvoice and dangers - {_FILE, _EMBEDDED}):
+        # For an invoice, a script or a form named first says more than the e-invoice it may carry.
         dangers.add(_EMBEDDED)
     refusals = {
         _JAVASCRIPT: _("Die PDF-Datei enthält JavaScript. Bitte laden Sie eine PDF-Datei ohne Skripte hoch."),

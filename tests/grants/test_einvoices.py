@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import translation
 from pypdf import PdfReader, PdfWriter
 from pypdf.actions import JavaScript
+from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject, TextStringObject
 
 from grants.einvoices import einvoice_as_dict, read_einvoice_pdf, read_einvoice_xml
 from grants.services import document_upload
@@ -145,6 +146,48 @@ def facturx_pdf_with_javascript() -> bytes:
     return _written(writer)
 
 
+def _facturx_writer() -> PdfWriter:
+    return PdfWriter(clone_from=io.BytesIO(facturx_pdf()))
+
+
+def facturx_pdf_with_launch() -> bytes:
+    writer = _facturx_writer()
+    writer._root_object[NameObject("/OpenAction")] = DictionaryObject(
+        {NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("calc.exe")}
+    )
+    return _written(writer)
+
+
+def facturx_pdf_with_xfa() -> bytes:
+    writer = _facturx_writer()
+    form = DictionaryObject({NameObject("/Fields"): ArrayObject(), NameObject("/XFA"): TextStringObject("<xdp/>")})
+    writer._root_object[NameObject("/AcroForm")] = writer._add_object(form)
+    return _written(writer)
+
+
+def facturx_pdf_with_attachment_annotation() -> bytes:
+    writer = _facturx_writer()
+    annotation = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/FileAttachment"),
+            NameObject("/Rect"): ArrayObject([FloatObject(10), FloatObject(10), FloatObject(50), FloatObject(50)]),
+        }
+    )
+    writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(annotation)])
+    return _written(writer)
+
+
+def facturx_pdf_with_hidden_file() -> bytes:
+    """A second embedded file stream no name tree points to: found by walking every object."""
+    writer = _facturx_writer()
+    hidden = DecodedStreamObject()
+    hidden.set_data(b"MZ\x90\x00")
+    hidden[NameObject("/Type")] = NameObject("/EmbeddedFile")
+    writer._add_object(hidden)
+    return _written(writer)
+
+
 def facturx_pdf_with_second_file() -> bytes:
     return facturx_pdf(attachments={"lieferschein.txt": {"filedata": b"Lieferschein 1"}})
 
@@ -253,6 +296,10 @@ def test_the_upload_check_accepts_an_einvoice_only_where_the_caller_allows_it():
     [
         (facturx_pdf_with_javascript, "JavaScript"),
         (facturx_pdf_with_second_file, "genau eine eingebettete Datei"),
+        (facturx_pdf_with_launch, "Programm startet"),
+        (facturx_pdf_with_xfa, "XFA-Formular"),
+        (facturx_pdf_with_attachment_annotation, "Anhänge"),
+        (facturx_pdf_with_hidden_file, "Anhänge"),
         (lambda: pdf_with_only("rechnung.exe", b"MZ\x90\x00"), "heißt „rechnung.exe“"),
         (lambda: pdf_with_only("factur-x.xml", b"<nicht xml"), "beschädigt"),
         (lambda: pdf_with_only("factur-x.xml", ubl_xml()), "keine Rechnung im CII-Format"),
