@@ -94,11 +94,9 @@ def _text(node: Any, path: str, namespaces: dict[str, str]) -> str:
     return " ".join((found[0].text or "").split()) if found else ""
 
 
-def _amount(node: Any, path: str, namespaces: dict[str, str], name: str, *, required: bool = True) -> Decimal | None:
+def _optional_amount(node: Any, path: str, namespaces: dict[str, str], name: str) -> Decimal | None:
     text = _text(node, path, namespaces)
     if not text:
-        if required:
-            raise _refuse(name, _("Ein Rechnungsbetrag fehlt."))
         return None
     try:
         value = Decimal(text)
@@ -106,6 +104,13 @@ def _amount(node: Any, path: str, namespaces: dict[str, str], name: str, *, requ
         value = Decimal("NaN")
     if not value.is_finite():
         raise _refuse(name, _("„%(value)s“ ist kein Betrag.") % {"value": text[:40]})
+    return value
+
+
+def _amount(node: Any, path: str, namespaces: dict[str, str], name: str) -> Decimal:
+    value = _optional_amount(node, path, namespaces, name)
+    if value is None:
+        raise _refuse(name, _("Ein Rechnungsbetrag fehlt."))
     return value
 
 
@@ -161,7 +166,7 @@ def _cii(root: Any, name: str) -> EInvoice:
     lines = tuple(
         EInvoiceLine(
             description=_text(item, "ram:SpecifiedTradeProduct/ram:Name", ns),
-            quantity=_amount(item, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity", ns, name, required=False)
+            quantity=_optional_amount(item, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity", ns, name)
             or Decimal(0),
             net=_amount(
                 item,
@@ -183,12 +188,12 @@ def _cii(root: Any, name: str) -> EInvoice:
         supplier_vat_id=_text(trade, f"{seller}/ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']", ns),
         buyer=_text(trade, "ram:ApplicableHeaderTradeAgreement/ram:BuyerTradeParty/ram:Name", ns),
         currency=currency,
-        net=_amount(trade, f"{totals}/ram:TaxBasisTotalAmount", ns, name),  # type: ignore[arg-type]
-        vat=vat,  # type: ignore[arg-type]
-        gross=_amount(trade, f"{totals}/ram:GrandTotalAmount", ns, name),  # type: ignore[arg-type]
-        lines=lines,  # type: ignore[arg-type]
+        net=_amount(trade, f"{totals}/ram:TaxBasisTotalAmount", ns, name),
+        vat=vat,
+        gross=_amount(trade, f"{totals}/ram:GrandTotalAmount", ns, name),
+        lines=lines,
     )
-    return _checked(invoice, name, _amount(trade, f"{totals}/ram:LineTotalAmount", ns, name, required=False))
+    return _checked(invoice, name, _optional_amount(trade, f"{totals}/ram:LineTotalAmount", ns, name))
 
 
 def _party_name(party: str) -> str:
@@ -205,8 +210,8 @@ def _ubl(root: Any, name: str) -> EInvoice:
     lines = tuple(
         EInvoiceLine(
             description=_text(item, "cac:Item/cbc:Name", ns),
-            quantity=_amount(item, quantity, ns, name, required=False) or Decimal(0),
-            net=_amount(item, "cbc:LineExtensionAmount", ns, name),  # type: ignore[arg-type]
+            quantity=_optional_amount(item, quantity, ns, name) or Decimal(0),
+            net=_amount(item, "cbc:LineExtensionAmount", ns, name),
         )
         for item in root.xpath(line, namespaces=ns)
     )
@@ -220,13 +225,13 @@ def _ubl(root: Any, name: str) -> EInvoice:
         supplier_vat_id=_text(root, f"{supplier}/cac:Party/cac:PartyTaxScheme/cbc:CompanyID", ns),
         buyer=_text(root, _party_name("cac:AccountingCustomerParty"), ns),
         currency=currency,
-        net=_amount(root, "cac:LegalMonetaryTotal/cbc:TaxExclusiveAmount", ns, name),  # type: ignore[arg-type]
+        net=_amount(root, "cac:LegalMonetaryTotal/cbc:TaxExclusiveAmount", ns, name),
         # BT-110: the VAT total in the invoice's currency.
-        vat=_amount(root, f"cac:TaxTotal/cbc:TaxAmount[@currencyID='{currency}']", ns, name),  # type: ignore[arg-type]
-        gross=_amount(root, "cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", ns, name),  # type: ignore[arg-type]
+        vat=_amount(root, f"cac:TaxTotal/cbc:TaxAmount[@currencyID='{currency}']", ns, name),
+        gross=_amount(root, "cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", ns, name),
         lines=lines,
     )
-    line_total = _amount(root, "cac:LegalMonetaryTotal/cbc:LineExtensionAmount", ns, name, required=False)
+    line_total = _optional_amount(root, "cac:LegalMonetaryTotal/cbc:LineExtensionAmount", ns, name)
     return _checked(invoice, name, line_total)
 
 
