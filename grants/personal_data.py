@@ -168,6 +168,7 @@ def _application(application: GrantApplication) -> dict:
                 "dateiname": d.original_name,
                 "hochgeladen_am": _plain(d.uploaded_at),
                 "geloescht_am": _plain(d.removed_at),
+                "e_rechnung": d.einvoice or None,
                 "datei_im_zip": _document_path(d) if d.file else None,
             }
             for d in application.documents.all()

@@ -206,7 +206,10 @@ def application_anonymise(*, application_id: int) -> GrantApplication:
     for document in Document.objects.filter(application=application, removed_at__isnull=True):
         if document.file:
             document.file.delete(save=False)
-        Document.objects.filter(pk=document.pk).update(file="", original_name=REMOVED_DOCUMENT_NAME, removed_at=now)
+        # An e-invoice's data name the supplier and the owner: they go with the file.
+        Document.objects.filter(pk=document.pk).update(
+            file="", original_name=REMOVED_DOCUMENT_NAME, removed_at=now, einvoice={}
+        )
     for letter in Letter.objects.filter(application=application, file_removed_at__isnull=True):
         letter.remove_file(note=LETTER_REMOVED_NOTE)
     InternalNote.objects.filter(application=application).update(text=REDACTED)

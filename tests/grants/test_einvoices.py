@@ -415,3 +415,12 @@ def test_staff_see_the_einvoice_on_the_workspace_case_page(approved, people, cli
     client.force_login(people.caseworker)
     html = client.get(reverse("workspace:application", args=[approved.pk])).content.decode()
     assert "RE-2025-0042" in html and "1.190,00" in html
+
+
+def test_anonymising_the_case_removes_the_einvoice_data_with_the_file(approved, people):
+    from grants.privacy import application_anonymise
+
+    document = upload(approved, people.owner, "schlussrechnung.pdf", facturx_pdf())
+    application_anonymise(application_id=approved.pk)
+    document.refresh_from_db()
+    assert not document.file and document.einvoice == {}
