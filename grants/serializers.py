@@ -317,10 +317,16 @@ class CertifyInvoicesSerializer(TransitionSerializer):
 
 class DocumentSerializer(serializers.ModelSerializer):
     download_url = serializers.SerializerMethodField()
+    einvoice = serializers.JSONField(
+        read_only=True,
+        help_text="Die aus einer E-Rechnung (ZUGFeRD/Factur-X, XRechnung) gelesenen Angaben: Nummer, Datum, "
+        "Rechnungssteller, USt-IdNr., Positionen, Netto, USt, Brutto (Beträge als Zeichenketten); leer bei "
+        "jeder anderen Unterlage.",
+    )
 
     class Meta:
         model = Document
-        fields = ["id", "kind", "original_name", "uploaded_at", "download_url"]
+        fields = ["id", "kind", "original_name", "uploaded_at", "download_url", "einvoice"]
         read_only_fields = fields
 
     def get_download_url(self, document) -> str:
@@ -330,7 +336,8 @@ class DocumentSerializer(serializers.ModelSerializer):
 class DocumentUploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Document.Kind.choices, help_text="Art der Unterlage.")
     file = serializers.FileField(
-        help_text="PDF, JPEG oder PNG (geprüft am Inhalt, nicht am Namen), höchstens die Größe je Datei und je Antrag."
+        help_text="PDF, JPEG oder PNG (geprüft am Inhalt, nicht am Namen), höchstens die Größe je Datei und je Antrag; "
+        "Schlussrechnungen auch als E-Rechnung: ZUGFeRD/Factur-X-PDF oder XRechnung (XML)."
     )
 
 

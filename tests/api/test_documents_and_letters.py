@@ -40,6 +40,27 @@ def test_the_owner_uploads_a_quote_and_downloads_it_again(draft, people, api):
     assert b"".join(download.streaming_content) == content
 
 
+def test_the_owner_hands_in_an_einvoice_and_the_api_returns_what_it_read(case, people, api):
+    from ..grants.test_einvoices import cii_xml, facturx_pdf
+
+    approved = case("approved")
+    response = upload(
+        api(people.owner),
+        approved,
+        "rechnung.pdf",
+        facturx_pdf(cii_xml(net="800.00", vat="152.00", gross="952.00", line="800.00")),
+        kind="invoice",
+    )
+
+    assert response.status_code == 201, response.json()
+    einvoice = response.json()["einvoice"]
+    assert einvoice["number"] == "RE-2025-0042"
+    assert (einvoice["net"], einvoice["vat"], einvoice["gross"]) == ("800.00", "152.00", "952.00")
+    listed = api(people.caseworker).get(f"/api/applications/{approved.pk}/documents/").json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert [d["einvoice"]["gross"] for d in rows if d["einvoice"]] == ["952.00"]
+
+
 def test_a_file_that_is_not_what_it_claims_is_a_400_naming_it_and_nothing_is_stored(draft, people, api):
     response = upload(api(people.owner), draft, "angebot.pdf", b"<html><body>Angebot</body></html>")
 
