@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from .factories import (
     AllocationFactory,
@@ -40,6 +41,8 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     # Real hashing costs a third of a second per user; the personas need none of it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Every test starts in German, the service's language, whatever an earlier test's request left active.
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
