@@ -23,6 +23,8 @@ from grants.einvoices import einvoice_as_dict, read_einvoice_pdf, read_einvoice_
 from grants.services import document_upload
 from grants.uploads import content_type_of
 
+from ..portal.conftest import blank_writer, written
+
 pytestmark = pytest.mark.django_db
 
 
@@ -124,16 +126,8 @@ def ubl_xml(*, net="500.00", vat="95.00", gross="595.00") -> bytes:
 """.encode()
 
 
-def _written(writer: PdfWriter) -> bytes:
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
-
-
 def blank_pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    return _written(writer)
+    return written(blank_writer())
 
 
 def facturx_pdf(xml: bytes | None = None, **generate) -> bytes:
@@ -143,7 +137,7 @@ def facturx_pdf(xml: bytes | None = None, **generate) -> bytes:
 def facturx_pdf_with_javascript() -> bytes:
     writer = PdfWriter(clone_from=io.BytesIO(facturx_pdf()))
     writer.add_open_action(JavaScript("app.alert('hallo');"))
-    return _written(writer)
+    return written(writer)
 
 
 def _facturx_writer() -> PdfWriter:
@@ -155,14 +149,14 @@ def facturx_pdf_with_launch() -> bytes:
     writer._root_object[NameObject("/OpenAction")] = DictionaryObject(
         {NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("calc.exe")}
     )
-    return _written(writer)
+    return written(writer)
 
 
 def facturx_pdf_with_xfa() -> bytes:
     writer = _facturx_writer()
     form = DictionaryObject({NameObject("/Fields"): ArrayObject(), NameObject("/XFA"): TextStringObject("<xdp/>")})
     writer._root_object[NameObject("/AcroForm")] = writer._add_object(form)
-    return _written(writer)
+    return written(writer)
 
 
 def facturx_pdf_with_attachment_annotation() -> bytes:
@@ -175,7 +169,7 @@ def facturx_pdf_with_attachment_annotation() -> bytes:
         }
     )
     writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(annotation)])
-    return _written(writer)
+    return written(writer)
 
 
 def facturx_pdf_with_hidden_file() -> bytes:
@@ -185,7 +179,7 @@ def facturx_pdf_with_hidden_file() -> bytes:
     hidden.set_data(b"MZ\x90\x00")
     hidden[NameObject("/Type")] = NameObject("/EmbeddedFile")
     writer._add_object(hidden)
-    return _written(writer)
+    return written(writer)
 
 
 def facturx_pdf_with_second_file() -> bytes:
@@ -196,7 +190,7 @@ def pdf_with_only(name: str, content: bytes) -> bytes:
     writer = PdfWriter()
     writer.add_blank_page(width=595, height=842)
     writer.add_attachment(name, content)
-    return _written(writer)
+    return written(writer)
 
 
 @pytest.fixture
@@ -323,7 +317,7 @@ def test_an_embedded_file_under_another_name_is_refused():
     writer.add_blank_page(width=595, height=842)
     writer.add_attachment("rechnung.xml", cii_xml())
     with pytest.raises(ValidationError) as refusal:
-        content_type_of(io.BytesIO(_written(writer)), "rechnung.pdf", einvoice=True)
+        content_type_of(io.BytesIO(written(writer)), "rechnung.pdf", einvoice=True)
     assert "heißt „rechnung.xml“" in refusal.value.messages[0]
 
 

@@ -7,6 +7,20 @@ from pypdf import PdfWriter
 from tests.factories import make_application
 
 
+def written(writer: PdfWriter) -> bytes:
+    """The bytes of a PDF a test has built with pypdf."""
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def blank_writer() -> PdfWriter:
+    """A one-page A4 PDF to build on."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    return writer
+
+
 def pdf_bytes(pages: int = 1) -> bytes:
     writer = PdfWriter()
     for _ in range(pages):

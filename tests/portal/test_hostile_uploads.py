@@ -15,14 +15,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import Resolver404, get_resolver, resolve, reverse
 from django.utils import translation
-from pypdf import PdfWriter
 from pypdf.actions import JavaScript
 from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
 
 from grants.models import Document
 from grants.services import document_upload
 
-from .conftest import image_bytes, pdf_bytes
+from .conftest import blank_writer, image_bytes, pdf_bytes, written
 
 pytestmark = pytest.mark.django_db
 
@@ -36,18 +35,6 @@ def _german():
 
 def upload(draft, user, name, content, kind="quote"):
     return document_upload(application_id=draft.pk, by=user, kind=kind, file=SimpleUploadedFile(name, content))
-
-
-def _written(writer: PdfWriter) -> bytes:
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
-
-
-def _blank() -> PdfWriter:
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    return writer
 
 
 def _action(kind: str, **entries) -> DictionaryObject:
@@ -69,56 +56,56 @@ def _annotation(subtype: str, **entries) -> DictionaryObject:
 
 
 def pdf_with_document_javascript() -> bytes:
-    writer = _blank()
+    writer = blank_writer()
     writer.add_open_action(JavaScript("app.alert('hallo');"))  # the catalog's /Names /JavaScript tree
-    return _written(writer)
+    return written(writer)
 
 
 def pdf_with_open_action_javascript() -> bytes:
-    writer = _blank()
+    writer = blank_writer()
     writer._root_object[NameObject("/OpenAction")] = _action("/JavaScript", JS="app.launchURL('https://x.example');")
-    return _written(writer)
+    return written(writer)
 
 
 def pdf_with_page_open_action() -> bytes:
-    writer = _blank()
+    writer = blank_writer()
     page_actions = DictionaryObject({NameObject("/O"): _action("/JavaScript", JS="this.print();")})
     writer.pages[0][NameObject("/AA")] = page_actions
-    return _written(writer)
+    return written(writer)
 
 
 def pdf_with_link_running_javascript() -> bytes:
-    writer = _blank()
+    writer = blank_writer()
     link = _annotation("/Link", **{"/A": _action("/JavaScript", JS="app.alert(1)")})
     writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(link)])
-    return _written(writer)
+    return written(writer)
 
 
 def pdf_with_launch_action() -> bytes:
-    writer = _blank()
+    writer = blank_writer()
     writer._root_object[NameObject("/OpenAction")] = _action("/Launch", F="C:\\Windows\\System32\\calc.exe")
-    return _written(writer)
+    return written(writer)
 
 
 def pdf_with_attachment() -> bytes:
-    writer = _blank()
+    writer = blank_writer()
     writer.add_attachment("rechnung.exe", b"MZ\x90\x00")  # the catalog's /Names /EmbeddedFiles tree
-    return _written(writer)
+    return written(writer)
 
 
 def pdf_with_file_attachment_annotation() -> bytes:
-    writer = _blank()
+    writer = blank_writer()
     spec = DictionaryObject({NameObject("/Type"): NameObject("/Filespec"), NameObject("/F"): TextStringObject("a.exe")})
     annotation = _annotation("/FileAttachment", **{"/FS": spec})
     writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(annotation)])
-    return _written(writer)
+    return written(writer)
 
 
 def pdf_with_xfa_form() -> bytes:
-    writer = _blank()
+    writer = blank_writer()
     form = DictionaryObject({NameObject("/Fields"): ArrayObject(), NameObject("/XFA"): TextStringObject("<xdp/>")})
     writer._root_object[NameObject("/AcroForm")] = form
-    return _written(writer)
+    return written(writer)
 
 
 def pdf_with_escaped_names() -> bytes:
@@ -177,11 +164,11 @@ def test_in_a_batch_each_hostile_pdf_is_named_and_the_clean_files_are_kept(draft
 
 
 def test_a_clean_pdf_with_links_and_a_form_still_passes(draft, people):
-    writer = _blank()
+    writer = blank_writer()
     link = _annotation("/Link", **{"/A": _action("/URI", URI="https://www.musterstadt.de/foerderung")})
     writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(link)])
     writer._root_object[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): ArrayObject()})
-    assert upload(draft, people.owner, "angebot.pdf", _written(writer)).original_name == "angebot.pdf"
+    assert upload(draft, people.owner, "angebot.pdf", written(writer)).original_name == "angebot.pdf"
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -320,7 +307,7 @@ def test_uploaded_files_are_never_served_from_the_media_folder(draft, people, al
 
 def test_a_launch_action_whose_type_sits_behind_a_reference_is_found(draft, people):
     """/S 9 0 R, with object 9 the name /Launch: the kind of action is one indirection away."""
-    writer = _blank()
+    writer = blank_writer()
     action = DictionaryObject(
         {
             NameObject("/S"): writer._add_object(NameObject("/Launch")),
@@ -329,4 +316,4 @@ def test_a_launch_action_whose_type_sits_behind_a_reference_is_found(draft, peop
     )
     writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
     with pytest.raises(ValidationError, match="eine Aktion, die ein Programm startet"):
-        upload(draft, people.owner, "angebot.pdf", _written(writer))
+        upload(draft, people.owner, "angebot.pdf", written(writer))
