@@ -27,6 +27,7 @@ from .serializers import (
     ApprovalBatchResultSerializer,
     ApprovalBatchSerializer,
     CertifyInvoicesSerializer,
+    ExtensionRequestSerializer,
     DocumentSerializer,
     DocumentUploadSerializer,
     GrantApplicationCreateSerializer,
@@ -226,6 +227,24 @@ class ApplicationViewSet(
             {"queued": queued, "refused": [{"application": pk, "reasons": r} for pk, r in refused.items()]},
             status=status.HTTP_202_ACCEPTED,
         )
+
+    @extend_schema(
+        summary="Fristverlängerung beantragen",
+        description=STEPS["request_extension"].help,
+        request=ExtensionRequestSerializer,
+        responses={200: GrantApplicationSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="request-extension")
+    def request_extension(self, request, pk=None, format=None):
+        data = self._valid(ExtensionRequestSerializer, request.data)
+        services.extension_request(
+            application_id=int(pk),
+            by=request.user,
+            completion_deadline=data["completion_deadline"],
+            invoice_deadline=data["invoice_deadline"],
+            reason=data["reason"],
+        )
+        return self._answer(pk)
 
     @extend_schema(
         summary="Schlussrechnungen als sachlich richtig bestätigen",

@@ -76,6 +76,31 @@ Begründung:
 {{ comment }}""",
         "legal_remedy_notice": LEGAL_REMEDY_NOTICE,
     },
+    LetterKind.EXTENSION: {
+        "subject": "Verlängerung der Fristen – {{ programme.name }} – {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+auf Ihren Antrag vom {{ extension.requested_at|date:"d.m.Y" }} verlängern wir die Fristen aus dem Zuwendungsbescheid vom {{ application.approved_at|date:"d.m.Y" }} für die Maßnahme am Grundstück {{ property.address }}:
+
+Abschluss der Maßnahme: bis zum {{ application.completion_deadline|date:"d.m.Y" }} (bisher {{ extension.completion_deadline_before|date:"d.m.Y" }})
+Einreichen der Schlussrechnungen: bis zum {{ application.invoice_deadline|date:"d.m.Y" }} (bisher {{ extension.invoice_deadline_before|date:"d.m.Y" }})
+
+Alle übrigen Bestimmungen des Zuwendungsbescheids gelten unverändert fort.
+
+Begründung: Sie haben dargelegt, warum die Maßnahme in der bisherigen Frist nicht abgeschlossen werden kann; die Verlängerung gefährdet den Zuwendungszweck nicht (§ 31 Abs. 7 VwVfG).{% if comment %}
+{{ comment }}{% endif %}""",
+        "legal_remedy_notice": LEGAL_REMEDY_NOTICE,
+    },
+    LetterKind.EXTENSION_REFUSAL: {
+        "subject": "Ablehnung der Fristverlängerung – {{ programme.name }} – {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+Ihren Antrag vom {{ extension.requested_at|date:"d.m.Y" }} auf Verlängerung der Fristen aus dem Zuwendungsbescheid vom {{ application.approved_at|date:"d.m.Y" }} lehnen wir ab. Es bleibt dabei: Die Maßnahme ist bis zum {{ application.completion_deadline|date:"d.m.Y" }} abzuschließen, die Schlussrechnungen sind bis zum {{ application.invoice_deadline|date:"d.m.Y" }} einzureichen.
+
+Begründung:
+{{ comment }}""",
+        "legal_remedy_notice": LEGAL_REMEDY_NOTICE,
+    },
     LetterKind.PAYMENT: {
         "subject": "Auszahlung der Zuwendung – {{ application.file_number }}",
         "body": """Sehr geehrte Damen und Herren,

@@ -18,7 +18,7 @@ from weasyprint import HTML
 
 from .calculator import Bound
 from .letter_defaults import DEFAULTS, SIGNATORY
-from .models import GrantApplication, Letter, LetterBatch, LetterKind, LetterTemplate, MeasureKind
+from .models import DeadlineExtension, GrantApplication, Letter, LetterBatch, LetterKind, LetterTemplate, MeasureKind
 from .steps import LETTER_FOR_TRANSITION
 from .wording import WORDING_ENGINE
 
@@ -73,6 +73,23 @@ def letter_context(application: GrantApplication, *, comment: str = "") -> dict:
             for c in computation.get("components", [])
         ],
         "released_amount": released,
+        "extension": _last_extension(application),
+    }
+
+
+def _last_extension(application: GrantApplication) -> dict | None:
+    """The case's latest decided deadline extension, for the letters that decide one."""
+    extension = (
+        application.extensions.exclude(outcome=DeadlineExtension.Outcome.OPEN).order_by("-decided_at", "-id").first()
+    )
+    if extension is None:
+        return None
+    return {
+        "requested_at": extension.requested_at,
+        "completion_deadline_before": extension.completion_deadline_before,
+        "invoice_deadline_before": extension.invoice_deadline_before,
+        "completion_deadline": extension.completion_deadline,
+        "invoice_deadline": extension.invoice_deadline,
     }
 
 

@@ -460,6 +460,25 @@ def invoices_certified(application: GrantApplication) -> bool:
 # The same condition as a filter, for the queues (grants.steps).
 INVOICES_CERTIFIED = Q(payable_amount__isnull=False)
 
+
+@refused_with(_("Zu diesem Antrag ist bereits eine Fristverlängerung beantragt und noch nicht entschieden."))
+def no_open_extension(application: GrantApplication) -> bool:
+    return application.extension_requested_at is None
+
+
+@refused_with(_("Fristverlängerungen sind nur möglich, bis die Schlussrechnung bestätigt ist."))
+def invoices_not_certified(application: GrantApplication) -> bool:
+    return application.payable_amount is None
+
+
+@refused_with(_("Zu diesem Antrag ist keine Fristverlängerung beantragt."))
+def extension_open(application: GrantApplication) -> bool:
+    return application.extension_requested_at is not None
+
+
+# A case waiting for the decision on its deadline extension, for the caseworker's queue (grants.steps).
+EXTENSION_REQUESTED = Q(extension_requested_at__isnull=False)
+
 # The limits of the free texts without a max_length of their own, for every door (API, portal, workspace).
 DESCRIPTION_MAX_LENGTH = 5000  # an application's description of its measures
 COMMENT_MAX_LENGTH = 2000  # the comment of a step, kept in the application's history
@@ -536,6 +555,10 @@ class GrantApplication(FSMModelMixin, models.Model):
     )
     paid_at = models.DateTimeField(_("ausgezahlt am"), null=True, blank=True, editable=False)
     paid_amount = MoneyField(_("ausgezahlter Betrag"), null=True, blank=True, editable=False)
+    # Set while a deadline extension waits for its decision (DeadlineExtension holds the request itself).
+    extension_requested_at = models.DateTimeField(
+        _("Fristverlängerung beantragt am"), null=True, blank=True, editable=False
+    )
     updated_at = models.DateTimeField(_("zuletzt geändert am"), auto_now=True)
     anonymised_at = models.DateTimeField(_("anonymisiert am"), null=True, blank=True, editable=False)
 
@@ -684,6 +707,43 @@ class GrantApplication(FSMModelMixin, models.Model):
     def document(self, *, by=None, description=None) -> None:
         pass
 
+    # Deadline extension (Fristverlängerung): the case stays approved; request and decision are logged.
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=State.APPROVED,
+        target=State.APPROVED,
+        conditions=[invoices_not_certified, no_open_extension],
+        permission=_permitted("request_extension"),
+    )
+    def request_extension(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=State.APPROVED,
+        target=State.APPROVED,
+        conditions=[extension_open],
+        permission=_permitted("grant_extension"),
+    )
+    def grant_extension(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=State.APPROVED,
+        target=State.APPROVED,
+        conditions=[extension_open],
+        permission=_permitted("refuse_extension"),
+    )
+    def refuse_extension(self, *, by=None, description=None) -> None:
+        pass
+
 
 class MeasureComponent(models.Model):
     """One measure of an application (façade, courtyard, …) with its area and cost items."""
@@ -812,6 +872,8 @@ class LetterKind(models.TextChoices):
     APPROVAL = "approval", _("Zuwendungsbescheid")
     REJECTION = "rejection", _("Ablehnungsbescheid")
     PAYMENT = "payment", _("Auszahlungsmitteilung")
+    EXTENSION = "extension", _("Bescheid über die Fristverlängerung")
+    EXTENSION_REFUSAL = "extension_refusal", _("Ablehnung der Fristverlängerung")
 
 
 class LetterTemplate(models.Model):
@@ -991,3 +1053,56 @@ class InternalNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application}: {self.text[:40]}"
+
+
+class DeadlineExtension(models.Model):
+    """Fristverlängerung: the owner's request to move the completion and invoice deadlines, and its decision.
+
+    The rows are the case's record of its deadlines: each decided one keeps the deadlines before and after.
+    """
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", _("beantragt")
+        GRANTED = "granted", _("bewilligt")
+        REFUSED = "refused", _("abgelehnt")
+
+    application = models.ForeignKey(
+        GrantApplication, verbose_name=_("Antrag"), on_delete=models.CASCADE, related_name="extensions"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("beantragt von"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("beantragt am"), auto_now_add=True)
+    reason = models.TextField(_("Begründung"))
+    completion_deadline_before = models.DateField(_("bisherige Durchführungsfrist"))
+    invoice_deadline_before = models.DateField(_("bisherige Frist Schlussrechnung"))
+    completion_deadline = models.DateField(_("neue Durchführungsfrist"))
+    invoice_deadline = models.DateField(_("neue Frist Schlussrechnung"))
+    outcome = models.CharField(_("Entscheidung"), max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entschieden von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("entschieden am"), null=True, blank=True)
+    decision_comment = models.TextField(_("Begründung der Entscheidung"), blank=True)
+
+    class Meta:
+        verbose_name = _("Fristverlängerung")
+        verbose_name_plural = _("Fristverlängerungen")
+        ordering = ["requested_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"], condition=Q(outcome="open"), name="one_open_extension_per_application"
+            ),
+            models.CheckConstraint(
+                condition=Q(invoice_deadline__gte=F("completion_deadline")), name="extension_invoices_after_works"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="extension_reason_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application}: {self.completion_deadline} / {self.invoice_deadline}"

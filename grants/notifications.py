@@ -173,7 +173,10 @@ def send_daily_digests(*, on=None) -> int:
 
 
 def send_reminders(*, on=None) -> int:
-    """Deadline reminders: completion in four weeks, final invoices overdue, a submitted case untouched for 14 days."""
+    """Deadline reminders: completion in four weeks, final invoices overdue, a submitted case untouched for 14 days.
+
+    A reminder's key holds the deadline it reminds of: after a deadline extension the new date is reminded of again.
+    """
     on = on or timezone.localdate()
     sent = 0
     approved = GrantApplication.objects.filter(state=State.APPROVED).select_related(
@@ -182,7 +185,7 @@ def send_reminders(*, on=None) -> int:
     for application in approved.filter(completion_deadline__lte=on + timedelta(weeks=4), completion_deadline__gte=on):
         sent += bool(
             email_send_once(
-                key=f"reminder:completion:{application.pk}",
+                key=f"reminder:completion:{application.pk}:{application.completion_deadline:%Y-%m-%d}",
                 to=[owner_address(application)],
                 subject=f"Erinnerung: Ihre Maßnahme {application.file_number} ist bis zum "
                 f"{application.completion_deadline:%d.%m.%Y} abzuschließen",
@@ -193,7 +196,7 @@ def send_reminders(*, on=None) -> int:
     for application in approved.filter(invoice_deadline__lt=on, invoices_certified_at__isnull=True):
         sent += bool(
             email_send_once(
-                key=f"reminder:invoices-overdue:{application.pk}",
+                key=f"reminder:invoices-overdue:{application.pk}:{application.invoice_deadline:%Y-%m-%d}",
                 to=[owner_address(application)],
                 subject=f"Schlussrechnungen zu {application.file_number} überfällig",
                 body=render_to_string("emails/reminder_invoices.txt", {"application": application}),

@@ -103,6 +103,7 @@ class OwnerSteps:
     edit: bool
     withdraw: bool
     upload_kinds: tuple[str, ...]
+    request_extension: bool = False
 
 
 def owner_steps(user: User, application: GrantApplication) -> OwnerSteps:
@@ -112,6 +113,7 @@ def owner_steps(user: User, application: GrantApplication) -> OwnerSteps:
         edit=application.state == GrantApplication.State.DRAFT and decide(user, "edit", application).allowed,
         withdraw="withdraw" in possible and is_owner(user, application),
         upload_kinds=upload_kinds(user, application),
+        request_extension="request_extension" in possible and is_owner(user, application),
     )
 
 

@@ -32,7 +32,15 @@ from budgets.selectors import balances_of
 from core.money import CENT, ZERO
 
 from .calculator import GrantResult
-from .models import CostItem, Document, GrantApplication, MeasureComponent, Programme, _normalise_street
+from .models import (
+    CostItem,
+    DeadlineExtension,
+    Document,
+    GrantApplication,
+    MeasureComponent,
+    Programme,
+    _normalise_street,
+)
 from .rules import staff_applications, visible_applications
 from .steps import QUEUES
 
@@ -225,12 +233,13 @@ def programmes_with_rules(programmes: QuerySet[Programme]) -> QuerySet[Programme
 
 
 def applications_with_details(applications: QuerySet[GrantApplication]) -> QuerySet[GrantApplication]:
-    """Applications with programme, applicant, property and their measures with cost items, in three queries."""
+    """Applications with programme, applicant, property, their measures with cost items and their deadline extensions."""
     return applications.select_related(
         "programme__municipality", "guideline_version", "applicant", "property"
     ).prefetch_related(
         Prefetch("components", queryset=MeasureComponent.objects.order_by("id")),
         Prefetch("components__cost_items", queryset=CostItem.objects.order_by("stage", "id")),
+        Prefetch("extensions", queryset=DeadlineExtension.objects.order_by("requested_at", "id")),
     )
 
 

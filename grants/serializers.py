@@ -19,6 +19,7 @@ from .models import (
     COMMENT_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,
     CostItem,
+    DeadlineExtension,
     Document,
     GrantApplication,
     GuidelineVersion,
@@ -137,8 +138,29 @@ class MeasureComponentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DeadlineExtensionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeadlineExtension
+        fields = [
+            "id",
+            "requested_at",
+            "reason",
+            "completion_deadline_before",
+            "invoice_deadline_before",
+            "completion_deadline",
+            "invoice_deadline",
+            "outcome",
+            "decided_at",
+            "decision_comment",
+        ]
+        read_only_fields = fields
+
+
 class GrantApplicationSerializer(serializers.ModelSerializer):
     components = MeasureComponentSerializer(many=True, read_only=True)
+    extensions = DeadlineExtensionSerializer(
+        many=True, read_only=True, help_text="Fristverlängerungen: beantragt, bewilligt oder abgelehnt, älteste zuerst."
+    )
     programme_name = serializers.CharField(source="programme.name", read_only=True)
     applicant_name = serializers.CharField(source="applicant.__str__", read_only=True)
     property_address = serializers.CharField(source="property.address", read_only=True)
@@ -182,6 +204,8 @@ class GrantApplicationSerializer(serializers.ModelSerializer):
             "payable_amount",
             "paid_at",
             "paid_amount",
+            "extension_requested_at",
+            "extensions",
             "components",
         ]
         read_only_fields = fields
@@ -299,6 +323,14 @@ class TransitionWithReasonSerializer(serializers.Serializer):
 
     comment = TextSerializerField(
         max_length=COMMENT_MAX_LENGTH, help_text="Kommentar für die Akte: was fehlt oder warum abgelehnt wird."
+    )
+
+
+class ExtensionRequestSerializer(serializers.Serializer):
+    completion_deadline = serializers.DateField(help_text="Neue Frist für den Abschluss der Maßnahme (JJJJ-MM-TT).")
+    invoice_deadline = serializers.DateField(help_text="Neue Frist für die Schlussrechnungen (JJJJ-MM-TT).")
+    reason = TextSerializerField(
+        max_length=COMMENT_MAX_LENGTH, help_text="Warum die bisherigen Fristen nicht reichen (Pflicht)."
     )
 
 

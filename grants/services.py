@@ -37,8 +37,10 @@ from core.tasks import enqueue_on_commit
 from .calculator import BuildingCategory
 from .einvoices import einvoice_as_dict, einvoice_in_pdf, read_einvoice_xml
 from .models import (
+    COMMENT_MAX_LENGTH,
     GUIDELINE_TERMS,
     CostItem,
+    DeadlineExtension,
     Document,
     FrozenGuideline,
     FundingAreaStreet,
@@ -486,6 +488,98 @@ def application_document(*, application_id: int, by: User, comment: str = "") ->
     if not application.documents.filter(kind=Document.Kind.PHOTO_AFTER).exists():
         raise DomainError(_("Es fehlen die Fotos nach der Maßnahme."))
     return _run(application, "document", by=by, comment=comment)
+
+
+# --- deadline extension (Fristverlängerung) -----------------------------------------------
+
+# How far a deadline may be moved at once: a request beyond it is a change of the measure, not of its dates.
+EXTENSION_MAX_YEARS = 5
+
+
+@_serves("request_extension")
+@transaction.atomic
+def extension_request(
+    *, application_id: int, by: User, completion_deadline: date, invoice_deadline: date, reason: str
+) -> DeadlineExtension:
+    """Fristverlängerung beantragen: the owner asks for later deadlines, with reasons; the case stays approved."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "request_extension", application)
+    reason = _require_comment(reason, _("Bitte begründen Sie, warum Sie mehr Zeit brauchen."))
+    if len(reason) > COMMENT_MAX_LENGTH:
+        raise DomainError(
+            _("Die Begründung ist zu lang (höchstens %(max)s Zeichen).") % {"max": COMMENT_MAX_LENGTH},
+            code=Code.INVALID,
+        )
+    before_completion, before_invoices = application.completion_deadline, application.invoice_deadline
+    if before_completion is None or before_invoices is None:
+        raise DomainError(_("Für diesen Antrag sind keine Fristen gesetzt."))
+    problems = []
+    if completion_deadline < before_completion or invoice_deadline < before_invoices:
+        problems.append(_("Eine Verlängerung kann eine Frist nicht verkürzen."))
+    if (completion_deadline, invoice_deadline) == (before_completion, before_invoices):
+        problems.append(_("Bitte geben Sie mindestens eine spätere Frist an."))
+    if invoice_deadline < completion_deadline:
+        problems.append(_("Die Schlussrechnungen können erst nach dem Abschluss der Maßnahme fällig sein."))
+    if max(completion_deadline, invoice_deadline) > before_invoices + relativedelta(years=EXTENSION_MAX_YEARS):
+        problems.append(
+            _("Eine Frist kann höchstens um %(years)s Jahre verlängert werden.") % {"years": EXTENSION_MAX_YEARS}
+        )
+    if problems:
+        raise DomainError(problems, code=Code.INVALID)
+    extension = DeadlineExtension.objects.create(
+        application=application,
+        requested_by=by,
+        reason=reason,
+        completion_deadline_before=before_completion,
+        invoice_deadline_before=before_invoices,
+        completion_deadline=completion_deadline,
+        invoice_deadline=invoice_deadline,
+    )
+    application.extension_requested_at = extension.requested_at
+    _run(application, "request_extension", by=by, comment=reason)
+    return extension
+
+
+def _open_extension(application: GrantApplication) -> DeadlineExtension:
+    extension = application.extensions.filter(outcome=DeadlineExtension.Outcome.OPEN).first()
+    if extension is None:  # the flag without its row: never written so, but no step may take it for granted
+        raise DomainError(_("Zu diesem Antrag ist keine Fristverlängerung beantragt."))
+    return extension
+
+
+def _decide_extension(extension: DeadlineExtension, outcome: str, *, by: User, comment: str) -> None:
+    extension.outcome = outcome
+    extension.decided_by = by
+    extension.decided_at = timezone.now()
+    extension.decision_comment = comment
+    extension.save(update_fields=["outcome", "decided_by", "decided_at", "decision_comment"])
+
+
+@_serves("grant_extension")
+@transaction.atomic
+def extension_grant(*, application_id: int, by: User, comment: str = "") -> GrantApplication:
+    """Fristverlängerung bewilligen: the requested deadlines apply; the owner receives the notice."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "grant_extension", application)
+    extension = _open_extension(application)
+    _decide_extension(extension, DeadlineExtension.Outcome.GRANTED, by=by, comment=(comment or "").strip())
+    application.completion_deadline = extension.completion_deadline
+    application.invoice_deadline = extension.invoice_deadline
+    application.extension_requested_at = None
+    return _run(application, "grant_extension", by=by, comment=comment)
+
+
+@_serves("refuse_extension")
+@transaction.atomic
+def extension_refuse(*, application_id: int, by: User, comment: str) -> GrantApplication:
+    """Fristverlängerung ablehnen, with reasons: the deadlines stay as they were."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "refuse_extension", application)
+    comment = _require_comment(comment, str(STEPS["refuse_extension"].comment_required))
+    extension = _open_extension(application)
+    _decide_extension(extension, DeadlineExtension.Outcome.REFUSED, by=by, comment=comment)
+    application.extension_requested_at = None
+    return _run(application, "refuse_extension", by=by, comment=comment)
 
 
 def application_approve_queued(*, application_id: int, by_id: int, comment: str = "") -> bool:

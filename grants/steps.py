@@ -26,7 +26,7 @@ from django_fsm import can_proceed
 
 from applicants.models import Role
 
-from .models import INVOICES_CERTIFIED, GrantApplication, LetterKind
+from .models import EXTENSION_REQUESTED, INVOICES_CERTIFIED, GrantApplication, LetterKind
 
 State = GrantApplication.State
 Text = str | Promise
@@ -169,6 +169,31 @@ _STEPS = (
         ),
     ),
     Step(
+        "grant_extension",
+        GrantApplication.grant_extension,
+        staff=frozenset({Role.CASEWORKER}),
+        label=_("Fristverlängerung bewilligen"),
+        history_label=_("Fristverlängerung bewilligt"),
+        help="Fristverlängerung bewilligen (Sachbearbeitung): die beantragten Fristen gelten; Bescheid an die "
+        "Antragsteller/in.",
+        letter=LetterKind.EXTENSION,
+        tells_owner=_("Die neuen Fristen stehen im beigefügten Bescheid; die Erinnerungen richten sich nach ihnen."),
+        queue=Queue(Role.CASEWORKER, Q(state=State.APPROVED) & EXTENSION_REQUESTED, since="extension_requested_at"),
+        not_now=_("Fristen werden nur an bewilligten Anträgen verlängert."),
+    ),
+    Step(
+        "refuse_extension",
+        GrantApplication.refuse_extension,
+        staff=frozenset({Role.CASEWORKER}),
+        label=_("Fristverlängerung ablehnen"),
+        history_label=_("Fristverlängerung abgelehnt"),
+        help="Fristverlängerung ablehnen (Sachbearbeitung) mit Begründung (Pflicht); die bisherigen Fristen gelten.",
+        comment_required=_("Bitte begründen Sie die Ablehnung der Fristverlängerung."),
+        letter=LetterKind.EXTENSION_REFUSAL,
+        tells_owner=_("Es bleibt bei den bisherigen Fristen; die Gründe stehen im beigefügten Bescheid."),
+        not_now=_("Fristen werden nur an bewilligten Anträgen verlängert."),
+    ),
+    Step(
         "document",
         GrantApplication.document,
         staff=frozenset({Role.CASEWORKER}),
@@ -215,6 +240,16 @@ _STEPS = (
         help="Einreichen (Antragsteller/in): vergibt das Aktenzeichen.",
         letter=LetterKind.RECEIPT,
         tells_owner=_("Wir prüfen Ihren Antrag und melden uns, falls etwas fehlt."),
+    ),
+    Step(
+        "request_extension",
+        GrantApplication.request_extension,
+        owner=True,
+        history_label=_("Fristverlängerung beantragt"),
+        help="Fristverlängerung beantragen (Antragsteller/in, nach der Bewilligung): neue Durchführungsfrist "
+        "und Frist für die Schlussrechnung mit Begründung.",
+        own_form=True,
+        not_now=_("Eine Fristverlängerung kann nur für einen bewilligten Antrag beantragt werden."),
     ),
     Step("edit", owner=True),
     # Workspace actions that are not transitions; the auditor holds none of them (read only).

@@ -335,6 +335,38 @@ class WithdrawForm(forms.Form):
     )
 
 
+class ExtensionForm(forms.Form):
+    """Fristverlängerung: the new deadlines (prefilled with the current ones) and the reasons."""
+
+    completion_deadline = forms.DateField(
+        label=_("Neue Frist für den Abschluss der Maßnahme"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": _("Bitte geben Sie die neue Frist für den Abschluss der Maßnahme an.")},
+    )
+    invoice_deadline = forms.DateField(
+        label=_("Neue Frist für die Schlussrechnungen"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": _("Bitte geben Sie die neue Frist für die Schlussrechnungen an.")},
+    )
+    reason = TextFormField(
+        label=_("Begründung"),
+        help_text=_("Warum reicht die bisherige Frist nicht, z. B. Lieferzeiten, Witterung, Handwerker?"),
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": _("Bitte begründen Sie, warum Sie mehr Zeit brauchen.")},
+    )
+
+    def clean(self):
+        data = super().clean()
+        completion, invoices = data.get("completion_deadline"), data.get("invoice_deadline")
+        if completion and invoices and invoices < completion:
+            self.add_error(
+                "invoice_deadline",
+                _("Die Schlussrechnungen können erst nach dem Abschluss der Maßnahme fällig sein."),
+            )
+        return data
+
+
 class AddressCheckForm(forms.Form):
     street = TextFormField(label=_("Straße"), max_length=max_length_of(Property, "street"))
     house_number = TextFormField(label=_("Hausnummer"), max_length=max_length_of(Property, "house_number"))

@@ -40,7 +40,16 @@ from grants.selectors import (
 )
 from grants.steps import NEXT_STEP
 
-from .forms import AddressCheckForm, ApplicantForm, MeasuresForm, PropertyForm, SubmitForm, UploadForm, WithdrawForm
+from .forms import (
+    AddressCheckForm,
+    ApplicantForm,
+    ExtensionForm,
+    MeasuresForm,
+    PropertyForm,
+    SubmitForm,
+    UploadForm,
+    WithdrawForm,
+)
 
 State = GrantApplication.State
 STEPS = [
@@ -442,6 +451,30 @@ def withdraw(request, pk: int):
         messages.success(request, _("Ihr Antrag ist zurückgezogen."))
         return redirect("portal:application", pk=application.pk)
     return render(request, "portal/withdraw.html", context, status=400 if form.errors else 200)
+
+
+@portal_view
+def request_extension(request, pk: int):
+    """After approval: ask for later completion and invoice deadlines, with reasons."""
+    application = _own(request.user, pk)
+    if not owner_steps(request.user, application).request_extension:
+        messages.info(
+            request,
+            _("Eine Fristverlängerung können Sie nach der Bewilligung beantragen, bis die Schlussrechnung geprüft ist, "
+              "und immer nur eine zugleich."),
+        )
+        return redirect("portal:application", pk=application.pk)
+    initial = {"completion_deadline": application.completion_deadline, "invoice_deadline": application.invoice_deadline}
+    form = ExtensionForm(_posted(request), initial=initial)
+    context = {"nav": "applications", "application": application, "form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.extension_request(application_id=application.pk, by=request.user, **form.cleaned_data)
+        except DomainError as refusal:
+            return _refusal_response(request, refusal, "portal/request_extension.html", context)
+        messages.success(request, _("Ihr Antrag auf Fristverlängerung ist eingegangen. Wir melden uns."))
+        return redirect("portal:application", pk=application.pk)
+    return render(request, "portal/request_extension.html", context, status=400 if form.errors else 200)
 
 
 @portal_view
