@@ -102,7 +102,9 @@ def notify_transition(*, state_log_id: int) -> tuple[Letter | None, OutboundEmai
                 "letter": letter,
             },
         )
-        subject = f"Ihr Antrag {application.file_number or application.pk}: {state.label}"
+        # A step that keeps the state (a deadline extension) names itself; the others name the state reached.
+        headline = step.history_label if step is not None and log.source_state == log.state else ""
+        subject = f"Ihr Antrag {application.file_number or application.pk}: {headline or state.label}"
     email = email_send_once(
         key=f"transition:log-{log.pk}",
         to=[owner_address(application)],

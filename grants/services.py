@@ -111,12 +111,19 @@ def _require_comment(comment: str, message: str) -> str:
     return comment
 
 
-def _run(application: GrantApplication, action: str, *, by: User, comment: str) -> GrantApplication:
-    """Take the step's transition (a required comment first) and save; queue its letter and e-mail, if any."""
+def _run(
+    application: GrantApplication, action: str, *, by: User, comment: str, then: dict | None = None
+) -> GrantApplication:
+    """Take the step's transition (a required comment first) and save; queue its letter and e-mail, if any.
+
+    ``then``: fields set after the transition, where they are what its condition looks at (an open request).
+    """
     step = STEPS[action]
     if step.comment_required:
         comment = _require_comment(comment, str(step.comment_required))
     take(step, application, by=by, comment=comment)
+    for field, value in (then or {}).items():
+        setattr(application, field, value)
     application.save()
     if step.notifies:
         log_id = StateLog.objects.for_(application).order_by("-pk").values_list("pk", flat=True).first()
@@ -535,8 +542,8 @@ def extension_request(
         completion_deadline=completion_deadline,
         invoice_deadline=invoice_deadline,
     )
-    application.extension_requested_at = extension.requested_at
-    _run(application, "request_extension", by=by, comment=reason)
+    # The flag after the transition: its condition is that no request is open, which this one now is.
+    _run(application, "request_extension", by=by, comment=reason, then={"extension_requested_at": extension.requested_at})
     return extension
 
 
@@ -565,8 +572,7 @@ def extension_grant(*, application_id: int, by: User, comment: str = "") -> Gran
     _decide_extension(extension, DeadlineExtension.Outcome.GRANTED, by=by, comment=(comment or "").strip())
     application.completion_deadline = extension.completion_deadline
     application.invoice_deadline = extension.invoice_deadline
-    application.extension_requested_at = None
-    return _run(application, "grant_extension", by=by, comment=comment)
+    return _run(application, "grant_extension", by=by, comment=comment, then={"extension_requested_at": None})
 
 
 @_serves("refuse_extension")
@@ -578,8 +584,7 @@ def extension_refuse(*, application_id: int, by: User, comment: str) -> GrantApp
     comment = _require_comment(comment, str(STEPS["refuse_extension"].comment_required))
     extension = _open_extension(application)
     _decide_extension(extension, DeadlineExtension.Outcome.REFUSED, by=by, comment=comment)
-    application.extension_requested_at = None
-    return _run(application, "refuse_extension", by=by, comment=comment)
+    return _run(application, "refuse_extension", by=by, comment=comment, then={"extension_requested_at": None})
 
 
 def application_approve_queued(*, application_id: int, by_id: int, comment: str = "") -> bool:
