@@ -233,7 +233,7 @@ def programmes_with_rules(programmes: QuerySet[Programme]) -> QuerySet[Programme
 
 
 def applications_with_details(applications: QuerySet[GrantApplication]) -> QuerySet[GrantApplication]:
-    """Applications with programme, applicant, property, their measures with cost items and their deadline extensions."""
+    """Applications with programme, applicant, property, measures with cost items and deadline extensions."""
     return applications.select_related(
         "programme__municipality", "guideline_version", "applicant", "property"
     ).prefetch_related(

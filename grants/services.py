@@ -543,7 +543,9 @@ def extension_request(
         invoice_deadline=invoice_deadline,
     )
     # The flag after the transition: its condition is that no request is open, which this one now is.
-    _run(application, "request_extension", by=by, comment=reason, then={"extension_requested_at": extension.requested_at})
+    _run(
+        application, "request_extension", by=by, comment=reason, then={"extension_requested_at": extension.requested_at}
+    )
     return extension
 
 

@@ -460,8 +460,10 @@ def request_extension(request, pk: int):
     if not owner_steps(request.user, application).request_extension:
         messages.info(
             request,
-            _("Eine Fristverlängerung können Sie nach der Bewilligung beantragen, bis die Schlussrechnung geprüft ist, "
-              "und immer nur eine zugleich."),
+            _(
+                "Eine Fristverlängerung können Sie nach der Bewilligung beantragen, bis die Schlussrechnung "
+                "geprüft ist, und immer nur eine zugleich."
+            ),
         )
         return redirect("portal:application", pk=application.pk)
     initial = {"completion_deadline": application.completion_deadline, "invoice_deadline": application.invoice_deadline}

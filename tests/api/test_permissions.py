@@ -4,13 +4,14 @@
 403 when it is visible but the role does not allow the request, 200 otherwise.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from budgets.models import LedgerEntry
 from grants.models import Document, GrantApplication
-from grants.services import ComponentInput, CostInput, application_certify_invoices
+from grants.services import ComponentInput, CostInput, application_certify_invoices, extension_request
 
 from ..factories import PropertyFactory, add_document, advance, make_application
 
@@ -138,6 +139,9 @@ ACTIONS = {
     "pay": (State.APPROVED, {"finance"}),
     "document": (State.PAID, {"caseworker"}),
     "edit": (State.DRAFT, {"owner"}),
+    "request-extension": (State.APPROVED, {"owner"}),
+    "grant-extension": (State.APPROVED, {"caseworker"}),
+    "refuse-extension": (State.APPROVED, {"caseworker"}),
 }
 INVOICES = [
     {
@@ -148,12 +152,21 @@ INVOICES = [
 ]
 
 
+def later(application) -> dict:
+    return {
+        "completion_deadline": application.completion_deadline + timedelta(days=90),
+        "invoice_deadline": application.invoice_deadline + timedelta(days=90),
+    }
+
+
 def prepare(action, application, people):
     if action == "pay":
         invoices = [ComponentInput("facade", Decimal("180"), (CostInput("Rechnung", Decimal("30000.00")),))]
         application_certify_invoices(application_id=application.pk, by=people.caseworker, invoices=invoices)
     if action == "document":
         add_document(application, Document.Kind.PHOTO_AFTER)
+    if action in ("grant-extension", "refuse-extension"):
+        extension_request(application_id=application.pk, by=people.owner, reason="Lieferzeit", **later(application))
 
 
 def request(client, action, application):
@@ -162,6 +175,8 @@ def request(client, action, application):
     body = {"comment": "Begründung für die Akte"}
     if action == "certify-invoices":
         body["invoices"] = INVOICES
+    if action == "request-extension":
+        body = {"reason": "Lieferzeit", **{k: f"{v:%Y-%m-%d}" for k, v in later(application).items()}}
     return client.post(f"/api/applications/{application.pk}/{action}/", body, format="json")
 
 

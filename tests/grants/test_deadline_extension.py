@@ -13,7 +13,6 @@ from dateutil.relativedelta import relativedelta
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 from django_fsm_log.models import StateLog
 from pypdf import PdfReader
 from rest_framework.authtoken.models import Token
@@ -122,7 +121,10 @@ def test_a_refused_extension_needs_reasons_and_leaves_the_deadlines(case, people
     [
         ({"completion_deadline": -1}, "Eine Verlängerung kann eine Frist nicht verkürzen."),
         ({}, "Bitte geben Sie mindestens eine spätere Frist an."),
-        ({"completion_deadline": 400}, "Die Schlussrechnungen können erst nach dem Abschluss der Maßnahme fällig sein."),
+        (
+            {"completion_deadline": 400},
+            "Die Schlussrechnungen können erst nach dem Abschluss der Maßnahme fällig sein.",
+        ),
         ({"completion_deadline": 6 * 366, "invoice_deadline": 6 * 366}, "Eine Frist kann höchstens um 5 Jahre"),
     ],
     ids=["shorter", "the same", "invoices before completion", "too far"],
@@ -146,7 +148,9 @@ def test_without_reasons_nothing_is_asked(case, people):
     before = frozen(application)
     with pytest.raises(DomainError) as refusal:
         ask(application, people, reason=" ")
-    assert refusal.value.status == 400 and refusal.value.reasons == ["Bitte begründen Sie, warum Sie mehr Zeit brauchen."]
+    assert refusal.value.status == 400 and refusal.value.reasons == [
+        "Bitte begründen Sie, warum Sie mehr Zeit brauchen."
+    ]
     assert frozen(application) == before
 
 
@@ -292,7 +296,9 @@ def test_the_page_is_only_for_the_owner_of_an_approved_case(case, people):
     assert client.get(url).status_code == 302
     other = Client()
     other.force_login(people.other_owner)
-    approved = case("approved", property=application.property.__class__.objects.create(street="Hauptstr.", house_number="7"))
+    approved = case(
+        "approved", property=application.property.__class__.objects.create(street="Hauptstr.", house_number="7")
+    )
     assert other.get(reverse("portal:request_extension", args=[approved.pk])).status_code == 404
 
 

@@ -17,12 +17,13 @@ by their keys.
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from unittest import mock
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import connection, transaction
@@ -38,8 +39,18 @@ from budgets.models import LedgerEntry, LedgerTotal
 from budgets.selectors import allocation_balance
 from grants import letters, notifications, services, tasks
 from grants.batches import letter_batch_create
-from grants.models import CostItem, Document, GrantApplication, InternalNote, Letter, LetterKind, OutboundEmail
+from grants.models import (
+    CostItem,
+    DeadlineExtension,
+    Document,
+    GrantApplication,
+    InternalNote,
+    Letter,
+    LetterKind,
+    OutboundEmail,
+)
 from grants.services import ComponentInput, CostInput
+from grants.steps import step_of_transition
 
 from ..factories import add_document, advance, make_application
 
@@ -50,6 +61,14 @@ pytestmark = pytest.mark.django_db
 LOWER_INVOICES = [
     ComponentInput("facade", Decimal("180"), (CostInput("Schlussrechnung", Decimal("8403.36"), Decimal("1596.64")),))
 ]
+
+
+# A deadline extension's request: two years on from today, within the five years a request may move a deadline.
+LATER = {
+    "completion_deadline": date.today() + relativedelta(years=2),
+    "invoice_deadline": date.today() + relativedelta(years=2, months=3),
+    "reason": "Lieferzeit der Fenster",
+}
 
 
 class Injected(RuntimeError):
@@ -79,11 +98,20 @@ TRANSITIONS = {
         "certified", "finance", {}, State.PAID, [("payment", "5000.00"), ("release", "2200.00")], LetterKind.PAYMENT,
     ),
     "document": (State.PAID, "caseworker", {}, State.DOCUMENTED, [], None),
+    "request_extension": (State.APPROVED, "owner", LATER, State.APPROVED, [], None),
+    "grant_extension": ("extension requested", "caseworker", {}, State.APPROVED, [], LetterKind.EXTENSION),
+    "refuse_extension": (
+        "extension requested", "caseworker", {"comment": "Zweck gefährdet."}, State.APPROVED, [],
+        LetterKind.EXTENSION_REFUSAL,
+    ),
 }  # fmt: skip
+# The steps the owner does not hear of by e-mail: the office's certification, the owner's own request.
+SILENT = {"certify_invoices", "request_extension"}
 
 SERVICE = {
     **services.TRANSITIONS,
     "certify_invoices": services.application_certify_invoices,
+    "request_extension": services.extension_request,
 }
 
 
@@ -131,6 +159,7 @@ FAULTS = {
     "state log (django-fsm-log)": lambda: fail_on(StateLog.objects, "create"),
     "application save": lambda: fail_on_method(GrantApplication, "save"),
     "queueing the letter and e-mail": lambda: fail_on(transaction, "on_commit"),
+    "extension row": lambda: fail_on_method(DeadlineExtension, "save"),
 }
 
 
@@ -141,8 +170,10 @@ def faults_of(name: str) -> list[str]:
         faults.append("file number")
     if name == "certify_invoices":
         faults.append("cost item")
-    else:
+    elif name not in SILENT:
         faults.append("queueing the letter and e-mail")
+    if name.endswith("_extension"):
+        faults.append("extension row")
     faults += ["ledger entry", "second ledger entry"][: len(bookings)]
     faults += ["ledger total", "second ledger total"][: len(bookings)]
     return faults
@@ -168,6 +199,7 @@ def snapshot(application, allocation, settings) -> dict:
         "e-mails": list(OutboundEmail.objects.order_by("pk").values_list("key", "sent_at")),
         "outbox": [m.subject for m in mail.outbox],
         "notes": InternalNote.objects.count(),
+        "extensions": list(DeadlineExtension.objects.order_by("pk").values()),
     }
 
 
@@ -177,7 +209,9 @@ def bring(case, people):
 
     def make(name: str) -> GrantApplication:
         state = TRANSITIONS[name][0]
-        application = case("approved" if state == "certified" else state)
+        application = case("approved" if state in ("certified", "extension requested") else state)
+        if state == "extension requested":
+            services.extension_request(application_id=application.pk, by=people.owner, **LATER)
         if state == "certified":
             services.application_certify_invoices(
                 application_id=application.pk, by=people.caseworker, invoices=LOWER_INVOICES
@@ -222,7 +256,7 @@ def test_a_fault_at_any_step_inside_a_transition_leaves_nothing_behind_and_the_r
     assert list(Letter.objects.exclude(pk__in=[pk for pk, _ in before["letters"]]).values_list("kind", flat=True)) == (
         [letter] if letter else []
     )
-    assert len(mail.outbox) == (0 if name == "certify_invoices" else 1)
+    assert len(mail.outbox) == (0 if name in SILENT else 1)
 
 
 def test_a_fault_in_the_release_after_the_payment_was_booked_rolls_the_payment_back(
@@ -244,7 +278,7 @@ def test_a_fault_in_the_release_after_the_payment_was_booked_rolls_the_payment_b
 
 # --- after commit: letters and e-mails -----------------------------------------------------------------
 
-NOTIFYING = [name for name in TRANSITIONS if name != "certify_invoices"]
+NOTIFYING = [name for name in TRANSITIONS if name not in SILENT]
 WITH_LETTER = [name for name in NOTIFYING if TRANSITIONS[name][5]]
 
 
@@ -264,7 +298,12 @@ def assert_notified_once(application, name: str) -> None:
     assert list(application.letters.values_list("kind", flat=True)) == ([letter] if letter else [])
     assert OutboundEmail.objects.filter(key=f"transition:log-{log.pk}", sent_at__isnull=False).count() == 1
     assert len(mail.outbox) == 1
-    assert mail.outbox[0].subject.endswith(str(GrantApplication.State(TRANSITIONS[name][3]).label))
+    step = step_of_transition(log.transition)
+    # A step that keeps the state names itself in the subject, every other the state it reached.
+    headline = (
+        step.history_label if log.source_state == log.state else GrantApplication.State(TRANSITIONS[name][3]).label
+    )
+    assert mail.outbox[0].subject.endswith(str(headline))
     assert bool(mail.outbox[0].attachments) == bool(letter)
 
 
