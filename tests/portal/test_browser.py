@@ -7,6 +7,7 @@ applies in all steps with an upload, submits and sees the file number; another o
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -121,3 +122,25 @@ def test_login_and_password_reset_pages_are_accessible(login):
     page.get_by_role("button", name="Link anfordern").click()
     expect(page.get_by_text("Wenn es zu dieser Adresse ein Konto gibt")).to_be_visible()
     assert_accessible(page)
+
+
+def test_an_owner_asks_for_a_deadline_extension_on_a_phone(login, people, case):
+    application = case("approved")
+    page = login(people.owner, next=f"/meine-antraege/{application.pk}/")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("link", name="Fristverlängerung beantragen").click()
+    expect(page.get_by_role("heading", name="Fristverlängerung beantragen")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Fristverlängerung beantragen").click()  # no reasons: the error summary
+    assert page.locator("#fehler").evaluate("element => element === document.activeElement")
+    assert_accessible(page)
+    completion = application.completion_deadline + timedelta(days=90)
+    invoices = application.invoice_deadline + timedelta(days=90)
+    page.get_by_label("Neue Frist für den Abschluss der Maßnahme").fill(f"{completion:%Y-%m-%d}")
+    page.get_by_label("Neue Frist für die Schlussrechnungen").fill(f"{invoices:%Y-%m-%d}")
+    page.get_by_label("Begründung").fill("Die Fenster werden erst im Frühjahr geliefert.")
+    page.get_by_role("button", name="Fristverlängerung beantragen").click()
+    expect(page.get_by_text("Ihr Antrag auf Fristverlängerung ist eingegangen.")).to_be_visible()
+    expect(page.get_by_role("cell", name="Die Fenster werden erst im Frühjahr geliefert.")).to_be_visible()
+    assert_accessible(page)  # the case page with the table of extensions
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing runs off the phone's screen
