@@ -27,6 +27,7 @@ from .serializers import (
     ApprovalBatchResultSerializer,
     ApprovalBatchSerializer,
     CertifyInvoicesSerializer,
+    ChangeRequestInputSerializer,
     DocumentSerializer,
     DocumentUploadSerializer,
     ExtensionRequestSerializer,
@@ -240,6 +241,26 @@ class ApplicationViewSet(
         services.extension_request(
             application_id=int(pk),
             by=request.user,
+            completion_deadline=data["completion_deadline"],
+            invoice_deadline=data["invoice_deadline"],
+            reason=data["reason"],
+        )
+        return self._answer(pk)
+
+    @extend_schema(
+        summary="Änderungsantrag stellen",
+        description=STEPS["request_change"].help
+        + " Unterlagen dazu (z. B. ein neues Angebot) vorher als Dokument der Art „change“ hochladen.",
+        request=ChangeRequestInputSerializer,
+        responses={200: GrantApplicationSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="request-change")
+    def request_change(self, request, pk=None, format=None):
+        data = self._valid(ChangeRequestInputSerializer, request.data)
+        services.change_request(
+            application_id=int(pk),
+            by=request.user,
+            components=component_inputs(data["components"]),
             completion_deadline=data["completion_deadline"],
             invoice_deadline=data["invoice_deadline"],
             reason=data["reason"],

@@ -101,6 +101,34 @@ Begründung:
 {{ comment }}""",
         "legal_remedy_notice": LEGAL_REMEDY_NOTICE,
     },
+    LetterKind.CHANGE: {
+        "subject": "Änderungsbescheid – {{ programme.name }} – {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+auf Ihren Antrag vom {{ change.requested_at|date:"d.m.Y" }} ändern wir den Zuwendungsbescheid vom {{ application.approved_at|date:"d.m.Y" }} für die Maßnahme am Grundstück {{ property.address }}. Es gilt nun (bisher in Klammern):
+{% for m in change.measures %}
+{{ m.label }}: {% if m.area is None %}entfällt{% else %}{{ m.area|floatformat:"-2" }} m², Kosten {{ m.gross|euro }} brutto{% endif %} ({% if m.area_before is None %}bisher nicht beantragt{% else %}{{ m.area_before|floatformat:"-2" }} m², {{ m.gross_before|euro }}{% endif %}){% endfor %}
+
+Zuwendung: {{ change.grant|euro }} (bisher {{ change.grant_before|euro }}){% if change.deadlines_change %}
+Abschluss der Maßnahme: bis zum {{ change.completion_deadline|date:"d.m.Y" }} (bisher {{ change.completion_deadline_before|date:"d.m.Y" }})
+Einreichen der Schlussrechnungen: bis zum {{ change.invoice_deadline|date:"d.m.Y" }} (bisher {{ change.invoice_deadline_before|date:"d.m.Y" }}){% endif %}
+
+Die Zuwendung ist nach der Fassung {{ guideline.number }} der Förderrichtlinie berechnet, nach der Ihr Antrag bewilligt wurde. Alle übrigen Bestimmungen des Zuwendungsbescheids gelten unverändert fort.
+
+Begründung: Sie haben die Änderung mit folgenden Gründen beantragt: {{ change.reason }} Die geänderte Maßnahme erfüllt die Voraussetzungen der Förderrichtlinie, und die Mittel des Programmjahres {{ application.budget_year }} tragen die geänderte Zuwendung. Dieser Bescheid ersetzt den Zuwendungsbescheid in den genannten Punkten.{% if comment %}
+{{ comment }}{% endif %}""",
+        "legal_remedy_notice": LEGAL_REMEDY_NOTICE,
+    },
+    LetterKind.CHANGE_REFUSAL: {
+        "subject": "Ablehnung des Änderungsantrags – {{ programme.name }} – {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+Ihren Antrag vom {{ change.requested_at|date:"d.m.Y" }} auf Änderung des Zuwendungsbescheids vom {{ application.approved_at|date:"d.m.Y" }} lehnen wir ab. Es bleibt bei den bewilligten Maßnahmen und Kosten, bei der Zuwendung von {{ application.approved_grant|euro }} und bei den Fristen: Abschluss der Maßnahme bis zum {{ application.completion_deadline|date:"d.m.Y" }}, Schlussrechnungen bis zum {{ application.invoice_deadline|date:"d.m.Y" }}.
+
+Begründung:
+{{ comment }}""",
+        "legal_remedy_notice": LEGAL_REMEDY_NOTICE,
+    },
     LetterKind.PAYMENT: {
         "subject": "Auszahlung der Zuwendung – {{ application.file_number }}",
         "body": """Sehr geehrte Damen und Herren,

@@ -18,7 +18,16 @@ from weasyprint import HTML
 
 from .calculator import Bound
 from .letter_defaults import DEFAULTS, SIGNATORY
-from .models import DeadlineExtension, GrantApplication, Letter, LetterBatch, LetterKind, LetterTemplate, MeasureKind
+from .models import (
+    ChangeRequest,
+    DeadlineExtension,
+    GrantApplication,
+    Letter,
+    LetterBatch,
+    LetterKind,
+    LetterTemplate,
+    MeasureKind,
+)
 from .steps import LETTER_FOR_TRANSITION
 from .wording import WORDING_ENGINE
 
@@ -74,6 +83,7 @@ def letter_context(application: GrantApplication, *, comment: str = "") -> dict:
         ],
         "released_amount": released,
         "extension": _last_extension(application),
+        "change": _last_change(application),
     }
 
 
@@ -90,6 +100,25 @@ def _last_extension(application: GrantApplication) -> dict | None:
         "invoice_deadline_before": extension.invoice_deadline_before,
         "completion_deadline": extension.completion_deadline,
         "invoice_deadline": extension.invoice_deadline,
+    }
+
+
+def _last_change(application: GrantApplication) -> dict | None:
+    """The case's latest decided change request, for the letters that decide one: what changed, old and new."""
+    change = application.changes.exclude(outcome=ChangeRequest.Outcome.OPEN).order_by("-decided_at", "-id").first()
+    if change is None:
+        return None
+    return {
+        "requested_at": change.requested_at,
+        "reason": change.reason,
+        "measures": change.rows(),
+        "grant_before": change.grant_before,
+        "grant": change.grant,
+        "deadlines_change": change.deadlines_change,
+        "completion_deadline_before": change.completion_deadline_before,
+        "invoice_deadline_before": change.invoice_deadline_before,
+        "completion_deadline": change.completion_deadline,
+        "invoice_deadline": change.invoice_deadline,
     }
 
 

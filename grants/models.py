@@ -479,6 +479,32 @@ def extension_open(application: GrantApplication) -> bool:
 # A case waiting for the decision on its deadline extension, for the caseworker's queue (grants.steps).
 EXTENSION_REQUESTED = Q(extension_requested_at__isnull=False)
 
+
+@refused_with(_("Zu diesem Antrag ist bereits ein Änderungsantrag gestellt und noch nicht entschieden."))
+def no_open_change(application: GrantApplication) -> bool:
+    return application.open_change_id is None
+
+
+@refused_with(_("Zu diesem Antrag ist kein Änderungsantrag offen."))
+def change_open(application: GrantApplication) -> bool:
+    return application.open_change_id is not None
+
+
+@refused_with(_("Der Änderungsantrag ist schon geprüft."))
+def change_unchecked(application: GrantApplication) -> bool:
+    # Only of an open change (change_open speaks of none), as the next one.
+    return application.open_change_id is None or application.open_change.checked_at is None
+
+
+@refused_with(_("Der Änderungsantrag ist noch nicht geprüft."))
+def change_checked(application: GrantApplication) -> bool:
+    return application.open_change_id is None or application.open_change.checked_at is not None
+
+
+# A case whose change request waits for the check, and one whose checked change waits for the decision (the queues).
+CHANGE_TO_CHECK = Q(open_change__isnull=False, open_change__checked_at__isnull=True)
+CHANGE_TO_DECIDE = Q(open_change__isnull=False, open_change__checked_at__isnull=False)
+
 # The limits of the free texts without a max_length of their own, for every door (API, portal, workspace).
 DESCRIPTION_MAX_LENGTH = 5000  # an application's description of its measures
 COMMENT_MAX_LENGTH = 2000  # the comment of a step, kept in the application's history
@@ -558,6 +584,16 @@ class GrantApplication(FSMModelMixin, models.Model):
     # Set while a deadline extension waits for its decision (DeadlineExtension holds the request itself).
     extension_requested_at = models.DateTimeField(
         _("Fristverlängerung beantragt am"), null=True, blank=True, editable=False
+    )
+    # The change request (Änderungsantrag) not yet decided; its rows keep every version of the measures and costs.
+    open_change = models.ForeignKey(
+        "ChangeRequest",
+        verbose_name=_("offener Änderungsantrag"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
     )
     updated_at = models.DateTimeField(_("zuletzt geändert am"), auto_now=True)
     anonymised_at = models.DateTimeField(_("anonymisiert am"), null=True, blank=True, editable=False)
@@ -685,7 +721,13 @@ class GrantApplication(FSMModelMixin, models.Model):
     # Sachlich richtig: the application stays approved; the step is logged like every other.
     @fsm_log_by
     @fsm_log_description
-    @transition(field=state, source=State.APPROVED, target=State.APPROVED, permission=_permitted("certify_invoices"))
+    @transition(
+        field=state,
+        source=State.APPROVED,
+        target=State.APPROVED,
+        conditions=[no_open_change],
+        permission=_permitted("certify_invoices"),
+    )
     def certify_invoices(self, *, by=None, description=None) -> None:
         pass
 
@@ -714,7 +756,7 @@ class GrantApplication(FSMModelMixin, models.Model):
         field=state,
         source=State.APPROVED,
         target=State.APPROVED,
-        conditions=[invoices_not_certified, no_open_extension],
+        conditions=[invoices_not_certified, no_open_extension, no_open_change],
         permission=_permitted("request_extension"),
     )
     def request_extension(self, *, by=None, description=None) -> None:
@@ -742,6 +784,55 @@ class GrantApplication(FSMModelMixin, models.Model):
         permission=_permitted("refuse_extension"),
     )
     def refuse_extension(self, *, by=None, description=None) -> None:
+        pass
+
+    # Change request (Änderungsantrag): the case stays approved; request, check and decision are logged.
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=State.APPROVED,
+        target=State.APPROVED,
+        conditions=[invoices_not_certified, no_open_change, no_open_extension],
+        permission=_permitted("request_change"),
+    )
+    def request_change(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=State.APPROVED,
+        target=State.APPROVED,
+        conditions=[change_open, change_unchecked],
+        permission=_permitted("check_change"),
+    )
+    def check_change(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=State.APPROVED,
+        target=State.APPROVED,
+        conditions=[change_open, change_checked],
+        permission=_permitted("approve_change"),
+    )
+    def approve_change(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=State.APPROVED,
+        target=State.APPROVED,
+        conditions=[change_open],
+        permission=_permitted("refuse_change"),
+    )
+    def refuse_change(self, *, by=None, description=None) -> None:
         pass
 
 
@@ -783,6 +874,7 @@ class CostItem(models.Model):
     class Stage(models.TextChoices):
         QUOTE = "quote", _("Angebot")
         INVOICE = "invoice", _("Schlussrechnung")
+        CHANGE = "change", _("Unterlage zum Änderungsantrag")
 
     component = models.ForeignKey(MeasureComponent, on_delete=models.CASCADE, related_name="cost_items")
     stage = models.CharField(_("Art"), max_length=10, choices=Stage.choices, default=Stage.QUOTE)
@@ -828,6 +920,7 @@ class Document(models.Model):
         LAND_REGISTER = "land_register", _("Grundbuchauszug")
         OWNER_CONSENT = "owner_consent", _("Zustimmung der Eigentümerseite")
         INVOICE = "invoice", _("Schlussrechnung")
+        CHANGE = "change", _("Unterlage zum Änderungsantrag")
         PHOTO_AFTER = "photo_after", _("Foto nach der Maßnahme")
         OTHER = "other", _("Sonstiges")
 
@@ -874,6 +967,8 @@ class LetterKind(models.TextChoices):
     PAYMENT = "payment", _("Auszahlungsmitteilung")
     EXTENSION = "extension", _("Bescheid über die Fristverlängerung")
     EXTENSION_REFUSAL = "extension_refusal", _("Ablehnung der Fristverlängerung")
+    CHANGE = "change", _("Änderungsbescheid")
+    CHANGE_REFUSAL = "change_refusal", _("Ablehnung des Änderungsantrags")
 
 
 class LetterTemplate(models.Model):
@@ -1065,6 +1160,7 @@ class DeadlineExtension(models.Model):
         OPEN = "open", _("beantragt")
         GRANTED = "granted", _("bewilligt")
         REFUSED = "refused", _("abgelehnt")
+        WITHDRAWN = "withdrawn", _("mit dem Antrag zurückgezogen")
 
     application = models.ForeignKey(
         GrantApplication, verbose_name=_("Antrag"), on_delete=models.CASCADE, related_name="extensions"
@@ -1106,3 +1202,111 @@ class DeadlineExtension(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application}: {self.completion_deadline} / {self.invoice_deadline}"
+
+
+class ChangeRequest(models.Model):
+    """Änderungsantrag: the owner's request to change an approved case's measures and costs, and its decision.
+
+    ``measures_before`` and ``measures`` are the case's measures with their quoted costs before and after the
+    change (``grants.services.measures_snapshot``); with the first row's ``measures_before`` (the approval),
+    the approved rows are every version of the case's measures and costs.
+    """
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", _("beantragt")
+        APPROVED = "approved", _("bewilligt")
+        REFUSED = "refused", _("abgelehnt")
+        WITHDRAWN = "withdrawn", _("mit dem Antrag zurückgezogen")
+
+    application = models.ForeignKey(
+        GrantApplication, verbose_name=_("Antrag"), on_delete=models.CASCADE, related_name="changes"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("beantragt von"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("beantragt am"), auto_now_add=True)
+    reason = models.TextField(_("Begründung"))
+    measures_before = models.JSONField(_("bisherige Maßnahmen und Kosten"))
+    measures = models.JSONField(_("beantragte Maßnahmen und Kosten"))
+    grant_before = models.DecimalField(_("bisher bewilligter Zuschuss"), max_digits=12, decimal_places=2)
+    grant = models.DecimalField(_("Zuschuss nach der Änderung"), max_digits=12, decimal_places=2)
+    computation = models.JSONField(_("Berechnung nach der Änderung"), default=dict)
+    completion_deadline_before = models.DateField(_("bisherige Durchführungsfrist"))
+    invoice_deadline_before = models.DateField(_("bisherige Frist Schlussrechnung"))
+    completion_deadline = models.DateField(_("neue Durchführungsfrist"))
+    invoice_deadline = models.DateField(_("neue Frist Schlussrechnung"))
+    outcome = models.CharField(_("Entscheidung"), max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("geprüft von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    checked_at = models.DateTimeField(_("geprüft am"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entschieden von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("entschieden am"), null=True, blank=True)
+    decision_comment = models.TextField(_("Begründung der Entscheidung"), blank=True)
+
+    class Meta:
+        verbose_name = _("Änderungsantrag")
+        verbose_name_plural = _("Änderungsanträge")
+        ordering = ["requested_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"], condition=Q(outcome="open"), name="one_open_change_per_application"
+            ),
+            models.CheckConstraint(
+                condition=Q(invoice_deadline__gte=F("completion_deadline")), name="change_invoices_after_works"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="change_reason_not_empty"),
+            models.CheckConstraint(condition=Q(grant__gte=0), name="change_grant_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return _("Änderungsantrag zu %(case)s vom %(date)s") % {
+            "case": self.application,
+            "date": self.requested_at.date() if self.requested_at else "",
+        }
+
+    def rows(self) -> list[dict]:
+        """Each measure before and after the change (area, net and gross costs; None where there is none), by kind."""
+
+        def figures(measures: list[dict]) -> dict[str, dict]:
+            return {
+                m["kind"]: {
+                    "area": Decimal(m["area_m2"]),
+                    "net": sum((Decimal(c["net_amount"]) for c in m["costs"]), Decimal("0.00")),
+                    "gross": sum(
+                        (Decimal(c["net_amount"]) + Decimal(c["vat_amount"]) for c in m["costs"]), Decimal("0.00")
+                    ),
+                }
+                for m in measures
+            }
+
+        before, after = figures(self.measures_before), figures(self.measures)
+        empty = dict.fromkeys(("area", "net", "gross"))
+        return [
+            {
+                "label": MeasureKind(kind).label,
+                **{f"{name}_before": value for name, value in before.get(kind, empty).items()},
+                **after.get(kind, empty),
+                "changed": before.get(kind) != after.get(kind),
+            }
+            for kind in [k for k in MeasureKind.values if k in before or k in after]
+        ]
+
+    @property
+    def deadlines_change(self) -> bool:
+        return (self.completion_deadline, self.invoice_deadline) != (
+            self.completion_deadline_before,
+            self.invoice_deadline_before,
+        )

@@ -86,7 +86,12 @@ OWNER_UPLOAD_KINDS = {
         Document.Kind.OWNER_CONSENT,
         Document.Kind.OTHER,
     ),
-    GrantApplication.State.APPROVED: (Document.Kind.INVOICE, Document.Kind.PHOTO_AFTER, Document.Kind.OTHER),
+    GrantApplication.State.APPROVED: (
+        Document.Kind.INVOICE,
+        Document.Kind.PHOTO_AFTER,
+        Document.Kind.CHANGE,
+        Document.Kind.OTHER,
+    ),
     GrantApplication.State.PAID: (Document.Kind.PHOTO_AFTER,),
 }
 
@@ -104,6 +109,7 @@ class OwnerSteps:
     withdraw: bool
     upload_kinds: tuple[str, ...]
     request_extension: bool = False
+    request_change: bool = False
 
 
 def owner_steps(user: User, application: GrantApplication) -> OwnerSteps:
@@ -114,6 +120,7 @@ def owner_steps(user: User, application: GrantApplication) -> OwnerSteps:
         withdraw="withdraw" in possible and is_owner(user, application),
         upload_kinds=upload_kinds(user, application),
         request_extension="request_extension" in possible and is_owner(user, application),
+        request_change="request_change" in possible and is_owner(user, application),
     )
 
 

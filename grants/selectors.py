@@ -33,6 +33,7 @@ from core.money import CENT, ZERO
 
 from .calculator import GrantResult
 from .models import (
+    ChangeRequest,
     CostItem,
     DeadlineExtension,
     Document,
@@ -233,13 +234,14 @@ def programmes_with_rules(programmes: QuerySet[Programme]) -> QuerySet[Programme
 
 
 def applications_with_details(applications: QuerySet[GrantApplication]) -> QuerySet[GrantApplication]:
-    """Applications with programme, applicant, property, measures with cost items and deadline extensions."""
+    """Applications with programme, applicant, property, measures with cost items, extensions and change requests."""
     return applications.select_related(
         "programme__municipality", "guideline_version", "applicant", "property"
     ).prefetch_related(
         Prefetch("components", queryset=MeasureComponent.objects.order_by("id")),
         Prefetch("components__cost_items", queryset=CostItem.objects.order_by("stage", "id")),
         Prefetch("extensions", queryset=DeadlineExtension.objects.order_by("requested_at", "id")),
+        Prefetch("changes", queryset=ChangeRequest.objects.order_by("requested_at", "id")),
     )
 
 

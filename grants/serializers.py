@@ -18,6 +18,7 @@ from .calculator import BuildingCategory
 from .models import (
     COMMENT_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,
+    ChangeRequest,
     CostItem,
     DeadlineExtension,
     Document,
@@ -156,8 +157,41 @@ class DeadlineExtensionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ChangeRequestSerializer(serializers.ModelSerializer):
+    measures_before = serializers.JSONField(read_only=True, help_text="Maßnahmen und Kosten vor der Änderung.")
+    measures = serializers.JSONField(read_only=True, help_text="Beantragte Maßnahmen und Kosten.")
+    computation = serializers.JSONField(read_only=True, help_text="Rechenweg des Zuschusses nach der Änderung.")
+
+    class Meta:
+        model = ChangeRequest
+        fields = [
+            "id",
+            "requested_at",
+            "reason",
+            "measures_before",
+            "measures",
+            "grant_before",
+            "grant",
+            "computation",
+            "completion_deadline_before",
+            "invoice_deadline_before",
+            "completion_deadline",
+            "invoice_deadline",
+            "outcome",
+            "checked_at",
+            "decided_at",
+            "decision_comment",
+        ]
+        read_only_fields = fields
+
+
 class GrantApplicationSerializer(serializers.ModelSerializer):
     components = MeasureComponentSerializer(many=True, read_only=True)
+    changes = ChangeRequestSerializer(
+        many=True,
+        read_only=True,
+        help_text="Änderungsanträge, älteste zuerst: jede bewilligte ist eine neue Fassung der Maßnahmen und Kosten.",
+    )
     extensions = DeadlineExtensionSerializer(
         many=True, read_only=True, help_text="Fristverlängerungen: beantragt, bewilligt oder abgelehnt, älteste zuerst."
     )
@@ -206,6 +240,8 @@ class GrantApplicationSerializer(serializers.ModelSerializer):
             "paid_amount",
             "extension_requested_at",
             "extensions",
+            "open_change",
+            "changes",
             "components",
         ]
         read_only_fields = fields
@@ -332,6 +368,23 @@ class ExtensionRequestSerializer(serializers.Serializer):
     reason = TextSerializerField(
         max_length=COMMENT_MAX_LENGTH, help_text="Warum die bisherigen Fristen nicht reichen (Pflicht)."
     )
+
+
+class ChangeRequestInputSerializer(serializers.Serializer):
+    components = ComponentInputSerializer(
+        many=True,
+        allow_empty=False,
+        min_length=1,
+        max_length=len(MeasureKind.choices),
+        help_text="Alle Maßnahmen, wie sie nach der Änderung sein sollen, mit ihren Kosten (ersetzt die bisherigen).",
+    )
+    completion_deadline = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text="Neue Durchführungsfrist, falls sie sich ändert."
+    )
+    invoice_deadline = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text="Neue Frist Schlussrechnungen, falls sie sich ändert."
+    )
+    reason = TextSerializerField(max_length=COMMENT_MAX_LENGTH, help_text="Warum sich die Maßnahme ändert (Pflicht).")
 
 
 class CertifyInvoicesSerializer(TransitionSerializer):

@@ -39,6 +39,7 @@ from .einvoices import einvoice_as_dict, einvoice_in_pdf, read_einvoice_xml
 from .models import (
     COMMENT_MAX_LENGTH,
     GUIDELINE_TERMS,
+    ChangeRequest,
     CostItem,
     DeadlineExtension,
     Document,
@@ -443,7 +444,14 @@ def application_withdraw(*, application_id: int, by: User, comment: str = "") ->
             by=by,
             comment=_("Rücknahme %(file)s") % {"file": application.file_number},
         )
-    return _run(application, "withdraw", by=by, comment=comment)
+    # A request still open ends with the case: there is nothing left to decide.
+    if application.open_change_id is not None:
+        _decide(application.open_change, ChangeRequest.Outcome.WITHDRAWN, by=by, comment="")
+    if (extension := application.extensions.filter(outcome=DeadlineExtension.Outcome.OPEN).first()) is not None:
+        _decide(extension, DeadlineExtension.Outcome.WITHDRAWN, by=by, comment="")
+    return _run(
+        application, "withdraw", by=by, comment=comment, then={"open_change": None, "extension_requested_at": None}
+    )
 
 
 @_serves("certify_invoices")
@@ -503,6 +511,37 @@ def application_document(*, application_id: int, by: User, comment: str = "") ->
 EXTENSION_MAX_YEARS = 5
 
 
+def _reason(reason: str, missing: str) -> str:
+    """The reasons of an owner's request: required, and within the length of a step's comment."""
+    reason = _require_comment(reason, missing)
+    if len(reason) > COMMENT_MAX_LENGTH:
+        raise DomainError(
+            _("Die Begründung ist zu lang (höchstens %(max)s Zeichen).") % {"max": COMMENT_MAX_LENGTH},
+            code=Code.INVALID,
+        )
+    return reason
+
+
+def _current_deadlines(application: GrantApplication) -> tuple[date, date]:
+    if application.completion_deadline is None or application.invoice_deadline is None:
+        raise DomainError(_("Für diesen Antrag sind keine Fristen gesetzt."))
+    return application.completion_deadline, application.invoice_deadline
+
+
+def deadline_problems(before: tuple[date, date], after: tuple[date, date]) -> list[str]:
+    """What is wrong with new (completion, invoice) deadlines in place of the ones before, in words."""
+    problems = []
+    if after[0] < before[0] or after[1] < before[1]:
+        problems.append(_("Eine Verlängerung kann eine Frist nicht verkürzen."))
+    if after[1] < after[0]:
+        problems.append(_("Die Schlussrechnungen können erst nach dem Abschluss der Maßnahme fällig sein."))
+    if max(after) > before[1] + relativedelta(years=EXTENSION_MAX_YEARS):
+        problems.append(
+            _("Eine Frist kann höchstens um %(years)s Jahre verlängert werden.") % {"years": EXTENSION_MAX_YEARS}
+        )
+    return problems
+
+
 @_serves("request_extension")
 @transaction.atomic
 def extension_request(
@@ -511,34 +550,20 @@ def extension_request(
     """Fristverlängerung beantragen: the owner asks for later deadlines, with reasons; the case stays approved."""
     application = _lock(application_id)
     _ensure_allowed(by, "request_extension", application)
-    reason = _require_comment(reason, _("Bitte begründen Sie, warum Sie mehr Zeit brauchen."))
-    if len(reason) > COMMENT_MAX_LENGTH:
-        raise DomainError(
-            _("Die Begründung ist zu lang (höchstens %(max)s Zeichen).") % {"max": COMMENT_MAX_LENGTH},
-            code=Code.INVALID,
-        )
-    before_completion, before_invoices = application.completion_deadline, application.invoice_deadline
-    if before_completion is None or before_invoices is None:
-        raise DomainError(_("Für diesen Antrag sind keine Fristen gesetzt."))
-    problems = []
-    if completion_deadline < before_completion or invoice_deadline < before_invoices:
-        problems.append(_("Eine Verlängerung kann eine Frist nicht verkürzen."))
-    if (completion_deadline, invoice_deadline) == (before_completion, before_invoices):
+    reason = _reason(reason, _("Bitte begründen Sie, warum Sie mehr Zeit brauchen."))
+    before = _current_deadlines(application)
+    after = (completion_deadline, invoice_deadline)
+    problems = deadline_problems(before, after)
+    if after == before:
         problems.append(_("Bitte geben Sie mindestens eine spätere Frist an."))
-    if invoice_deadline < completion_deadline:
-        problems.append(_("Die Schlussrechnungen können erst nach dem Abschluss der Maßnahme fällig sein."))
-    if max(completion_deadline, invoice_deadline) > before_invoices + relativedelta(years=EXTENSION_MAX_YEARS):
-        problems.append(
-            _("Eine Frist kann höchstens um %(years)s Jahre verlängert werden.") % {"years": EXTENSION_MAX_YEARS}
-        )
     if problems:
         raise DomainError(problems, code=Code.INVALID)
     extension = DeadlineExtension.objects.create(
         application=application,
         requested_by=by,
         reason=reason,
-        completion_deadline_before=before_completion,
-        invoice_deadline_before=before_invoices,
+        completion_deadline_before=before[0],
+        invoice_deadline_before=before[1],
         completion_deadline=completion_deadline,
         invoice_deadline=invoice_deadline,
     )
@@ -556,12 +581,13 @@ def _open_extension(application: GrantApplication) -> DeadlineExtension:
     return extension
 
 
-def _decide_extension(extension: DeadlineExtension, outcome: str, *, by: User, comment: str) -> None:
-    extension.outcome = outcome
-    extension.decided_by = by
-    extension.decided_at = timezone.now()
-    extension.decision_comment = comment
-    extension.save(update_fields=["outcome", "decided_by", "decided_at", "decision_comment"])
+def _decide(request: DeadlineExtension | ChangeRequest, outcome: str, *, by: User, comment: str) -> None:
+    """Record the decision on an owner's request (extension or change): who, when, what and why."""
+    request.outcome = outcome
+    request.decided_by = by
+    request.decided_at = timezone.now()
+    request.decision_comment = comment
+    request.save(update_fields=["outcome", "decided_by", "decided_at", "decision_comment"])
 
 
 @_serves("grant_extension")
@@ -571,7 +597,7 @@ def extension_grant(*, application_id: int, by: User, comment: str = "") -> Gran
     application = _lock(application_id)
     _ensure_allowed(by, "grant_extension", application)
     extension = _open_extension(application)
-    _decide_extension(extension, DeadlineExtension.Outcome.GRANTED, by=by, comment=(comment or "").strip())
+    _decide(extension, DeadlineExtension.Outcome.GRANTED, by=by, comment=(comment or "").strip())
     application.completion_deadline = extension.completion_deadline
     application.invoice_deadline = extension.invoice_deadline
     return _run(application, "grant_extension", by=by, comment=comment, then={"extension_requested_at": None})
@@ -585,8 +611,235 @@ def extension_refuse(*, application_id: int, by: User, comment: str) -> GrantApp
     _ensure_allowed(by, "refuse_extension", application)
     comment = _require_comment(comment, str(STEPS["refuse_extension"].comment_required))
     extension = _open_extension(application)
-    _decide_extension(extension, DeadlineExtension.Outcome.REFUSED, by=by, comment=comment)
+    _decide(extension, DeadlineExtension.Outcome.REFUSED, by=by, comment=comment)
     return _run(application, "refuse_extension", by=by, comment=comment, then={"extension_requested_at": None})
+
+
+# --- change request (Änderungsantrag) --------------------------------------------------------
+
+
+def measures_of(application: GrantApplication) -> list[ComponentInput]:
+    """The case's measures with their quoted costs as they stand, in the form a change gives them."""
+    return [
+        ComponentInput(
+            kind=measure.kind,
+            area_m2=measure.area_m2,
+            description=measure.description,
+            category=measure.category,
+            costs=tuple(
+                CostInput(i.description, i.net_amount, i.vat_amount, i.ancillary)
+                for i in measure.cost_items.all()
+                if i.stage == CostItem.Stage.QUOTE
+            ),
+        )
+        for measure in application.components.all()
+    ]
+
+
+def measures_snapshot(components: Iterable[ComponentInput]) -> list[dict]:
+    """Measures and costs as a change request keeps them (amounts as exact decimal strings), by kind."""
+    return sorted(
+        (
+            {
+                "kind": c.kind,
+                "area_m2": str(c.area_m2),
+                "description": c.description,
+                "category": c.category,
+                "costs": [
+                    {
+                        "description": cost.description,
+                        "net_amount": str(cost.net_amount),
+                        "vat_amount": str(cost.vat_amount),
+                        "ancillary": cost.ancillary,
+                    }
+                    for cost in c.costs
+                ],
+            }
+            for c in components
+        ),
+        key=lambda measure: measure["kind"],
+    )
+
+
+def measures_from_snapshot(snapshot: Iterable[dict]) -> list[ComponentInput]:
+    return [
+        ComponentInput(
+            kind=m["kind"],
+            area_m2=Decimal(m["area_m2"]),
+            description=m["description"],
+            category=m["category"],
+            costs=tuple(
+                CostInput(c["description"], Decimal(c["net_amount"]), Decimal(c["vat_amount"]), c["ancillary"])
+                for c in m["costs"]
+            ),
+        )
+        for m in snapshot
+    ]
+
+
+def _valid_measures(application: GrantApplication, components: list[ComponentInput]) -> None:
+    """The rules of a draft's measures, for measures not saved yet: funded kinds, each once, with valid costs."""
+    if not components:
+        raise DomainError(_("Bitte geben Sie mindestens eine Maßnahme mit Fläche und Kosten an."), code=Code.INVALID)
+    kinds = [c.kind for c in components]
+    if len(set(kinds)) != len(kinds):
+        raise DomainError(_("Jede Art von Maßnahme kann nur einmal angegeben werden."), code=Code.INVALID)
+    problems = []
+    try:
+        _ensure_funded(application, components)
+        for component in components:
+            if not component.costs:
+                problems.append(
+                    _("Für die Maßnahme „%(kind)s“ fehlen die Kosten.")
+                    % {"kind": MeasureComponent(kind=component.kind).get_kind_display()}
+                )
+            measure = MeasureComponent(
+                application=application,
+                kind=component.kind,
+                area_m2=component.area_m2,
+                description=component.description,
+                category=component.category,
+            )
+            measure.full_clean(exclude=["application"], validate_unique=False)
+            for cost in component.costs:
+                CostItem(
+                    component=measure,
+                    stage=CostItem.Stage.QUOTE,
+                    description=cost.description,
+                    net_amount=cost.net_amount,
+                    vat_amount=cost.vat_amount,
+                    ancillary=cost.ancillary,
+                ).full_clean(exclude=["component"])
+    except ValidationError as error:
+        problems += error.messages
+    if problems:
+        raise DomainError(problems, code=Code.INVALID)
+
+
+@_serves("request_change")
+@transaction.atomic
+def change_request(
+    *,
+    application_id: int,
+    by: User,
+    components: Iterable[ComponentInput],
+    reason: str,
+    completion_deadline: date | None = None,
+    invoice_deadline: date | None = None,
+    files: Iterable = (),
+) -> ChangeRequest:
+    """Änderungsantrag: the owner asks to change the approved measures, costs, areas or deadlines, with reasons.
+
+    The grant the change would give is computed under the case's guideline version; nothing of the case changes
+    until the change is approved. The documents come with the request, all of them or none.
+    """
+    application = _lock(application_id)
+    _ensure_allowed(by, "request_change", application)
+    reason = _reason(reason, _("Bitte begründen Sie, warum sich die Maßnahme ändern soll."))
+    components = list(components)
+    _valid_measures(application, components)
+    before = _current_deadlines(application)
+    after = (completion_deadline or before[0], invoice_deadline or before[1])
+    problems = deadline_problems(before, after)
+    measures_before, measures = measures_snapshot(measures_of(application)), measures_snapshot(components)
+    if measures == measures_before and after == before:
+        problems.append(_("Die beantragten Maßnahmen und Fristen sind dieselben wie bisher."))
+    if problems:
+        raise DomainError(problems, code=Code.INVALID)
+    result = application.compute_for((c, c.costs) for c in components)
+    change = ChangeRequest.objects.create(
+        application=application,
+        requested_by=by,
+        reason=reason,
+        measures_before=measures_before,
+        measures=measures,
+        grant_before=application.approved_grant,
+        grant=result.grant,
+        computation=result.as_dict(),
+        completion_deadline_before=before[0],
+        invoice_deadline_before=before[1],
+        completion_deadline=after[0],
+        invoice_deadline=after[1],
+    )
+    stored: list[Document] = []
+    try:
+        for file in files:
+            stored.append(_document_store(application, by=by, kind=Document.Kind.CHANGE, file=file))
+        # The link after the transition: its condition is that no change is open, which this one now is.
+        _run(application, "request_change", by=by, comment=reason, then={"open_change": change})
+    except Exception:
+        for document in stored:  # the files of a request that does not commit must not stay behind
+            document.file.storage.delete(document.file.name)  # type: ignore[arg-type]  # saved, so it has a name
+        raise
+    return change
+
+
+def _open_change(application: GrantApplication) -> ChangeRequest:
+    change = application.open_change
+    if change is None:  # the conditions say so first; no step may take it for granted
+        raise DomainError(_("Zu diesem Antrag ist kein Änderungsantrag offen."))
+    return change
+
+
+@_serves("check_change")
+@transaction.atomic
+def change_check(*, application_id: int, by: User, comment: str = "") -> GrantApplication:
+    """Änderungsantrag prüfen: the caseworker confirms the request; a second person decides."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "check_change", application)
+    change = _open_change(application)
+    _run(application, "check_change", by=by, comment=comment)
+    # After the transition: its condition is that the change is not checked yet.
+    change.checked_by = by
+    change.checked_at = timezone.now()
+    change.save(update_fields=["checked_by", "checked_at"])
+    return application
+
+
+@_serves("approve_change")
+@transaction.atomic
+def change_approve(*, application_id: int, by: User, comment: str = "") -> GrantApplication:
+    """Änderung bewilligen (four-eyes): the measures and costs change, the grant with them, booked per share.
+
+    A higher grant is committed in addition, only if the allocation and each of its shares carry it (409 and
+    nothing changed otherwise); a lower one releases the difference.
+    """
+    application = _lock(application_id)
+    _ensure_allowed(by, "approve_change", application)
+    change = _open_change(application)
+    _measures_edit(application, measures_from_snapshot(change.measures))
+    application.store_computation(application.compute())
+    grant, before = application.computed_grant, application.approved_grant
+    words = {"file": application.file_number}
+    try:
+        if grant > before:
+            ledger_commit(
+                programme_id=application.programme_id,
+                year=_budget_year(application),
+                application=application,
+                amount=grant - before,
+                by=by,
+                comment=_("Änderung %(file)s: Erhöhung") % words,
+            )
+        elif grant < before:
+            _release(application, before - grant, by=by, comment=_("Änderung %(file)s: Minderung") % words)
+    except BudgetError as error:
+        raise DomainError(str(error)) from None
+    application.approved_grant = grant
+    application.completion_deadline, application.invoice_deadline = change.completion_deadline, change.invoice_deadline
+    _decide(change, ChangeRequest.Outcome.APPROVED, by=by, comment=(comment or "").strip())
+    return _run(application, "approve_change", by=by, comment=comment, then={"open_change": None})
+
+
+@_serves("refuse_change")
+@transaction.atomic
+def change_refuse(*, application_id: int, by: User, comment: str) -> GrantApplication:
+    """Änderungsantrag ablehnen, with reasons: the approved measures, costs and deadlines stay."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "refuse_change", application)
+    comment = _require_comment(comment, str(STEPS["refuse_change"].comment_required))
+    _decide(_open_change(application), ChangeRequest.Outcome.REFUSED, by=by, comment=comment)
+    return _run(application, "refuse_change", by=by, comment=comment, then={"open_change": None})
 
 
 def application_approve_queued(*, application_id: int, by_id: int, comment: str = "") -> bool:
@@ -695,6 +948,11 @@ def document_upload(*, application_id: int, by: User, kind: str, file) -> Docume
                 % {"state": application.get_state_display()}
             )
         raise ValidationError(_("Diese Art von Unterlage können Sie jetzt nicht hochladen."), code="kind")
+    return _document_store(application, by=by, kind=kind, file=file)
+
+
+def _document_store(application: GrantApplication, *, by: User, kind: str, file) -> Document:
+    """Check a file (content, limits) and keep it with the application; the row's failure leaves no file."""
     name = file.name or "datei"
     per_file = settings.PORTAL_UPLOAD_MAX_FILE_BYTES
     if file.size > per_file:

@@ -26,7 +26,14 @@ from django_fsm import can_proceed
 
 from applicants.models import Role
 
-from .models import EXTENSION_REQUESTED, INVOICES_CERTIFIED, GrantApplication, LetterKind
+from .models import (
+    CHANGE_TO_CHECK,
+    CHANGE_TO_DECIDE,
+    EXTENSION_REQUESTED,
+    INVOICES_CERTIFIED,
+    GrantApplication,
+    LetterKind,
+)
 
 State = GrantApplication.State
 Text = str | Promise
@@ -194,6 +201,47 @@ _STEPS = (
         not_now=_("Fristen werden nur an bewilligten Anträgen verlängert."),
     ),
     Step(
+        "check_change",
+        GrantApplication.check_change,
+        staff=frozenset({Role.CASEWORKER}),
+        label=_("Änderungsantrag als geprüft bestätigen"),
+        history_label=_("Änderungsantrag geprüft"),
+        help="Änderungsantrag prüfen (Sachbearbeitung): über die Änderung entscheidet danach eine zweite Person.",
+        queue=Queue(Role.CASEWORKER, Q(state=State.APPROVED) & CHANGE_TO_CHECK, since="open_change__requested_at"),
+        not_now=_("Änderungsanträge gibt es nur zu bewilligten Anträgen."),
+    ),
+    Step(
+        "approve_change",
+        GrantApplication.approve_change,
+        staff=frozenset({Role.APPROVER}),
+        label=_("Änderung bewilligen"),
+        history_label=_("Änderung bewilligt"),
+        help="Änderung bewilligen (Bewilligung, nie wer den Änderungsantrag geprüft hat): Maßnahmen, Kosten und "
+        "Fristen ändern sich; ein höherer Zuschuss wird zusätzlich gebunden (409, wenn die Mittelausstattung "
+        "ihn nicht trägt), ein geringerer gibt den Unterschied frei.",
+        letter=LetterKind.CHANGE,
+        tells_owner=_("Es gelten nun die Maßnahmen, Kosten und Fristen aus dem beigefügten Änderungsbescheid."),
+        queue=Queue(Role.APPROVER, Q(state=State.APPROVED) & CHANGE_TO_DECIDE, since="open_change__checked_at"),
+        four_eyes="open_change__checked_by_id",
+        four_eyes_reason=_(
+            "Sie haben diesen Änderungsantrag geprüft; die Änderung muss eine andere Person bewilligen."
+        ),
+        not_now=_("Änderungsanträge gibt es nur zu bewilligten Anträgen."),
+    ),
+    Step(
+        "refuse_change",
+        GrantApplication.refuse_change,
+        staff=frozenset({Role.CASEWORKER, Role.APPROVER}),
+        label=_("Änderungsantrag ablehnen"),
+        history_label=_("Änderungsantrag abgelehnt"),
+        help="Änderungsantrag ablehnen (Sachbearbeitung oder Bewilligung) mit Begründung (Pflicht); es bleibt "
+        "beim bisherigen Bescheid.",
+        comment_required=_("Bitte begründen Sie die Ablehnung des Änderungsantrags."),
+        letter=LetterKind.CHANGE_REFUSAL,
+        tells_owner=_("Es bleibt beim bisherigen Zuwendungsbescheid; die Gründe stehen im beigefügten Bescheid."),
+        not_now=_("Änderungsanträge gibt es nur zu bewilligten Anträgen."),
+    ),
+    Step(
         "document",
         GrantApplication.document,
         staff=frozenset({Role.CASEWORKER}),
@@ -250,6 +298,16 @@ _STEPS = (
         "und Frist für die Schlussrechnung mit Begründung.",
         own_form=True,
         not_now=_("Eine Fristverlängerung kann nur für einen bewilligten Antrag beantragt werden."),
+    ),
+    Step(
+        "request_change",
+        GrantApplication.request_change,
+        owner=True,
+        history_label=_("Änderungsantrag gestellt"),
+        help="Änderungsantrag stellen (Antragsteller/in, nach der Bewilligung): geänderte Maßnahmen, Flächen, "
+        "Kosten und Fristen mit Begründung und Unterlagen.",
+        own_form=True,
+        not_now=_("Ein Änderungsantrag kann nur zu einem bewilligten Antrag gestellt werden."),
     ),
     Step("edit", owner=True),
     # Workspace actions that are not transitions; the auditor holds none of them (read only).

@@ -367,6 +367,55 @@ class ExtensionForm(forms.Form):
         return data
 
 
+class ChangeForm(MeasuresForm):
+    """Änderungsantrag: the measures as they are to be (prefilled with the approved ones), deadlines, reasons, files."""
+
+    completion_deadline = forms.DateField(
+        label=_("Frist für den Abschluss der Maßnahme"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": _("Bitte geben Sie die Frist für den Abschluss der Maßnahme an.")},
+    )
+    invoice_deadline = forms.DateField(
+        label=_("Frist für die Schlussrechnungen"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": _("Bitte geben Sie die Frist für die Schlussrechnungen an.")},
+    )
+    reason = TextFormField(
+        label=_("Begründung"),
+        help_text=_("Was ändert sich und warum, z. B. ein Schaden, der erst beim Gerüstbau sichtbar wurde?"),
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": _("Bitte begründen Sie, warum sich die Maßnahme ändern soll.")},
+    )
+    files = MultipleFileField(
+        label=_("Unterlagen zur Änderung"),
+        required=False,
+        help_text=_("z. B. das neue Angebot oder Fotos des Schadens: PDF, JPEG oder PNG, mehrere Dateien möglich."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["description"], self.fields["works_started_on"]
+
+    def clean(self):
+        data = super().clean()
+        completion, invoices = data.get("completion_deadline"), data.get("invoice_deadline")
+        if completion and invoices and invoices < completion:
+            self.add_error(
+                "invoice_deadline",
+                _("Die Schlussrechnungen können erst nach dem Abschluss der Maßnahme fällig sein."),
+            )
+        return data
+
+    @staticmethod
+    def initial_from(application) -> dict:
+        return {
+            **MeasuresForm.initial_from(application),
+            "completion_deadline": application.completion_deadline,
+            "invoice_deadline": application.invoice_deadline,
+        }
+
+
 class AddressCheckForm(forms.Form):
     street = TextFormField(label=_("Straße"), max_length=max_length_of(Property, "street"))
     house_number = TextFormField(label=_("Hausnummer"), max_length=max_length_of(Property, "house_number"))

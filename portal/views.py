@@ -43,6 +43,7 @@ from grants.steps import NEXT_STEP
 from .forms import (
     AddressCheckForm,
     ApplicantForm,
+    ChangeForm,
     ExtensionForm,
     MeasuresForm,
     PropertyForm,
@@ -477,6 +478,51 @@ def request_extension(request, pk: int):
         messages.success(request, _("Ihr Antrag auf Fristverlängerung ist eingegangen. Wir melden uns."))
         return redirect("portal:application", pk=application.pk)
     return render(request, "portal/request_extension.html", context, status=400 if form.errors else 200)
+
+
+@portal_view
+def request_change(request, pk: int):
+    """After approval: ask to change the measures, costs, areas or deadlines, with reasons and documents."""
+    application = _own(request.user, pk)
+    if not owner_steps(request.user, application).request_change:
+        messages.info(
+            request,
+            _(
+                "Einen Änderungsantrag können Sie nach der Bewilligung stellen, bis die Schlussrechnung geprüft ist, "
+                "und immer nur einen zugleich."
+            ),
+        )
+        return redirect("portal:application", pk=application.pk)
+    form = ChangeForm(
+        _posted(request),
+        request.FILES if request.method == "POST" else None,
+        kinds=_kinds(application),
+        graded=_graded(application),
+        initial=ChangeForm.initial_from(application),
+    )
+    context = {"nav": "applications", "application": application, "form": form, "limits": _limits()}
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.change_request(
+                    application_id=application.pk,
+                    by=request.user,
+                    components=form.components(),
+                    completion_deadline=form.cleaned_data["completion_deadline"],
+                    invoice_deadline=form.cleaned_data["invoice_deadline"],
+                    reason=form.cleaned_data["reason"],
+                    files=form.cleaned_data["files"],
+                )
+            except DomainError as refusal:
+                return _refusal_response(request, refusal, "portal/request_change.html", context)
+            except ValidationError as error:
+                return render(request, "portal/request_change.html", {**context, "errors": error.messages}, status=400)
+            messages.success(request, _("Ihr Änderungsantrag ist eingegangen. Wir prüfen ihn und melden uns."))
+            return redirect("portal:application", pk=application.pk)
+        context["computation"] = (
+            computation_rows(grant_preview(application, form.components()).as_dict()) if form.is_valid() else []
+        )
+    return render(request, "portal/request_change.html", context, status=400 if form.errors else 200)
 
 
 @portal_view
