@@ -156,7 +156,7 @@ class ApplicationViewSet(
     error_statuses = {name: {409} for name in [*(s.name for s in TRANSITION_STEPS), "update", "partial_update"]}
 
     # Bodies with lists of measures and costs: JSON only; a form cannot carry them (its "components" were ignored).
-    json_only = {"create", "update", "partial_update", "certify_invoices"}
+    json_only = {"create", "update", "partial_update", "certify_invoices", "request_change"}
 
     def get_queryset(self):
         return applications_with_details(visible_applications(self.request.user))

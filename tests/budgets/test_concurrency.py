@@ -127,3 +127,60 @@ def test_concurrent_approvals_never_over_commit_one_share_while_the_total_has_ro
     assert all(by_share[share].available >= 0 for share in ("federal", "state", "municipal", "private"))
     assert by_share["state"].committed <= by_share["state"].allocation
     assert totals.differences() == []
+
+
+def test_racing_changes_never_raise_grants_beyond_what_the_allocation_carries(programme, people):
+    """Approved cases of 7,200 € each ask to grow to 10,000 € (2,800 € more); the allocation's last 6,000 € carry
+    two such changes, never a third, however the approvals interleave."""
+    count = 6
+    AllocationFactory(programme=programme, amount=Decimal(7200 * count + 6000))
+    applications = [
+        advance(make_application(programme=programme, applicant=ApplicantFactory()), "approved", people)
+        for _ in range(count)
+    ]
+    larger = [
+        services.ComponentInput(
+            "facade", Decimal("250"), (services.CostInput("Fassade", Decimal("50000.00"), Decimal("9500.00")),)
+        )
+    ]
+    for application in applications:
+        services.change_request(
+            application_id=application.pk, by=application.applicant.user, components=larger, reason="Giebel"
+        )
+        services.change_check(application_id=application.pk, by=people.caseworker)
+    approvers = [UserFactory(roles=["approver"], municipalities=[programme.municipality]) for _ in range(count)]
+
+    def approve_change(application, approver):
+        services.change_approve(application_id=application.pk, by=approver)
+
+    outcomes = run_at_once(approve_change, list(zip(applications, approvers, strict=True)))
+
+    assert outcomes.count("approved") == 2
+    assert all("reicht nicht" in outcome for outcome in outcomes if outcome != "approved")
+    grants = sorted(GrantApplication.objects.values_list("approved_grant", flat=True))
+    assert grants == [Decimal("7200.00")] * (count - 2) + [Decimal("10000.00")] * 2
+    allocation = Allocation.objects.get(programme=programme)
+    balance = allocation_balance(allocation)
+    assert balance.committed == Decimal(7200 * count + 2 * 2800) and balance.available == Decimal("400.00")
+    by_share = allocation_balance_by_share(allocation)
+    shares = ("federal", "state", "municipal", "private")
+    assert sum(by_share[share].committed for share in shares) == balance.committed
+    assert all(by_share[share].available >= 0 for share in shares)
+    # The refused changes are still open, their cases as approved before.
+    assert GrantApplication.objects.filter(open_change__isnull=False).count() == count - 2
+
+
+def test_the_same_change_approved_twice_at_once_books_once(programme, people, allocation):
+    application = advance(make_application(programme=programme, applicant=people.alice), "approved", people)
+    larger = [
+        services.ComponentInput(
+            "facade", Decimal("250"), (services.CostInput("Fassade", Decimal("50000.00"), Decimal("9500.00")),)
+        )
+    ]
+    services.change_request(application_id=application.pk, by=people.owner, components=larger, reason="Giebel")
+    services.change_check(application_id=application.pk, by=people.caseworker)
+
+    outcomes = run_at_once(lambda: services.change_approve(application_id=application.pk, by=people.approver), [()] * 6)
+
+    assert outcomes.count("approved") == 1
+    assert [e.amount for e in application.ledger_entries.order_by("pk")] == [Decimal("7200.00"), Decimal("2800.00")]

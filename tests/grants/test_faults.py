@@ -40,6 +40,7 @@ from budgets.selectors import allocation_balance
 from grants import letters, notifications, services, tasks
 from grants.batches import letter_batch_create
 from grants.models import (
+    ChangeRequest,
     CostItem,
     DeadlineExtension,
     Document,
@@ -47,6 +48,7 @@ from grants.models import (
     InternalNote,
     Letter,
     LetterKind,
+    MeasureComponent,
     OutboundEmail,
 )
 from grants.services import ComponentInput, CostInput
@@ -68,6 +70,15 @@ LATER = {
     "completion_deadline": date.today() + relativedelta(years=2),
     "invoice_deadline": date.today() + relativedelta(years=2, months=3),
     "reason": "Lieferzeit der Fenster",
+}
+
+
+# A change request: 250 m² instead of 180 m², the grant from 7,200 € to 10,000 € (2,800 € committed on top).
+CHANGE = {
+    "components": [
+        ComponentInput("facade", Decimal("250"), (CostInput("Fassade", Decimal("50000.00"), Decimal("9500.00")),))
+    ],
+    "reason": "Die Giebelseite kommt dazu",
 }
 
 
@@ -104,14 +115,24 @@ TRANSITIONS = {
         "extension requested", "caseworker", {"comment": "Zweck gefährdet."}, State.APPROVED, [],
         LetterKind.EXTENSION_REFUSAL,
     ),
+    "request_change": (State.APPROVED, "owner", CHANGE, State.APPROVED, [], None),
+    "check_change": ("change requested", "caseworker", {}, State.APPROVED, [], None),
+    "approve_change": (
+        "change checked", "approver", {}, State.APPROVED, [("commitment", "2800.00")], LetterKind.CHANGE,
+    ),
+    "refuse_change": (
+        "change requested", "caseworker", {"comment": "Außerhalb des Fördergebiets."}, State.APPROVED, [],
+        LetterKind.CHANGE_REFUSAL,
+    ),
 }  # fmt: skip
-# The steps the owner does not hear of by e-mail: the office's certification, the owner's own request.
-SILENT = {"certify_invoices", "request_extension"}
+# The steps the owner does not hear of by e-mail: the office's certification and check, the owner's own requests.
+SILENT = {"certify_invoices", "request_extension", "request_change", "check_change"}
 
 SERVICE = {
     **services.TRANSITIONS,
     "certify_invoices": services.application_certify_invoices,
     "request_extension": services.extension_request,
+    "request_change": services.change_request,
 }
 
 
@@ -160,6 +181,8 @@ FAULTS = {
     "application save": lambda: fail_on_method(GrantApplication, "save"),
     "queueing the letter and e-mail": lambda: fail_on(transaction, "on_commit"),
     "extension row": lambda: fail_on_method(DeadlineExtension, "save"),
+    "change row": lambda: fail_on_method(ChangeRequest, "save"),
+    "measure": lambda: fail_on_method(MeasureComponent, "save"),
 }
 
 
@@ -168,12 +191,16 @@ def faults_of(name: str) -> list[str]:
     faults = ["state log (django-fsm-log)", "application save"]
     if name == "submit":
         faults.append("file number")
-    if name == "certify_invoices":
+    if name in ("certify_invoices", "approve_change"):
         faults.append("cost item")
+    if name == "approve_change":
+        faults.append("measure")
     elif name not in SILENT:
         faults.append("queueing the letter and e-mail")
     if name.endswith("_extension"):
         faults.append("extension row")
+    if name.endswith("_change"):
+        faults.append("change row")
     faults += ["ledger entry", "second ledger entry"][: len(bookings)]
     faults += ["ledger total", "second ledger total"][: len(bookings)]
     return faults
@@ -200,6 +227,8 @@ def snapshot(application, allocation, settings) -> dict:
         "outbox": [m.subject for m in mail.outbox],
         "notes": InternalNote.objects.count(),
         "extensions": list(DeadlineExtension.objects.order_by("pk").values()),
+        "changes": list(ChangeRequest.objects.order_by("pk").values()),
+        "measures": list(MeasureComponent.objects.order_by("pk").values()),
     }
 
 
@@ -209,9 +238,14 @@ def bring(case, people):
 
     def make(name: str) -> GrantApplication:
         state = TRANSITIONS[name][0]
-        application = case("approved" if state in ("certified", "extension requested") else state)
+        after_approval = ("certified", "extension requested", "change requested", "change checked")
+        application = case("approved" if state in after_approval else state)
         if state == "extension requested":
             services.extension_request(application_id=application.pk, by=people.owner, **LATER)
+        if state in ("change requested", "change checked"):
+            services.change_request(application_id=application.pk, by=people.owner, **CHANGE)
+        if state == "change checked":
+            services.change_check(application_id=application.pk, by=people.caseworker)
         if state == "certified":
             services.application_certify_invoices(
                 application_id=application.pk, by=people.caseworker, invoices=LOWER_INVOICES
