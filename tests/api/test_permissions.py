@@ -11,7 +11,14 @@ import pytest
 
 from budgets.models import LedgerEntry
 from grants.models import Document, GrantApplication
-from grants.services import ComponentInput, CostInput, application_certify_invoices, extension_request
+from grants.services import (
+    ComponentInput,
+    CostInput,
+    application_certify_invoices,
+    change_check,
+    change_request,
+    extension_request,
+)
 
 from ..factories import PropertyFactory, add_document, advance, make_application
 
@@ -142,6 +149,10 @@ ACTIONS = {
     "request-extension": (State.APPROVED, {"owner"}),
     "grant-extension": (State.APPROVED, {"caseworker"}),
     "refuse-extension": (State.APPROVED, {"caseworker"}),
+    "request-change": (State.APPROVED, {"owner"}),
+    "check-change": (State.APPROVED, {"caseworker"}),
+    "approve-change": (State.APPROVED, {"approver"}),
+    "refuse-change": (State.APPROVED, {"caseworker", "approver"}),
 }
 INVOICES = [
     {
@@ -150,6 +161,10 @@ INVOICES = [
         "costs": [{"description": "Schlussrechnung", "net_amount": "30000.00", "vat_amount": "5700.00"}],
     }
 ]
+
+
+# A change request: 250 m² instead of 180 m².
+LARGER = [ComponentInput("facade", Decimal("250"), (CostInput("Angebot", Decimal("50000.00"), Decimal("9500.00")),))]
 
 
 def later(application) -> dict:
@@ -167,6 +182,10 @@ def prepare(action, application, people):
         add_document(application, Document.Kind.PHOTO_AFTER)
     if action in ("grant-extension", "refuse-extension"):
         extension_request(application_id=application.pk, by=people.owner, reason="Lieferzeit", **later(application))
+    if action in ("check-change", "approve-change", "refuse-change"):
+        change_request(application_id=application.pk, by=people.owner, reason="Giebel", components=LARGER)
+    if action == "approve-change":
+        change_check(application_id=application.pk, by=people.caseworker)
 
 
 def request(client, action, application):
@@ -177,6 +196,8 @@ def request(client, action, application):
         body["invoices"] = INVOICES
     if action == "request-extension":
         body = {"reason": "Lieferzeit", **{k: f"{v:%Y-%m-%d}" for k, v in later(application).items()}}
+    if action == "request-change":
+        body = {"reason": "Giebel", "components": [{**INVOICES[0], "area_m2": "250.00"}]}
     return client.post(f"/api/applications/{application.pk}/{action}/", body, format="json")
 
 

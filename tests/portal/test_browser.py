@@ -144,3 +144,25 @@ def test_an_owner_asks_for_a_deadline_extension_on_a_phone(login, people, case):
     expect(page.get_by_role("cell", name="Die Fenster werden erst im Frühjahr geliefert.")).to_be_visible()
     assert_accessible(page)  # the case page with the table of extensions
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing runs off the phone's screen
+
+
+def test_an_owner_asks_for_a_change_on_a_phone_and_sees_old_and_new(login, people, case):
+    application = case("approved")
+    page = login(people.owner, next=f"/meine-antraege/{application.pk}/")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("link", name="Änderung beantragen").click()
+    expect(page.get_by_role("heading", name="Änderungsantrag stellen")).to_be_visible()
+    assert_accessible(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_role("button", name="Änderungsantrag stellen").click()  # no reasons: the error summary
+    assert page.locator("#fehler").evaluate("element => element === document.activeElement")
+    assert_accessible(page)
+    page.get_by_label("Fassade: Fläche in m²").fill("250")
+    page.get_by_label("Fassade: Kosten netto in €").fill("50.000,00")
+    page.get_by_label("Fassade: Umsatzsteuer in €").fill("9.500,00")
+    page.get_by_label("Begründung").fill("Die Giebelseite muss auch saniert werden.")
+    page.get_by_role("button", name="Änderungsantrag stellen").click()
+    expect(page.get_by_text("Ihr Änderungsantrag ist eingegangen.")).to_be_visible()
+    expect(page.get_by_role("cell", name="180 m² → 250 m²")).to_be_visible()
+    assert_accessible(page)  # the case page with the change, old → new
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
