@@ -26,7 +26,17 @@ from django_fsm_log.models import StateLog
 
 from applicants.models import Applicant, Consultation, Property, User
 
-from .models import CostItem, Document, GrantApplication, InternalNote, Letter, MeasureComponent, OutboundEmail
+from .models import (
+    ChangeRequest,
+    CostItem,
+    DeadlineExtension,
+    Document,
+    GrantApplication,
+    InternalNote,
+    Letter,
+    MeasureComponent,
+    OutboundEmail,
+)
 
 logger = logging.getLogger(__name__)
 State = GrantApplication.State
@@ -196,6 +206,18 @@ def scrub(text: str | None, *, names: tuple[str, ...] = ()) -> str | None:
     return text
 
 
+def _figures_only(measures: list[dict]) -> list[dict]:
+    """A change request's measures without what the owner typed about them."""
+    return [
+        {
+            **measure,
+            "description": "",
+            "costs": [{**cost, "description": REDACTED} for cost in measure["costs"]],
+        }
+        for measure in measures
+    ]
+
+
 @transaction.atomic
 def application_anonymise(*, application_id: int) -> GrantApplication:
     """Remove the personal content of one closed case; figures, dates, states and file number stay."""
@@ -217,6 +239,12 @@ def application_anonymise(*, application_id: int) -> GrantApplication:
     MeasureComponent.objects.filter(application=application).update(description="")
     CostItem.objects.filter(component__application=application).update(description=REDACTED)
     OutboundEmail.objects.filter(application=application).update(to="", body=REDACTED)
+    # The owner's requests after approval: their reasons and texts go; the dates, areas and amounts stay.
+    DeadlineExtension.objects.filter(application=application).update(reason=REDACTED, decision_comment="")
+    for change in ChangeRequest.objects.filter(application=application):
+        change.reason, change.decision_comment = REDACTED, ""
+        change.measures_before, change.measures = _figures_only(change.measures_before), _figures_only(change.measures)
+        change.save(update_fields=["reason", "decision_comment", "measures_before", "measures"])
     applicant = application.applicant
     names = tuple(n for n in (applicant.name, applicant.organisation) if n)
     for log in StateLog.objects.for_(application).exclude(description__isnull=True).exclude(description=""):

@@ -636,20 +636,25 @@ def measures_of(application: GrantApplication) -> list[ComponentInput]:
     ]
 
 
+def _cents(value: Decimal) -> str:
+    # As the database keeps them (two places): 180 and 180.00 m² are the same measure.
+    return str(Decimal(value).quantize(Decimal("0.01")))
+
+
 def measures_snapshot(components: Iterable[ComponentInput]) -> list[dict]:
     """Measures and costs as a change request keeps them (amounts as exact decimal strings), by kind."""
     return sorted(
         (
             {
                 "kind": c.kind,
-                "area_m2": str(c.area_m2),
+                "area_m2": _cents(c.area_m2),
                 "description": c.description,
                 "category": c.category,
                 "costs": [
                     {
                         "description": cost.description,
-                        "net_amount": str(cost.net_amount),
-                        "vat_amount": str(cost.vat_amount),
+                        "net_amount": _cents(cost.net_amount),
+                        "vat_amount": _cents(cost.vat_amount),
                         "ancillary": cost.ancillary,
                     }
                     for cost in c.costs

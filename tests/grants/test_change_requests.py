@@ -199,6 +199,8 @@ def test_a_refused_change_needs_reasons_and_leaves_the_notice_as_it_was(
     [
         ([], {}, "mindestens eine Maßnahme"),
         ("unchanged", {}, "dieselben wie bisher"),
+        ([ComponentInput("facade", Decimal("180"), (CostInput("Fassadenanstrich laut Angebot", Decimal("35294.12"),
+                                                              Decimal("6705.88")),))], {}, "dieselben wie bisher"),
         (facade("180", "-5"), {}, "0"),
         ([*LARGER, *LARGER], {}, "nur einmal"),
         ([ComponentInput("greening", Decimal("10"), (CostInput("Dach", Decimal("100"), Decimal("0")),))], {},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
@@ -17,12 +18,22 @@ from django_fsm_log.models import StateLog
 from applicants.models import Applicant, Consultation, User
 from budgets.models import LedgerEntry
 from grants import services
-from grants.models import CostItem, Document, GrantApplication, InternalNote, Letter, LetterKind
+from grants.models import (
+    ChangeRequest,
+    CostItem,
+    DeadlineExtension,
+    Document,
+    GrantApplication,
+    InternalNote,
+    Letter,
+    LetterKind,
+)
 from grants.privacy import apply_data_retention
+from grants.services import ComponentInput, CostInput
 from grants.tasks import apply_data_retention as retention_task
 from reports.statements import write_statement
 
-from ..factories import ApplicantFactory, PropertyFactory, make_application
+from ..factories import ApplicantFactory, PropertyFactory, add_document, make_application
 
 State = GrantApplication.State
 pytestmark = pytest.mark.django_db
@@ -136,6 +147,46 @@ def test_an_expired_funded_case_loses_its_personal_data_but_keeps_every_figure(c
     assert "Alice Amsel" not in page and "Aufbewahrungsfrist gelöscht" in page and application.file_number in page
     assert client.get(reverse("workspace:document", args=[documents[0].pk])).status_code == 404
     assert client.get(reverse("letter-download", args=[letter.pk])).status_code == 404
+
+
+def test_the_requests_after_approval_lose_their_texts_and_keep_their_figures(case, people):
+    application = case("approved")
+    larger = [
+        ComponentInput("facade", Decimal("250"), (CostInput("Angebot Maler Amsel", Decimal("50000"), Decimal("9500")),))
+    ]
+    services.change_request(
+        application_id=application.pk, by=people.owner, components=larger, reason="Rückruf Frau Amsel 0171 555"
+    )
+    services.change_check(application_id=application.pk, by=people.caseworker)
+    services.change_approve(application_id=application.pk, by=people.approver, comment="Mit Frau Amsel besprochen")
+    application.refresh_from_db()
+    services.extension_request(
+        application_id=application.pk,
+        by=people.owner,
+        reason="Frau Amsel ist im Krankenhaus",
+        completion_deadline=application.completion_deadline + timedelta(days=90),
+        invoice_deadline=application.invoice_deadline + timedelta(days=90),
+    )
+    services.extension_grant(application_id=application.pk, by=people.caseworker, comment="Telefonat mit Frau Amsel")
+    invoices = [
+        ComponentInput("facade", Decimal("250"), (CostInput("Schlussrechnung", Decimal("50000"), Decimal("9500")),))
+    ]
+    services.application_certify_invoices(application_id=application.pk, by=people.caseworker, invoices=invoices)
+    services.application_pay(application_id=application.pk, by=people.finance)
+    add_document(application, Document.Kind.PHOTO_AFTER)
+    services.application_document(application_id=application.pk, by=people.caseworker)
+    application.refresh_from_db()
+
+    apply_data_retention(today=years_later(20, days=1))
+
+    change = ChangeRequest.objects.get(application=application)
+    assert (change.reason, change.decision_comment) == ("[anonymisiert]", "")
+    assert change.measures[0]["area_m2"] == "250.00" and change.measures[0]["costs"][0]["net_amount"] == "50000.00"
+    assert "Amsel" not in str(change.measures) + str(change.measures_before)
+    assert change.grant == Decimal("10000.00")
+    extension = DeadlineExtension.objects.get(application=application)
+    assert (extension.reason, extension.decision_comment) == ("[anonymisiert]", "")
+    assert extension.completion_deadline == application.completion_deadline
 
 
 def test_a_case_within_its_retention_period_and_a_live_case_are_untouched(case, people):
