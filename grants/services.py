@@ -445,8 +445,8 @@ def application_withdraw(*, application_id: int, by: User, comment: str = "") ->
             comment=_("Rücknahme %(file)s") % {"file": application.file_number},
         )
     # A request still open ends with the case: there is nothing left to decide.
-    if application.open_change_id is not None:
-        _decide(application.open_change, ChangeRequest.Outcome.WITHDRAWN, by=by, comment="")
+    if (change := application.open_change) is not None:
+        _decide(change, ChangeRequest.Outcome.WITHDRAWN, by=by, comment="")
     if (extension := application.extensions.filter(outcome=DeadlineExtension.Outcome.OPEN).first()) is not None:
         _decide(extension, DeadlineExtension.Outcome.WITHDRAWN, by=by, comment="")
     return _run(
