@@ -71,6 +71,15 @@ class Programme(models.Model):
     closes_on = models.DateField(_("Antragstellung bis"), null=True, blank=True)
     completion_months = models.PositiveSmallIntegerField(_("Durchführungsfrist in Monaten"), default=12)
     invoice_months = models.PositiveSmallIntegerField(_("Frist für Schlussrechnungen in Monaten"), default=3)
+    partial_payment_percent = models.PositiveSmallIntegerField(
+        _("Abschlagszahlungen bis zu % des Zuschusses"),
+        default=80,
+        validators=[MaxValueValidator(100)],
+        help_text=_(
+            "Vor dem Verwendungsnachweis werden auf geprüfte Rechnungen höchstens so viel Prozent des bewilligten "
+            "Zuschusses ausgezahlt; 0 heißt: keine Abschlagszahlungen."
+        ),
+    )
     retention_years = models.PositiveSmallIntegerField(
         _("Aufbewahrung personenbezogener Daten in Jahren"),
         default=10,
@@ -501,6 +510,11 @@ def change_checked(application: GrantApplication) -> bool:
     return application.open_change_id is None or application.open_change.checked_at is not None
 
 
+@refused_with(_("Das Förderprogramm sieht keine Abschlagszahlungen vor."))
+def partial_payments_allowed(application: GrantApplication) -> bool:
+    return application.programme.partial_payment_percent > 0
+
+
 # A case whose change request waits for the check, and one whose checked change waits for the decision (the queues).
 CHANGE_TO_CHECK = Q(open_change__isnull=False, open_change__checked_at__isnull=True)
 CHANGE_TO_DECIDE = Q(open_change__isnull=False, open_change__checked_at__isnull=False)
@@ -743,6 +757,31 @@ class GrantApplication(FSMModelMixin, models.Model):
     def pay(self, *, by=None, description=None) -> None:
         pass
 
+    # Invoices as records: each one certified on its own, partial payments against them; the case stays approved.
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=State.APPROVED,
+        target=State.APPROVED,
+        conditions=[invoices_not_certified],
+        permission=_permitted("certify_invoice"),
+    )
+    def certify_invoice(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=State.APPROVED,
+        target=State.APPROVED,
+        conditions=[invoices_not_certified, partial_payments_allowed],
+        permission=_permitted("pay_partial"),
+    )
+    def pay_partial(self, *, by=None, description=None) -> None:
+        pass
+
     @fsm_log_by
     @fsm_log_description
     @transition(field=state, source=State.PAID, target=State.DOCUMENTED, permission=_permitted("document"))
@@ -874,7 +913,6 @@ class CostItem(models.Model):
     class Stage(models.TextChoices):
         QUOTE = "quote", _("Angebot")
         INVOICE = "invoice", _("Schlussrechnung")
-        CHANGE = "change", _("Unterlage zum Änderungsantrag")
 
     component = models.ForeignKey(MeasureComponent, on_delete=models.CASCADE, related_name="cost_items")
     stage = models.CharField(_("Art"), max_length=10, choices=Stage.choices, default=Stage.QUOTE)
@@ -921,6 +959,7 @@ class Document(models.Model):
         OWNER_CONSENT = "owner_consent", _("Zustimmung der Eigentümerseite")
         INVOICE = "invoice", _("Schlussrechnung")
         CHANGE = "change", _("Unterlage zum Änderungsantrag")
+        PAYMENT_PROOF = "payment_proof", _("Zahlungsnachweis")
         PHOTO_AFTER = "photo_after", _("Foto nach der Maßnahme")
         OTHER = "other", _("Sonstiges")
 
@@ -969,6 +1008,7 @@ class LetterKind(models.TextChoices):
     EXTENSION_REFUSAL = "extension_refusal", _("Ablehnung der Fristverlängerung")
     CHANGE = "change", _("Änderungsbescheid")
     CHANGE_REFUSAL = "change_refusal", _("Ablehnung des Änderungsantrags")
+    PARTIAL_PAYMENT = "partial_payment", _("Mitteilung über eine Abschlagszahlung")
 
 
 class LetterTemplate(models.Model):
@@ -1310,3 +1350,124 @@ class ChangeRequest(models.Model):
             self.completion_deadline_before,
             self.invoice_deadline_before,
         )
+
+
+class PartialPayment(models.Model):
+    """Abschlagszahlung: paid before the final proof, against certified invoices, up to the programme's share."""
+
+    application = models.ForeignKey(
+        GrantApplication, verbose_name=_("Antrag"), on_delete=models.PROTECT, related_name="partial_payments"
+    )
+    number = models.PositiveSmallIntegerField(_("Nr."))
+    amount = MoneyField(_("Betrag"))
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("freigegeben von"), on_delete=models.PROTECT, related_name="+"
+    )
+    paid_at = models.DateTimeField(_("freigegeben am"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Abschlagszahlung")
+        verbose_name_plural = _("Abschlagszahlungen")
+        ordering = ["application", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "number"], name="partial_payment_number_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="partial_payment_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(number)s. Abschlag zu %(case)s") % {"number": self.number, "case": self.application}
+
+
+class Invoice(models.Model):
+    """One invoice the owner hands in, with its document, and the caseworker's certification of it.
+
+    The eligible amount is net (förderfähig netto); the eligible VAT follows pro rata, and whether VAT counts
+    at all is the guideline's question (input-VAT deduction), as for the quotes.
+    """
+
+    application = models.ForeignKey(
+        GrantApplication, verbose_name=_("Antrag"), on_delete=models.PROTECT, related_name="invoices"
+    )
+    document = models.OneToOneField(
+        Document, verbose_name=_("Rechnung (Datei)"), on_delete=models.PROTECT, related_name="invoice_record"
+    )
+    number = models.CharField(_("Rechnungsnummer"), max_length=100)
+    issued_on = models.DateField(_("Rechnungsdatum"))
+    supplier = models.CharField(_("Rechnungssteller/in"), max_length=200)
+    measure = models.CharField(_("Maßnahme"), max_length=30, choices=MeasureKind.choices)
+    description = models.CharField(_("Leistung"), max_length=500, help_text=_("was die Rechnung abrechnet"))
+    ancillary = models.BooleanField(
+        _("Planung und Bauleitung"), default=False, help_text=_("Planungskosten, nur anteilig förderfähig")
+    )
+    net_amount = MoneyField(_("netto"))
+    vat_amount = MoneyField(_("Umsatzsteuer"), default=Decimal("0.00"))
+    gross_amount = MoneyField(_("brutto"))
+    paid_on = models.DateField(_("bezahlt am"), null=True, blank=True)
+    payment_proof = models.ForeignKey(
+        Document,
+        verbose_name=_("Zahlungsnachweis"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("erfasst von"), on_delete=models.PROTECT, related_name="+"
+    )
+    entered_at = models.DateTimeField(_("erfasst am"), auto_now_add=True)
+    eligible_amount = MoneyField(_("förderfähig netto"), null=True, blank=True)
+    cut_reason = models.TextField(_("Grund der Kürzung"), blank=True)
+    certified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sachlich richtig von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    certified_at = models.DateTimeField(_("sachlich richtig am"), null=True, blank=True)
+    partial_payment = models.ForeignKey(
+        PartialPayment,
+        verbose_name=_("Abschlagszahlung"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+    )
+
+    class Meta:
+        verbose_name = _("Rechnung")
+        verbose_name_plural = _("Rechnungen")
+        ordering = ["issued_on", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "supplier", "number"], name="invoice_number_unique_per_supplier"
+            ),
+            models.CheckConstraint(
+                condition=Q(gross_amount=F("net_amount") + F("vat_amount")), name="invoice_gross_is_net_plus_vat"
+            ),
+            models.CheckConstraint(
+                condition=Q(eligible_amount__isnull=True) | Q(eligible_amount__lte=F("net_amount")),
+                name="invoice_eligible_within_net",
+            ),
+            models.CheckConstraint(
+                condition=Q(certified_at__isnull=True) | Q(eligible_amount__isnull=False),
+                name="invoice_certified_with_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Rechnung %(number)s von %(supplier)s") % {"number": self.number, "supplier": self.supplier}
+
+    @property
+    def eligible_vat(self) -> Decimal | None:
+        """The VAT on the eligible part, pro rata to the net amount, to the cent."""
+        if self.eligible_amount is None:
+            return None
+        if not self.net_amount:
+            return Decimal("0.00")
+        return (self.vat_amount * self.eligible_amount / self.net_amount).quantize(Decimal("0.01"))
+
+    @property
+    def cut(self) -> Decimal | None:
+        return None if self.eligible_amount is None else self.net_amount - self.eligible_amount

@@ -14,11 +14,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AlterField(
-            model_name='costitem',
-            name='stage',
-            field=models.CharField(choices=[('quote', 'Angebot'), ('invoice', 'Schlussrechnung'), ('change', 'Unterlage zum Änderungsantrag')], default='quote', max_length=10, verbose_name='Art'),
-        ),
-        migrations.AlterField(
             model_name='deadlineextension',
             name='outcome',
             field=models.CharField(choices=[('open', 'beantragt'), ('granted', 'bewilligt'), ('refused', 'abgelehnt'), ('withdrawn', 'mit dem Antrag zurückgezogen')], default='open', max_length=10, verbose_name='Entscheidung'),
