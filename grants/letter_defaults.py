@@ -129,6 +129,20 @@ Begründung:
 {{ comment }}""",
         "legal_remedy_notice": LEGAL_REMEDY_NOTICE,
     },
+    LetterKind.PARTIAL_PAYMENT: {
+        "subject": "Abschlagszahlung – {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+auf die geprüften Rechnungen zahlen wir Ihnen aus der Zuwendung vom {{ application.approved_at|date:"d.m.Y" }} einen {{ partial.number }}. Abschlag von {{ partial.amount|euro }}:
+{% for invoice in partial.invoices %}
+– Rechnung {{ invoice.number }} von {{ invoice.supplier }} vom {{ invoice.issued_on|date:"d.m.Y" }}: förderfähig {{ invoice.eligible_amount|euro }} netto{% endfor %}
+
+Bewilligt: {{ application.approved_grant|euro }}
+Bisher insgesamt ausgezahlt: {{ application.paid_amount|euro }}
+
+Vor dem Verwendungsnachweis zahlen wir höchstens {{ partial.percent }} % der Zuwendung aus. Der Rest folgt nach der Prüfung der Schlussrechnung; dabei wird die Zuwendung nach den tatsächlichen Kosten festgestellt. Der Betrag wird in den nächsten Tagen auf Ihr Konto {{ applicant.iban }} überwiesen.""",
+        "legal_remedy_notice": "",
+    },
     LetterKind.PAYMENT: {
         "subject": "Auszahlung der Zuwendung – {{ application.file_number }}",
         "body": """Sehr geehrte Damen und Herren,
@@ -136,7 +150,7 @@ Begründung:
 nach Prüfung Ihrer Schlussrechnungen zahlen wir Ihnen die Zuwendung aus dem Bescheid vom {{ application.approved_at|date:"d.m.Y" }} aus:
 
 Bewilligt: {{ application.approved_grant|euro }}
-Ausgezahlt: {{ application.paid_amount|euro }}{% if released_amount %}
+Ausgezahlt: {{ application.paid_amount|euro }}{% if partial_paid %}, davon schon als Abschlag gezahlt: {{ partial_paid|euro }}; jetzt überwiesen: {{ final_transfer|euro }}{% endif %}{% if released_amount %}
 Nicht benötigt und freigegeben: {{ released_amount|euro }}{% endif %}
 
 Der Betrag wird in den nächsten Tagen auf Ihr Konto {{ applicant.iban }} überwiesen. Bitte denken Sie an die Zweckbindungsfrist von {{ guideline.commitment_years }} Jahren.""",

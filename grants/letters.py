@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -58,6 +59,7 @@ def wording_for(application: GrantApplication, kind: str) -> Wording:
 
 def letter_context(application: GrantApplication, *, comment: str = "") -> dict:
     computation = application.computation or {}
+    partial_paid = sum((p.amount for p in application.partial_payments.all()), Decimal("0.00"))
     released = None
     if application.paid_amount is not None and application.approved_grant is not None:
         released = application.approved_grant - application.paid_amount
@@ -84,6 +86,9 @@ def letter_context(application: GrantApplication, *, comment: str = "") -> dict:
         "released_amount": released,
         "extension": _last_extension(application),
         "change": _last_change(application),
+        "partial": _last_partial_payment(application),
+        "partial_paid": partial_paid,
+        "final_transfer": application.paid_amount - partial_paid if application.paid_at and partial_paid else None,
     }
 
 
@@ -100,6 +105,19 @@ def _last_extension(application: GrantApplication) -> dict | None:
         "invoice_deadline_before": extension.invoice_deadline_before,
         "completion_deadline": extension.completion_deadline,
         "invoice_deadline": extension.invoice_deadline,
+    }
+
+
+def _last_partial_payment(application: GrantApplication) -> dict | None:
+    """The case's latest partial payment with the invoices it paid against, for its letter."""
+    payment = application.partial_payments.order_by("-number").first()
+    if payment is None:
+        return None
+    return {
+        "number": payment.number,
+        "amount": payment.amount,
+        "invoices": list(payment.invoices.order_by("issued_on", "id")),
+        "percent": application.programme.partial_payment_percent,
     }
 
 

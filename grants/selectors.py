@@ -38,6 +38,7 @@ from .models import (
     DeadlineExtension,
     Document,
     GrantApplication,
+    Invoice,
     MeasureComponent,
     Programme,
     _normalise_street,
@@ -171,6 +172,14 @@ def applications_waiting_for(user: User) -> QuerySet[GrantApplication]:
         staff_applications(user)
         .annotate(
             has_invoice=Exists(Document.objects.filter(application=OuterRef("pk"), kind=Document.Kind.INVOICE)),
+            has_uncertified_invoice=Exists(
+                Invoice.objects.filter(application=OuterRef("pk"), certified_at__isnull=True)
+            ),
+            has_unpaid_certified_invoice=Exists(
+                Invoice.objects.filter(
+                    application=OuterRef("pk"), certified_at__isnull=False, partial_payment__isnull=True
+                )
+            ),
             waiting_since=Case(
                 *(When(queue.cases, then=F(queue.since)) for _, queue in QUEUES),
                 output_field=DateTimeField(),

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import cast
 from uuid import uuid4
 
@@ -32,6 +32,7 @@ from applicants.models import Applicant, Consultation, Property, User
 from applicants.services import ApplicantInput, PropertyInput, applicant_save, property_find_or_create
 from budgets.services import BudgetError, ledger_commit, ledger_pay, ledger_release
 from core.errors import Code, DomainError
+from core.money import format_amount
 from core.tasks import enqueue_on_commit
 
 from .calculator import BuildingCategory
@@ -48,7 +49,9 @@ from .models import (
     GrantApplication,
     GuidelineVersion,
     InternalNote,
+    Invoice,
     MeasureComponent,
+    PartialPayment,
     Programme,
     ProgrammeComponentRule,
     frozen_message,
@@ -457,18 +460,49 @@ def application_withdraw(*, application_id: int, by: User, comment: str = "") ->
 @_serves("certify_invoices")
 @transaction.atomic
 def application_certify_invoices(
-    *, application_id: int, by: User, invoices: Iterable[ComponentInput], comment: str = ""
+    *, application_id: int, by: User, invoices: Iterable[ComponentInput] | None = None, comment: str = ""
 ) -> GrantApplication:
-    """Sachlich richtig: the caseworker records the final invoices; the payable amount follows.
+    """Sachlich richtig: the final invoices are recorded; the payable amount follows.
 
     payable = min(approved grant, grant recomputed on the actual eligible costs): lower costs
-    lower the grant, higher costs never raise it.
+    lower the grant, higher costs never raise it. Without ``invoices``, the actual costs are the case's
+    invoice rows, each certified (``invoice_certify``); with them (entered per measure), the rows, if any,
+    must be certified too.
     """
     application = _lock(application_id)
     _ensure_allowed(by, "certify_invoices", application)
+    records = list(application.invoices.all())
+    open_ = [i for i in records if i.certified_at is None]
+    if open_:
+        raise DomainError(
+            [
+                _("Die Rechnung %(number)s von %(supplier)s ist noch nicht geprüft.")
+                % {"number": i.number, "supplier": i.supplier}
+                for i in open_
+            ]
+        )
+    if invoices is None:
+        if not records:
+            raise DomainError(_("Bitte geben Sie die Schlussrechnungen an."), code=Code.INVALID)
+        invoices = [
+            ComponentInput(c.kind, measure.area_m2, c.costs, measure.description, measure.category)
+            for c in invoice_costs(records)
+            for measure in application.components.all()
+            if measure.kind == c.kind
+        ]
     _replace_cost_items(application, invoices, stage=CostItem.Stage.INVOICE)
     actual = application.compute(stage=CostItem.Stage.INVOICE)
-    application.payable_amount = min(application.approved_grant, actual.grant)
+    payable = min(application.approved_grant, actual.grant)
+    partial = paid_so_far(application)
+    if payable < partial:
+        raise DomainError(
+            _(
+                "Als Abschlag sind schon %(paid)s € ausgezahlt, mehr als die Schlussrechnung ergibt (%(payable)s €). "
+                "Der Unterschied ist zurückzufordern."
+            )
+            % {"paid": format_amount(partial), "payable": format_amount(payable)}
+        )
+    application.payable_amount = payable
     application.invoices_certified_by = by
     application.invoices_certified_at = timezone.now()
     return _run(application, "certify_invoices", by=by, comment=comment)
@@ -477,14 +511,14 @@ def application_certify_invoices(
 @_serves("pay")
 @transaction.atomic
 def application_pay(*, application_id: int, by: User, comment: str = "") -> GrantApplication:
-    """Auszahlen: pay the certified amount and release the rest of the commitment (four-eyes)."""
+    """Auszahlen: pay the certified amount less any partial payments and release the rest (four-eyes)."""
     application = _lock(application_id)
     _ensure_allowed(by, "pay", application)
     ledger_pay(
         programme_id=application.programme_id,
         year=_budget_year(application),
         application=application,
-        amount=application.payable_amount,
+        amount=application.payable_amount - paid_so_far(application),
         by=by,
         comment=_("Auszahlung %(file)s") % {"file": application.file_number},
     )
@@ -845,6 +879,250 @@ def change_refuse(*, application_id: int, by: User, comment: str) -> GrantApplic
     comment = _require_comment(comment, str(STEPS["refuse_change"].comment_required))
     _decide(_open_change(application), ChangeRequest.Outcome.REFUSED, by=by, comment=comment)
     return _run(application, "refuse_change", by=by, comment=comment, then={"open_change": None})
+
+
+# --- invoices as records, partial payments (Abschlagszahlungen) ----------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceInput:
+    number: str
+    issued_on: date
+    supplier: str
+    measure: str
+    description: str
+    net_amount: Decimal
+    vat_amount: Decimal = Decimal("0.00")
+    ancillary: bool = False
+    paid_on: date | None = None
+
+
+def einvoice_prefill(document: Document) -> dict:
+    """What an e-invoice's XML says of the invoice row: number, date, supplier and amounts (empty if none)."""
+    data = document.einvoice or {}
+    if not data:
+        return {}
+    return {
+        "number": data.get("number") or "",
+        "issued_on": document.einvoice_issue_date,
+        "supplier": data.get("supplier") or "",
+        "net_amount": Decimal(data["net"]),
+        "vat_amount": Decimal(data["vat"]),
+        "description": "; ".join(line["description"] for line in data.get("lines", []) if line.get("description"))[
+            :500
+        ],
+    }
+
+
+def _einvoice_mismatches(document: Document, data: InvoiceInput) -> list[str]:
+    """Where the entered row differs from the e-invoice's own data: the XML is the invoice, the row must agree."""
+    known = einvoice_prefill(document)
+    if not known:
+        return []
+    names = {
+        "number": _("Rechnungsnummer"),
+        "issued_on": _("Rechnungsdatum"),
+        "net_amount": _("Nettobetrag"),
+        "vat_amount": _("Umsatzsteuer"),
+    }
+    return [
+        _("%(field)s weicht von der E-Rechnung ab (dort: %(value)s).")
+        % {"field": label, "value": format_amount(known[field]) if "amount" in field else known[field]}
+        for field, label in names.items()
+        if known.get(field) not in (None, "") and getattr(data, field) != known[field]
+    ]
+
+
+@transaction.atomic
+def invoice_record(
+    *, application_id: int, by: User, document_id: int, data: InvoiceInput, payment_proof=None
+) -> Invoice:
+    """Enter one invoice the owner handed in, as a row with its document (and, if given, the proof of payment).
+
+    The owner of an approved case, or a caseworker for them (an invoice handed in on paper). An e-invoice's
+    row must agree with its XML. Refusals raise DomainError (code INVALID for bad input) and write nothing.
+    """
+    application = _lock(application_id)
+    if not decide(by, "view", application):
+        raise DomainError(_("Antrag nicht gefunden."), code=Code.NOT_FOUND)
+    decision = decide(by, "record_invoice", application)
+    if not decision:
+        raise DomainError(decision.reason, code=Code.FORBIDDEN)
+    if application.state != State.APPROVED or application.payable_amount is not None:
+        raise DomainError(
+            _("Rechnungen werden nach der Bewilligung erfasst, bis die Schlussrechnung festgestellt ist.")
+        )
+    document = application.documents.filter(pk=document_id, kind=Document.Kind.INVOICE, removed_at__isnull=True).first()
+    if document is None:
+        raise DomainError(_("Diese Rechnung (Datei) gehört nicht zu diesem Antrag."), code=Code.NOT_FOUND)
+    if Invoice.objects.filter(document=document).exists():
+        raise DomainError(_("Zu dieser Datei ist die Rechnung schon erfasst."))
+    problems = _einvoice_mismatches(document, data)
+    if data.measure not in {c.kind for c in application.components.all()}:
+        problems.append(_("Für diese Maßnahme ist keine Förderung bewilligt."))
+    if data.issued_on > today():
+        problems.append(_("Das Rechnungsdatum liegt in der Zukunft."))
+    if data.paid_on is not None and data.paid_on > today():
+        problems.append(_("Das Zahlungsdatum liegt in der Zukunft."))
+    if data.vat_amount > data.net_amount:
+        problems.append(_("Die Umsatzsteuer kann nicht höher sein als der Nettobetrag."))
+    if application.invoices.filter(supplier=data.supplier.strip(), number=data.number.strip()).exists():
+        problems.append(
+            _("Die Rechnung %(number)s von %(supplier)s ist schon erfasst.")
+            % {"number": data.number, "supplier": data.supplier}
+        )
+    if problems:
+        raise DomainError(problems, code=Code.INVALID)
+    invoice = Invoice(
+        application=application,
+        document=document,
+        number=data.number.strip(),
+        issued_on=data.issued_on,
+        supplier=data.supplier.strip(),
+        measure=data.measure,
+        description=data.description.strip(),
+        ancillary=data.ancillary,
+        net_amount=data.net_amount,
+        vat_amount=data.vat_amount,
+        gross_amount=data.net_amount + data.vat_amount,
+        paid_on=data.paid_on,
+        entered_by=by,
+    )
+    try:
+        invoice.full_clean(exclude=["application", "document", "entered_by", "payment_proof"])
+    except ValidationError as error:
+        raise DomainError(error.messages, code=Code.INVALID) from None
+    proof = None
+    try:
+        if payment_proof is not None:
+            proof = _document_store(application, by=by, kind=Document.Kind.PAYMENT_PROOF, file=payment_proof)
+            invoice.payment_proof = proof
+        invoice.save()
+    except Exception:
+        if proof is not None:  # the proof's file must not outlive a row that never commits
+            proof.file.storage.delete(proof.file.name)  # type: ignore[arg-type]
+        raise
+    return invoice
+
+
+def _uncertified(application: GrantApplication) -> list[Invoice]:
+    return list(application.invoices.filter(certified_at__isnull=True).order_by("issued_on", "id"))
+
+
+@_serves("certify_invoice")
+@transaction.atomic
+def invoice_certify(
+    *, application_id: int, by: User, invoice_id: int, eligible_amount: Decimal, reason: str = ""
+) -> Invoice:
+    """Sachlich richtig for one invoice: its eligible net amount, and why, if less than the invoice."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "certify_invoice", application)
+    invoice = application.invoices.select_for_update().filter(pk=invoice_id).first()
+    if invoice is None:
+        raise DomainError(_("Rechnung nicht gefunden."), code=Code.NOT_FOUND)
+    if invoice.certified_at is not None:
+        raise DomainError(_("Diese Rechnung ist schon geprüft."))
+    reason = (reason or "").strip()
+    if eligible_amount < 0 or eligible_amount > invoice.net_amount:
+        raise DomainError(
+            _("Förderfähig sein können 0 bis %(net)s € (der Nettobetrag der Rechnung).")
+            % {"net": format_amount(invoice.net_amount)},
+            code=Code.INVALID,
+        )
+    if eligible_amount < invoice.net_amount and not reason:
+        raise DomainError(_("Bitte begründen Sie die Kürzung."), code=Code.INVALID)
+    comment = _("Rechnung %(number)s (%(supplier)s): förderfähig %(amount)s € netto") % {
+        "number": invoice.number,
+        "supplier": invoice.supplier,
+        "amount": format_amount(eligible_amount),
+    }
+    _run(application, "certify_invoice", by=by, comment=f"{comment}. {reason}" if reason else comment)
+    invoice.eligible_amount = eligible_amount
+    invoice.cut_reason = reason
+    invoice.certified_by = by
+    invoice.certified_at = timezone.now()
+    invoice.save(update_fields=["eligible_amount", "cut_reason", "certified_by", "certified_at"])
+    return invoice
+
+
+def invoice_costs(invoices: Iterable[Invoice]) -> list[ComponentInput]:
+    """Certified invoices as the cost lines of their measures: eligible net with its VAT, planning apart."""
+    by_measure: dict[str, list[CostInput]] = {}
+    for invoice in invoices:
+        by_measure.setdefault(invoice.measure, []).append(
+            CostInput(
+                f"{invoice.supplier} {invoice.number}"[:300],
+                cast(Decimal, invoice.eligible_amount),
+                cast(Decimal, invoice.eligible_vat),
+                invoice.ancillary,
+            )
+        )
+    return [ComponentInput(kind, Decimal("0"), tuple(costs)) for kind, costs in by_measure.items()]
+
+
+def invoices_grant(application: GrantApplication, invoices: Iterable[Invoice]) -> Decimal:
+    """The grant the guideline gives for these certified invoices, on the case's approved measures."""
+    costs = {c.kind: c.costs for c in invoice_costs(invoices)}
+    return application.compute_for(
+        (measure, costs.get(measure.kind, ())) for measure in application.components.all()
+    ).grant
+
+
+def paid_so_far(application: GrantApplication) -> Decimal:
+    return sum((p.amount for p in application.partial_payments.all()), Decimal("0.00"))
+
+
+def partial_payment_due(application: GrantApplication) -> Decimal:
+    """What a partial payment pays now: the grant on the certified invoices, up to the programme's share of the
+    approved grant, less what was paid before (never less than nothing)."""
+    certified = list(application.invoices.filter(certified_at__isnull=False))
+    cap = (application.approved_grant * application.programme.partial_payment_percent / 100).quantize(
+        Decimal("0.01"), rounding=ROUND_DOWN
+    )
+    earned = min(invoices_grant(application, certified), application.approved_grant, cap)
+    return max(earned - paid_so_far(application), Decimal("0.00"))
+
+
+@_serves("pay_partial")
+@transaction.atomic
+def partial_pay(*, application_id: int, by: User, comment: str = "") -> PartialPayment:
+    """Abschlagszahlung (finance, never whoever certified one of the invoices): paid against certified invoices.
+
+    The ledger books it as a payment on the case's commitment, split per share exactly; the commitment stays
+    open for the final payment, which settles on the actual costs and releases the rest.
+    """
+    application = _lock(application_id)
+    _ensure_allowed(by, "pay_partial", application)
+    open_invoices = list(application.invoices.filter(certified_at__isnull=False, partial_payment__isnull=True))
+    if not open_invoices:
+        raise DomainError(_("Es gibt keine geprüfte Rechnung, auf die noch kein Abschlag gezahlt ist."))
+    amount = partial_payment_due(application)
+    if amount <= 0:
+        raise DomainError(
+            _(
+                "Auf die geprüften Rechnungen ist kein weiterer Abschlag möglich: Bis zum Verwendungsnachweis werden "
+                "höchstens %(percent)s %% des Zuschusses ausgezahlt."
+            )
+            % {"percent": application.programme.partial_payment_percent}
+        )
+    number = application.partial_payments.count() + 1
+    try:
+        ledger_pay(
+            programme_id=application.programme_id,
+            year=_budget_year(application),
+            application=application,
+            amount=amount,
+            by=by,
+            comment=_("%(number)s. Abschlag %(file)s") % {"number": number, "file": application.file_number},
+            final=False,
+        )
+    except BudgetError as error:
+        raise DomainError(str(error)) from None
+    payment = PartialPayment.objects.create(application=application, number=number, amount=amount, paid_by=by)
+    Invoice.objects.filter(pk__in=[i.pk for i in open_invoices]).update(partial_payment=payment)
+    application.paid_amount = (application.paid_amount or Decimal("0.00")) + amount
+    _run(application, "pay_partial", by=by, comment=comment)
+    return payment
 
 
 def application_approve_queued(*, application_id: int, by_id: int, comment: str = "") -> bool:

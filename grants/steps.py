@@ -159,6 +159,44 @@ _STEPS = (
         not_now=_("Schlussrechnungen werden erst nach der Bewilligung bestätigt."),
     ),
     Step(
+        "certify_invoice",
+        GrantApplication.certify_invoice,
+        staff=frozenset({Role.CASEWORKER}),
+        label=_("Rechnung prüfen"),
+        history_label=_("Rechnung sachlich richtig"),
+        help="Eine Rechnung prüfen (Sachbearbeitung): förderfähiger Nettobetrag, bei einer Kürzung mit Grund.",
+        queue=Queue(
+            Role.CASEWORKER,
+            Q(state=State.APPROVED, has_uncertified_invoice=True) & ~INVOICES_CERTIFIED,
+            since="approved_at",
+        ),
+        own_form=True,
+        not_now=_("Rechnungen werden nach der Bewilligung geprüft."),
+    ),
+    Step(
+        "pay_partial",
+        GrantApplication.pay_partial,
+        staff=frozenset({Role.FINANCE}),
+        label=_("Abschlag auszahlen"),
+        history_label=_("Abschlag ausgezahlt"),
+        help="Abschlagszahlung (Kasse, nie wer eine der Rechnungen geprüft hat): auf die geprüften Rechnungen, bis "
+        "zum Anteil des Zuschusses, den das Programm vor dem Verwendungsnachweis erlaubt.",
+        letter=LetterKind.PARTIAL_PAYMENT,
+        tells_owner=_("Der Abschlag wird überwiesen. Den Rest zahlen wir nach der Prüfung der Schlussrechnung aus."),
+        queue=Queue(
+            Role.FINANCE,
+            Q(state=State.APPROVED, has_unpaid_certified_invoice=True, programme__partial_payment_percent__gt=0)
+            & ~INVOICES_CERTIFIED,
+            since="approved_at",
+        ),
+        four_eyes="invoices__certified_by_id",
+        four_eyes_reason=_(
+            "Sie haben eine der Rechnungen als sachlich richtig bestätigt; den Abschlag muss eine andere Person "
+            "freigeben."
+        ),
+        not_now=_("Abschläge werden nur auf bewilligte Anträge gezahlt."),
+    ),
+    Step(
         "pay",
         GrantApplication.pay,
         staff=frozenset({Role.FINANCE}),
@@ -310,6 +348,8 @@ _STEPS = (
         not_now=_("Ein Änderungsantrag kann nur zu einem bewilligten Antrag gestellt werden."),
     ),
     Step("edit", owner=True),
+    # An invoice handed in, entered as a row: by the owner, or by the caseworker for an invoice on paper.
+    Step("record_invoice", owner=True, staff=frozenset({Role.CASEWORKER})),
     # Workspace actions that are not transitions; the auditor holds none of them (read only).
     Step("note", staff=frozenset({Role.CASEWORKER, Role.APPROVER, Role.FINANCE})),
     Step("link_consultation", staff=frozenset({Role.CASEWORKER})),
