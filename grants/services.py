@@ -19,7 +19,7 @@ from uuid import uuid4
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Length
@@ -933,6 +933,15 @@ def _einvoice_mismatches(document: Document, data: InvoiceInput) -> list[str]:
     ]
 
 
+def _field_messages(model, error: ValidationError) -> list[str]:
+    """A model's validation errors, each named by its field's label ("Rechnungsnummer: …")."""
+    return [
+        f"{model._meta.get_field(field).verbose_name}: {message}" if field != NON_FIELD_ERRORS else message
+        for field, messages in error.message_dict.items()
+        for message in messages
+    ]
+
+
 @transaction.atomic
 def invoice_record(
     *, application_id: int, by: User, document_id: int, data: InvoiceInput, payment_proof=None
@@ -991,7 +1000,7 @@ def invoice_record(
     try:
         invoice.full_clean(exclude=["application", "document", "entered_by", "payment_proof"])
     except ValidationError as error:
-        raise DomainError(error.messages, code=Code.INVALID) from None
+        raise DomainError(_field_messages(Invoice, error), code=Code.INVALID) from None
     proof = None
     try:
         if payment_proof is not None:
@@ -1003,10 +1012,6 @@ def invoice_record(
             proof.file.storage.delete(proof.file.name)  # type: ignore[arg-type]
         raise
     return invoice
-
-
-def _uncertified(application: GrantApplication) -> list[Invoice]:
-    return list(application.invoices.filter(certified_at__isnull=True).order_by("issued_on", "id"))
 
 
 @_serves("certify_invoice")
