@@ -26,6 +26,7 @@ from .selectors import application_history, applications_with_details, programme
 from .serializers import (
     ApprovalBatchResultSerializer,
     ApprovalBatchSerializer,
+    CertifyInvoiceSerializer,
     CertifyInvoicesSerializer,
     ChangeRequestInputSerializer,
     DocumentSerializer,
@@ -35,6 +36,7 @@ from .serializers import (
     GrantApplicationSerializer,
     GrantApplicationUpdateSerializer,
     HistoryEntrySerializer,
+    InvoiceInputSerializer,
     LetterSerializer,
     ProgrammeSerializer,
     TransitionSerializer,
@@ -153,10 +155,12 @@ class ApplicationViewSet(
     lookup_value_regex = ID
     not_found_message = _("Antrag nicht gefunden.")
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
-    error_statuses = {name: {409} for name in [*(s.name for s in TRANSITION_STEPS), "update", "partial_update"]}
+    error_statuses = {
+        name: {409} for name in [*(s.name for s in TRANSITION_STEPS), "update", "partial_update", "record_invoice"]
+    }
 
     # Bodies with lists of measures and costs: JSON only; a form cannot carry them (its "components" were ignored).
-    json_only = {"create", "update", "partial_update", "certify_invoices", "request_change"}
+    json_only = {"create", "update", "partial_update", "certify_invoices", "request_change", "record_invoice"}
 
     def get_queryset(self):
         return applications_with_details(visible_applications(self.request.user))
@@ -268,6 +272,43 @@ class ApplicationViewSet(
         return self._answer(pk)
 
     @extend_schema(
+        summary="Eine Rechnung erfassen",
+        description="Antragsteller/in (oder Sachbearbeitung) nach der Bewilligung: eine hochgeladene Rechnung "
+        "(Dokument der Art „invoice“) als Zeile; eine E-Rechnung muss mit ihren Angaben übereinstimmen.",
+        request=InvoiceInputSerializer,
+        responses={201: GrantApplicationSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="record-invoice")
+    def record_invoice(self, request, pk=None, format=None):
+        serializer = InvoiceInputSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        services.invoice_record(
+            application_id=int(pk),
+            by=request.user,
+            document_id=serializer.validated_data["document"],
+            data=serializer.invoice_input(),
+        )
+        return self._answer(pk, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Eine Rechnung prüfen",
+        description=STEPS["certify_invoice"].help,
+        request=CertifyInvoiceSerializer,
+        responses={200: GrantApplicationSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="certify-invoice")
+    def certify_invoice(self, request, pk=None, format=None):
+        data = self._valid(CertifyInvoiceSerializer, request.data)
+        services.invoice_certify(
+            application_id=int(pk),
+            by=request.user,
+            invoice_id=data["invoice"],
+            eligible_amount=data["eligible_amount"],
+            reason=data["reason"],
+        )
+        return self._answer(pk)
+
+    @extend_schema(
         summary="Schlussrechnungen als sachlich richtig bestätigen",
         description=STEPS["certify_invoices"].help,
         request=CertifyInvoicesSerializer,
@@ -279,7 +320,7 @@ class ApplicationViewSet(
         services.application_certify_invoices(
             application_id=int(pk),
             by=request.user,
-            invoices=component_inputs(data["invoices"]),
+            invoices=component_inputs(data["invoices"]) if "invoices" in data else None,
             comment=data["comment"],
         )
         return self._answer(pk)

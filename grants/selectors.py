@@ -40,6 +40,7 @@ from .models import (
     GrantApplication,
     Invoice,
     MeasureComponent,
+    PartialPayment,
     Programme,
     _normalise_street,
 )
@@ -251,6 +252,8 @@ def applications_with_details(applications: QuerySet[GrantApplication]) -> Query
         Prefetch("components__cost_items", queryset=CostItem.objects.order_by("stage", "id")),
         Prefetch("extensions", queryset=DeadlineExtension.objects.order_by("requested_at", "id")),
         Prefetch("changes", queryset=ChangeRequest.objects.order_by("requested_at", "id")),
+        Prefetch("invoices", queryset=Invoice.objects.order_by("issued_on", "id")),
+        Prefetch("partial_payments", queryset=PartialPayment.objects.order_by("number")),
     )
 
 

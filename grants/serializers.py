@@ -24,13 +24,15 @@ from .models import (
     Document,
     GrantApplication,
     GuidelineVersion,
+    Invoice,
     Letter,
     MeasureComponent,
     MeasureKind,
+    PartialPayment,
     Programme,
 )
 from .rules import visible_programmes
-from .services import ComponentInput, CostInput
+from .services import ComponentInput, CostInput, InvoiceInput
 from .steps import action_of
 
 
@@ -185,8 +187,48 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class InvoiceSerializer(serializers.ModelSerializer):
+    eligible_vat = Money(
+        read_only=True, allow_null=True, help_text="Umsatzsteuer auf den förderfähigen Teil, anteilig."
+    )
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "document",
+            "number",
+            "issued_on",
+            "supplier",
+            "measure",
+            "description",
+            "ancillary",
+            "net_amount",
+            "vat_amount",
+            "gross_amount",
+            "paid_on",
+            "payment_proof",
+            "entered_at",
+            "eligible_amount",
+            "eligible_vat",
+            "cut_reason",
+            "certified_at",
+            "partial_payment",
+        ]
+        read_only_fields = fields
+
+
+class PartialPaymentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PartialPayment
+        fields = ["id", "number", "amount", "paid_at"]
+        read_only_fields = fields
+
+
 class GrantApplicationSerializer(serializers.ModelSerializer):
     components = MeasureComponentSerializer(many=True, read_only=True)
+    invoices = InvoiceSerializer(many=True, read_only=True, help_text="Die erfassten Rechnungen, mit ihrer Prüfung.")
+    partial_payments = PartialPaymentSerializer(many=True, read_only=True, help_text="Abschlagszahlungen.")
     changes = ChangeRequestSerializer(
         many=True,
         read_only=True,
@@ -242,6 +284,8 @@ class GrantApplicationSerializer(serializers.ModelSerializer):
             "extensions",
             "open_change",
             "changes",
+            "invoices",
+            "partial_payments",
             "components",
         ]
         read_only_fields = fields
@@ -393,7 +437,34 @@ class CertifyInvoicesSerializer(TransitionSerializer):
         allow_empty=False,
         min_length=1,
         max_length=len(MeasureKind.choices),
-        help_text="Schlussrechnungen je Maßnahme.",
+        required=False,
+        help_text="Schlussrechnungen je Maßnahme; ohne sie gelten die geprüften Rechnungen des Antrags.",
+    )
+
+
+class InvoiceInputSerializer(serializers.Serializer):
+    document = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="Die hochgeladene Rechnung.")
+    number = TextSerializerField(max_length=max_length_of(Invoice, "number"))
+    issued_on = serializers.DateField()
+    supplier = TextSerializerField(max_length=max_length_of(Invoice, "supplier"))
+    measure = serializers.ChoiceField(choices=MeasureKind.choices, help_text="Die Maßnahme, die sie abrechnet.")
+    description = TextSerializerField(max_length=max_length_of(Invoice, "description"))
+    ancillary = serializers.BooleanField(default=False, help_text="Planung und Bauleitung.")
+    net_amount = Money(min_value=Decimal("0.00"), max_value=MAX_AMOUNT)
+    vat_amount = Money(min_value=Decimal("0.00"), max_value=MAX_AMOUNT, default=Decimal("0.00"))
+    paid_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+    def invoice_input(self) -> InvoiceInput:
+        data = dict(self.validated_data)
+        data.pop("document")
+        return InvoiceInput(**data)
+
+
+class CertifyInvoiceSerializer(serializers.Serializer):
+    invoice = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    eligible_amount = Money(min_value=Decimal("0.00"), max_value=MAX_AMOUNT, help_text="Förderfähig netto.")
+    reason = TextSerializerField(
+        required=False, default="", allow_blank=True, max_length=COMMENT_MAX_LENGTH, help_text="Grund einer Kürzung."
     )
 
 

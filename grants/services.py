@@ -483,7 +483,9 @@ def application_certify_invoices(
         )
     if invoices is None:
         if not records:
-            raise DomainError(_("Bitte geben Sie die Schlussrechnungen an."), code=Code.INVALID)
+            raise DomainError(
+                _("Zu diesem Antrag ist noch keine Rechnung erfasst; bitte geben Sie die Schlussrechnungen an.")
+            )
         invoices = [
             ComponentInput(c.kind, measure.area_m2, c.costs, measure.description, measure.category)
             for c in invoice_costs(records)
