@@ -15,6 +15,11 @@ urlpatterns = [
     path("antraege/<int:pk>/", grant_views.application_detail, name="application"),
     path("antraege/<int:pk>/schritt/<str:action>/", grant_views.application_step, name="step"),
     path("antraege/<int:pk>/schlussrechnung/", grant_views.application_certify, name="certify"),
+    path(
+        "antraege/<int:pk>/rechnungen/<int:invoice_id>/pruefen/",
+        grant_views.application_certify_invoice,
+        name="certify_invoice",
+    ),
     path("antraege/<int:pk>/vermerk/", grant_views.application_note, name="note"),
     path("antraege/<int:pk>/erstberatung/", grant_views.application_link_consultation, name="link_consultation"),
     path("antraege/<int:pk>/fassung/", grant_views.application_rebase, name="rebase"),

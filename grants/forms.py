@@ -109,6 +109,18 @@ class LinkConsultationForm(forms.Form):
     consultation = forms.IntegerField(widget=forms.HiddenInput)
 
 
+class CertifyInvoiceForm(forms.Form):
+    """One invoice certified: its eligible net amount, and why, where less than the invoice."""
+
+    eligible_amount = AmountField(label=_("förderfähig netto in €"))
+    reason = TextFormField(
+        label=_("Grund einer Kürzung"),
+        required=False,
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 class CertifyInvoicesForm(forms.Form):
     """The actual costs of each measure from its final invoices, entered as one line per measure."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from applicants.models import Role
 from core.errors import Code, DomainError
+from core.money import format_amount
 from core.views import workspace_view
 from grants.batches import letter_batch_create
 
@@ -24,6 +27,7 @@ from .exports import applications_workbook
 from .files import document_response, letter_response
 from .forms import (
     ApplicationFilterForm,
+    CertifyInvoiceForm,
     CertifyInvoicesForm,
     ImportForm,
     LinkConsultationForm,
@@ -175,6 +179,7 @@ def _detail_context(request, application: GrantApplication, **extra) -> dict:
         "history": history_rows(application),
         "steps": [(a, STEP_LABELS[a], bool(STEPS[a].comment_required)) for a in steps.allowed if not STEPS[a].own_form],
         "may_certify": "certify_invoices" in steps.allowed,
+        "may_certify_invoice": "certify_invoice" in steps.allowed,
         "refused_steps": [(STEP_LABELS[a], reason) for a, reason in steps.refused],
         "terms": application.terms(),
         "rebase_to": services.rebase_target(application)
@@ -240,7 +245,12 @@ def application_certify(request, pk: int):
             or _("Im Status „%(state)s“ ist dieser Schritt nicht möglich.") % {"state": application.get_state_display()}
         )
     components = list(application.components.all())
-    form = CertifyInvoicesForm(request.POST or None, components=components)
+    # The invoice rows, each certified, are the actual costs: the form starts from their eligible sums.
+    initial = {}
+    for measure in services.invoice_costs(application.invoices.filter(certified_at__isnull=False)):
+        initial[f"net_{measure.kind}"] = format_amount(sum((c.net_amount for c in measure.costs), Decimal("0")))
+        initial[f"vat_{measure.kind}"] = format_amount(sum((c.vat_amount for c in measure.costs), Decimal("0")))
+    form = CertifyInvoicesForm(request.POST or None, components=components, initial=initial)
     errors = []
     if request.method == "POST" and form.is_valid():
         try:
@@ -264,6 +274,28 @@ def application_certify(request, pk: int):
         {"nav": "applications", "application": application, "form": form, "errors": errors, "invoices": invoices},
         status=400 if request.method == "POST" else 200,
     )
+
+
+@workspace_view
+@require_POST
+def application_certify_invoice(request, pk: int, invoice_id: int):
+    """Sachlich richtig for one invoice: its eligible net amount, with the reason for any cut."""
+    application = _application_or_404(request.user, pk)
+    form = CertifyInvoiceForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, application, _form_refusal(form))
+    try:
+        invoice = services.invoice_certify(
+            application_id=application.pk,
+            by=request.user,
+            invoice_id=invoice_id,
+            eligible_amount=form.cleaned_data["eligible_amount"],
+            reason=form.cleaned_data["reason"],
+        )
+    except DomainError as refusal:
+        return _refused(request, application, refusal)
+    messages.success(request, _("Geprüft: %(invoice)s.") % {"invoice": invoice})
+    return redirect("workspace:application", pk=application.pk)
 
 
 @workspace_view

@@ -15,8 +15,8 @@ from core.money import CENT, format_amount
 from core.text import TextFormField, max_length_of
 from grants.calculator import BuildingCategory
 from grants.forms import AmountField
-from grants.models import COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, Document, MeasureComponent, MeasureKind
-from grants.services import ComponentInput, CostInput
+from grants.models import COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, Document, Invoice, MeasureComponent, MeasureKind
+from grants.services import ComponentInput, CostInput, InvoiceInput
 
 
 class AreaField(AmountField):
@@ -414,6 +414,77 @@ class ChangeForm(MeasuresForm):
             "completion_deadline": application.completion_deadline,
             "invoice_deadline": application.invoice_deadline,
         }
+
+
+class InvoiceForm(forms.Form):
+    """One invoice handed in: what the invoice says, what it covers, and when it was paid."""
+
+    number = TextFormField(label=_("Rechnungsnummer"), max_length=max_length_of(Invoice, "number"))
+    issued_on = forms.DateField(
+        label=_("Rechnungsdatum"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    supplier = TextFormField(
+        label=_("Rechnungssteller/in"), max_length=max_length_of(Invoice, "supplier"), help_text=_("die Firma")
+    )
+    measure = forms.ChoiceField(label=_("Für welche Maßnahme?"))
+    description = TextFormField(
+        label=_("Was wird abgerechnet?"),
+        max_length=max_length_of(Invoice, "description"),
+        help_text=_("z. B. Anstrich der Straßenseite, Gerüst"),
+    )
+    ancillary = forms.BooleanField(
+        label=_("Die Rechnung betrifft Planung oder Bauleitung (Architekt/in)"), required=False
+    )
+    net_amount = AmountField(label=_("Nettobetrag in €"))
+    vat_amount = AmountField(label=_("Umsatzsteuer in €"), required=False)
+    paid_on = forms.DateField(
+        label=_("Bezahlt am"),
+        required=False,
+        help_text=_("leer lassen, wenn noch nicht bezahlt"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    payment_proof = forms.FileField(
+        label=_("Zahlungsnachweis"),
+        required=False,
+        help_text=_("z. B. Kontoauszug oder Überweisungsbeleg: PDF, JPEG oder PNG"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"}),
+    )
+
+    def __init__(self, *args, measures=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["measure"].choices = list(measures)
+
+    def clean(self):
+        data = super().clean()
+        net, vat = data.get("net_amount"), data.get("vat_amount") or Decimal("0")
+        if net is not None and vat > net:
+            self.add_error("vat_amount", _("Die Umsatzsteuer kann nicht höher sein als der Nettobetrag."))
+        return data
+
+    def invoice_input(self) -> InvoiceInput:
+        data = self.cleaned_data
+        return InvoiceInput(
+            number=data["number"],
+            issued_on=data["issued_on"],
+            supplier=data["supplier"],
+            measure=data["measure"],
+            description=data["description"],
+            ancillary=data["ancillary"],
+            net_amount=data["net_amount"],
+            vat_amount=data.get("vat_amount") or Decimal("0.00"),
+            paid_on=data.get("paid_on"),
+        )
+
+    @staticmethod
+    def initial_from(prefill: dict, measures) -> dict:
+        """An e-invoice's data as the form shows them (amounts in the page's number format)."""
+        initial = {k: v for k, v in prefill.items() if k in ("number", "issued_on", "supplier", "description")}
+        for name in ("net_amount", "vat_amount"):
+            if prefill.get(name) is not None:
+                initial[name] = format_amount(prefill[name])
+        if len(measures) == 1:
+            initial["measure"] = measures[0][0]
+        return initial
 
 
 class AddressCheckForm(forms.Form):

@@ -45,6 +45,7 @@ from .forms import (
     ApplicantForm,
     ChangeForm,
     ExtensionForm,
+    InvoiceForm,
     MeasuresForm,
     PropertyForm,
     SubmitForm,
@@ -175,6 +176,7 @@ def application_detail(request, pk: int):
             "documents": list(application.documents.all()),
             "letters": list(application.letters.all()),
             "may": owner_steps(request.user, application),
+            "invoices_to_record": invoices_without_row(application),
         },
     )
 
@@ -523,6 +525,60 @@ def request_change(request, pk: int):
             computation_rows(grant_preview(application, form.components()).as_dict()) if form.is_valid() else []
         )
     return render(request, "portal/request_change.html", context, status=400 if form.errors else 200)
+
+
+def invoices_without_row(application: GrantApplication) -> list[Document]:
+    """The invoice files handed in whose invoice is not entered as a row yet."""
+    return list(
+        application.documents.filter(
+            kind=Document.Kind.INVOICE, removed_at__isnull=True, invoice_record__isnull=True
+        ).order_by("uploaded_at")
+    )
+
+
+@portal_view
+def record_invoice(request, pk: int, document_id: int):
+    """After approval: the details of one invoice handed in, prefilled from an e-invoice's XML."""
+    application = _own(request.user, pk)
+    document = get_object_or_404(
+        Document, pk=document_id, application=application, kind=Document.Kind.INVOICE, removed_at__isnull=True
+    )
+    if not owner_steps(request.user, application).record_invoice or hasattr(document, "invoice_record"):
+        messages.info(
+            request, _("Diese Rechnung ist schon erfasst, oder es lassen sich keine Rechnungen mehr erfassen.")
+        )
+        return redirect("portal:application", pk=application.pk)
+    measures = [(c.kind, c.get_kind_display()) for c in application.components.all()]
+    prefill = services.einvoice_prefill(document)
+    form = InvoiceForm(
+        _posted(request),
+        request.FILES if request.method == "POST" else None,
+        measures=measures,
+        initial=InvoiceForm.initial_from(prefill, measures),
+    )
+    context = {
+        "nav": "applications",
+        "application": application,
+        "document": document,
+        "form": form,
+        "from_einvoice": bool(prefill),
+    }
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.invoice_record(
+                application_id=application.pk,
+                by=request.user,
+                document_id=document.pk,
+                data=form.invoice_input(),
+                payment_proof=form.cleaned_data["payment_proof"],
+            )
+        except DomainError as refusal:
+            return _refusal_response(request, refusal, "portal/record_invoice.html", context)
+        except ValidationError as error:
+            return render(request, "portal/record_invoice.html", {**context, "errors": error.messages}, status=400)
+        messages.success(request, _("Die Rechnung %(name)s ist erfasst.") % {"name": document.original_name})
+        return redirect("portal:application", pk=application.pk)
+    return render(request, "portal/record_invoice.html", context, status=400 if form.errors else 200)
 
 
 @portal_view
