@@ -167,8 +167,10 @@ def _waiting_for(user: User) -> Q:
 def applications_waiting_for(user: User) -> QuerySet[GrantApplication]:
     """My queue: the cases that wait for a step of the user's roles, oldest first, with deadlines.
 
-    Each case says since when it waits and which step it awaits (``awaited_step_name``), both from the registry.
+    Each case says since when it waits and which step it awaits (``awaited_step_name``), both from the registry:
+    the first of the user's own queues it is in (a case may wait for the caseworker and for finance at once).
     """
+    mine = [(step, queue) for step, queue in QUEUES if user.has_role(queue.role)] or list(QUEUES)
     return (
         staff_applications(user)
         .annotate(
@@ -182,10 +184,10 @@ def applications_waiting_for(user: User) -> QuerySet[GrantApplication]:
                 )
             ),
             waiting_since=Case(
-                *(When(queue.cases, then=F(queue.since)) for _, queue in QUEUES),
+                *(When(queue.cases, then=F(queue.since)) for _, queue in mine),
                 output_field=DateTimeField(),
             ),
-            awaited_step_name=Case(*(When(queue.cases, then=Value(step.name)) for step, queue in QUEUES)),
+            awaited_step_name=Case(*(When(queue.cases, then=Value(step.name)) for step, queue in mine)),
         )
         .filter(_waiting_for(user))
         .select_related("programme", "applicant", "property")

@@ -146,19 +146,6 @@ _STEPS = (
         four_eyes_reason=_("Sie haben diesen Antrag geprüft; die Bewilligung muss eine andere Person aussprechen."),
     ),
     Step(
-        "certify_invoices",
-        GrantApplication.certify_invoices,
-        staff=frozenset({Role.CASEWORKER}),
-        label=_("Schlussrechnung prüfen"),
-        history_label=_("Schlussrechnung sachlich richtig"),
-        help="Caseworker, after approval: records the final invoices; payable = min(approved, recomputed).",
-        queue=Queue(
-            Role.CASEWORKER, Q(state=State.APPROVED, has_invoice=True) & ~INVOICES_CERTIFIED, since="approved_at"
-        ),
-        own_form=True,
-        not_now=_("Schlussrechnungen werden erst nach der Bewilligung bestätigt."),
-    ),
-    Step(
         "certify_invoice",
         GrantApplication.certify_invoice,
         staff=frozenset({Role.CASEWORKER}),
@@ -172,6 +159,21 @@ _STEPS = (
         ),
         own_form=True,
         not_now=_("Rechnungen werden nach der Bewilligung geprüft."),
+    ),
+    Step(
+        "certify_invoices",
+        GrantApplication.certify_invoices,
+        staff=frozenset({Role.CASEWORKER}),
+        label=_("Schlussrechnung prüfen"),
+        history_label=_("Schlussrechnung sachlich richtig"),
+        help="Caseworker, after approval: records the final invoices; payable = min(approved, recomputed).",
+        queue=Queue(
+            Role.CASEWORKER,
+            Q(state=State.APPROVED, has_invoice=True, has_uncertified_invoice=False) & ~INVOICES_CERTIFIED,
+            since="approved_at",
+        ),
+        own_form=True,
+        not_now=_("Schlussrechnungen werden erst nach der Bewilligung bestätigt."),
     ),
     Step(
         "pay_partial",

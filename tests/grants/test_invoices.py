@@ -14,8 +14,12 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
 from django_fsm_log.models import StateLog
 from pypdf import PdfReader
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from budgets.models import Allocation, LedgerEntry
 from budgets.selectors import allocation_balance
@@ -318,3 +322,101 @@ def test_after_the_final_certification_no_invoice_step_is_possible(case, people)
         record(application, people, number="R-2")
     with pytest.raises(DomainError, match="Schlussrechnung"):
         services.partial_pay(application_id=application.pk, by=people.finance)
+
+
+def test_the_owner_enters_a_zugferd_invoice_in_the_portal_prefilled_and_sees_its_check(case, people):
+    application = case("approved")
+    document = upload(application, people.owner, facturx_pdf(cii_xml(number="RE-77")), name="zugferd.pdf")
+    client = Client()
+    client.force_login(people.owner)
+    page = client.get(reverse("portal:application", args=[application.pk])).content.decode()
+    url = reverse("portal:record_invoice", args=[application.pk, document.pk])
+    assert url in page and "Angaben zur Rechnung „zugferd.pdf“ erfassen" in page
+    form = client.get(url).content.decode()
+    assert 'value="RE-77"' in form and 'value="1.000,00"' in form and 'value="2025-03-14"' in form
+    assert "E-Rechnung" in form
+    data = {
+        "number": "RE-77", "issued_on": "2025-03-14", "supplier": "Malerbetrieb Muster GmbH", "measure": "facade",
+        "description": "Anstrich", "net_amount": "1.000,00", "vat_amount": "190,00", "paid_on": "",
+    }  # fmt: skip
+    wrong = client.post(url, {**data, "net_amount": "1.100,00"})
+    assert wrong.status_code == 400 and "weicht von der E-Rechnung ab" in wrong.content.decode()
+    assert not Invoice.objects.exists()
+    proof = SimpleUploadedFile("ueberweisung.pdf", pdf_bytes(), content_type="application/pdf")
+    response = client.post(url, {**data, "paid_on": f"{date.today():%Y-%m-%d}", "payment_proof": proof}, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Die Rechnung zugferd.pdf ist erfasst." in page and "wird geprüft" in page and "1.190,00 €" in page
+    invoice = Invoice.objects.get()
+    assert invoice.payment_proof.kind == Document.Kind.PAYMENT_PROOF and invoice.paid_on == date.today()
+    assert client.get(url).status_code == 302  # entered once
+
+
+def test_the_invoice_page_of_someone_else_is_not_found(case, people):
+    application = case("approved")
+    document = upload(application, people.owner)
+    other = Client()
+    other.force_login(people.other_owner)
+    assert other.get(reverse("portal:record_invoice", args=[application.pk, document.pk])).status_code == 404
+
+
+def test_the_caseworker_certifies_in_the_workspace_and_finance_pays_the_partial_payment_there(case, people):
+    application = case("approved")
+    invoice = record(application, people, net="4000.00", vat="760.00")
+    caseworker = Client()
+    caseworker.force_login(people.caseworker)
+    queue = caseworker.get(reverse("workspace:start")).content.decode()
+    assert application.file_number in queue and "Rechnung prüfen" in queue
+    page = caseworker.get(reverse("workspace:application", args=[application.pk])).content.decode()
+    assert "Rechnung R-1 von Malerbetrieb Specht prüfen" in page
+    url = reverse("workspace:certify_invoice", args=[application.pk, invoice.pk])
+    refused = caseworker.post(url, {"eligible_amount": "3.000,00", "reason": ""})
+    assert refused.status_code == 400 and "begründen Sie die Kürzung" in refused.content.decode()
+    caseworker.post(url, {"eligible_amount": "3.000,00", "reason": "Gerüst doppelt"})
+    invoice.refresh_from_db()
+    assert invoice.eligible_amount == D("3000.00") and invoice.cut_reason == "Gerüst doppelt"
+
+    finance = Client()
+    finance.force_login(people.finance)
+    queue = finance.get(reverse("workspace:start")).content.decode()
+    assert application.file_number in queue and "Abschlag auszahlen" in queue
+    finance.post(reverse("workspace:step", args=[application.pk, "pay_partial"]), {"comment": ""})
+    application.refresh_from_db()
+    assert application.partial_payments.count() == 1 and application.paid_amount > 0
+    certify_page = caseworker.get(reverse("workspace:certify", args=[application.pk])).content.decode()
+    assert 'value="3.000,00"' in certify_page  # the final certification starts from the certified rows
+
+
+def test_the_api_enters_certifies_and_pays_a_partial_payment(case, people):
+    application = case("approved")
+    document = upload(application, people.owner)
+
+    def client(user):
+        c = APIClient()
+        c.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+        return c
+
+    base = f"/api/applications/{application.pk}"
+    body = {
+        "document": document.pk, "number": "R-1", "issued_on": f"{date.today():%Y-%m-%d}", "supplier": "Specht",
+        "measure": "facade", "description": "Anstrich", "net_amount": "4000.00", "vat_amount": "760.00",
+    }  # fmt: skip
+    assert client(people.finance).post(f"{base}/record-invoice/", body, format="json").status_code == 403
+    assert (
+        client(people.owner).post(f"{base}/record-invoice/", {**body, "number": ""}, format="json").status_code == 400
+    )
+    created = client(people.owner).post(f"{base}/record-invoice/", body, format="json")
+    assert created.status_code == 201, created.json()
+    invoice = created.json()["invoices"][0]
+    assert invoice["gross_amount"] == "4760.00" and invoice["certified_at"] is None
+    certify_body = {"invoice": invoice["id"], "eligible_amount": "4000.00"}
+    assert client(people.owner).post(f"{base}/certify-invoice/", certify_body, format="json").status_code == 403
+    certified = client(people.caseworker).post(f"{base}/certify-invoice/", certify_body, format="json")
+    assert certified.status_code == 200 and certified.json()["invoices"][0]["eligible_vat"] == "760.00"
+    paid = client(people.finance).post(f"{base}/pay-partial/", {}, format="json")
+    assert paid.status_code == 200, paid.json()
+    assert paid.json()["partial_payments"][0]["number"] == 1
+    again = client(people.finance).post(f"{base}/pay-partial/", {}, format="json")
+    assert again.status_code == 409 and again.json()["reasons"]
+    final = client(people.caseworker).post(f"{base}/certify-invoices/", {}, format="json")
+    assert final.status_code == 200 and final.json()["payable_amount"]
