@@ -510,6 +510,16 @@ def change_checked(application: GrantApplication) -> bool:
     return application.open_change_id is None or application.open_change.checked_at is not None
 
 
+@refused_with(_("Zu diesem Antrag ist keine Rechnung zu prüfen."))
+def invoice_to_certify(application: GrantApplication) -> bool:
+    return application.invoices.filter(certified_at__isnull=True).exists()
+
+
+@refused_with(_("Es gibt keine geprüfte Rechnung, auf die noch kein Abschlag gezahlt ist."))
+def invoice_to_pay(application: GrantApplication) -> bool:
+    return application.invoices.filter(certified_at__isnull=False, partial_payment__isnull=True).exists()
+
+
 @refused_with(_("Das Förderprogramm sieht keine Abschlagszahlungen vor."))
 def partial_payments_allowed(application: GrantApplication) -> bool:
     return application.programme.partial_payment_percent > 0
@@ -764,7 +774,7 @@ class GrantApplication(FSMModelMixin, models.Model):
         field=state,
         source=State.APPROVED,
         target=State.APPROVED,
-        conditions=[invoices_not_certified],
+        conditions=[invoices_not_certified, invoice_to_certify],
         permission=_permitted("certify_invoice"),
     )
     def certify_invoice(self, *, by=None, description=None) -> None:
@@ -776,7 +786,7 @@ class GrantApplication(FSMModelMixin, models.Model):
         field=state,
         source=State.APPROVED,
         target=State.APPROVED,
-        conditions=[invoices_not_certified, partial_payments_allowed],
+        conditions=[invoices_not_certified, partial_payments_allowed, invoice_to_pay],
         permission=_permitted("pay_partial"),
     )
     def pay_partial(self, *, by=None, description=None) -> None:

@@ -1101,8 +1101,6 @@ def partial_pay(*, application_id: int, by: User, comment: str = "") -> PartialP
     application = _lock(application_id)
     _ensure_allowed(by, "pay_partial", application)
     open_invoices = list(application.invoices.filter(certified_at__isnull=False, partial_payment__isnull=True))
-    if not open_invoices:
-        raise DomainError(_("Es gibt keine geprüfte Rechnung, auf die noch kein Abschlag gezahlt ist."))
     amount = partial_payment_due(application)
     if amount <= 0:
         raise DomainError(
@@ -1125,10 +1123,11 @@ def partial_pay(*, application_id: int, by: User, comment: str = "") -> PartialP
         )
     except BudgetError as error:
         raise DomainError(str(error)) from None
-    payment = PartialPayment.objects.create(application=application, number=number, amount=amount, paid_by=by)
-    Invoice.objects.filter(pk__in=[i.pk for i in open_invoices]).update(partial_payment=payment)
     application.paid_amount = (application.paid_amount or Decimal("0.00")) + amount
     _run(application, "pay_partial", by=by, comment=comment)
+    # After the transition: its condition is that a certified invoice waits for a partial payment.
+    payment = PartialPayment.objects.create(application=application, number=number, amount=amount, paid_by=by)
+    Invoice.objects.filter(pk__in=[i.pk for i in open_invoices]).update(partial_payment=payment)
     return payment
 
 

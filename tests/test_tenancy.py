@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -38,6 +39,7 @@ from .factories import (
     ProgrammeFactory,
     PropertyFactory,
     UserFactory,
+    add_document,
     advance,
     make_application,
 )
@@ -152,6 +154,16 @@ def _town(*, name, code, programme_name, owner_name, owner_username, street, adv
         applications[state] = application
     approved = applications["approved"]
     services.note_add(application_id=approved.pk, by=people.caseworker, text=note)
+    invoice_file = add_document(approved, Document.Kind.INVOICE)
+    invoice = services.invoice_record(
+        application_id=approved.pk,
+        by=owner.user,
+        document_id=invoice_file.pk,
+        data=services.InvoiceInput(
+            number=f"{code}-R-1", issued_on=timezone.localdate(), supplier=f"Malerbetrieb {name}", measure="facade",
+            description=note, net_amount=Decimal("1000.00"), vat_amount=Decimal("190.00"),
+        ),
+    )  # fmt: skip
     consultation = Consultation.objects.create(
         municipality=municipality, applicant=owner, property=approved.property, held_on=timezone.localdate(),
         adviser=adviser, topics=note,
@@ -165,6 +177,7 @@ def _town(*, name, code, programme_name, owner_name, owner_username, street, adv
         applications=applications,
         approved=approved,
         document=approved.documents.first(),
+        invoice=invoice,
         consultation=consultation,
         ledger_entry=LedgerEntry.objects.filter(allocation=allocation).first(),
     )
@@ -277,7 +290,7 @@ def probes_for(route: Route, b) -> list[Probe] | None:
     name = route.name or ""
     # The owner portal: staff are refused there whatever the id.
     if name.startswith("portal:"):
-        ids = {"pk": b.applications["draft"].pk, "programme_id": b.programme.pk}
+        ids = {"pk": b.applications["draft"].pk, "programme_id": b.programme.pk, "document_id": b.document.pk}
         kwargs = {key: value for key, value in ids.items() if f"<int:{key}>" in route.route}
         if name == "portal:document":
             kwargs = {"pk": b.document.pk}
@@ -324,6 +337,9 @@ def probes_for(route: Route, b) -> list[Probe] | None:
     if name in details:
         url = reverse(name, args=[details[name]])
         return [Probe("get", url, "not_found"), Probe("post", url, "not_found")]
+    if name == "workspace:certify_invoice":
+        url = reverse(name, args=[b.approved.pk, b.invoice.pk])
+        return [Probe("post", url, "not_found", {"eligible_amount": "1,00", "reason": "fremd"})]
     if name == "workspace:step":
         return [
             Probe("post", reverse(name, args=[b.approved.pk, action]), "not_found", {"comment": "Gesehen"})

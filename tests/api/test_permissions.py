@@ -4,7 +4,7 @@
 403 when it is visible but the role does not allow the request, 200 otherwise.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,10 +14,13 @@ from grants.models import Document, GrantApplication
 from grants.services import (
     ComponentInput,
     CostInput,
+    InvoiceInput,
     application_certify_invoices,
     change_check,
     change_request,
     extension_request,
+    invoice_certify,
+    invoice_record,
 )
 
 from ..factories import PropertyFactory, add_document, advance, make_application
@@ -153,6 +156,9 @@ ACTIONS = {
     "check-change": (State.APPROVED, {"caseworker"}),
     "approve-change": (State.APPROVED, {"approver"}),
     "refuse-change": (State.APPROVED, {"caseworker", "approver"}),
+    "record-invoice": (State.APPROVED, {"owner", "caseworker"}),
+    "certify-invoice": (State.APPROVED, {"caseworker"}),
+    "pay-partial": (State.APPROVED, {"finance"}),
 }
 INVOICES = [
     {
@@ -163,6 +169,10 @@ INVOICES = [
 ]
 
 
+INVOICE = InvoiceInput(
+    number="R-1", issued_on=date.today(), supplier="Specht", measure="facade", description="Anstrich",
+    net_amount=Decimal("4000.00"), vat_amount=Decimal("760.00"),
+)  # fmt: skip
 # A change request: 250 m² instead of 180 m².
 LARGER = [ComponentInput("facade", Decimal("250"), (CostInput("Angebot", Decimal("50000.00"), Decimal("9500.00")),))]
 
@@ -186,6 +196,15 @@ def prepare(action, application, people):
         change_request(application_id=application.pk, by=people.owner, reason="Giebel", components=LARGER)
     if action == "approve-change":
         change_check(application_id=application.pk, by=people.caseworker)
+    if action in ("record-invoice", "certify-invoice", "pay-partial"):
+        add_document(application, Document.Kind.INVOICE)
+    if action in ("certify-invoice", "pay-partial"):
+        document = application.documents.filter(kind=Document.Kind.INVOICE).get()
+        invoice = invoice_record(application_id=application.pk, by=people.owner, document_id=document.pk, data=INVOICE)
+    if action == "pay-partial":
+        invoice_certify(
+            application_id=application.pk, by=people.caseworker, invoice_id=invoice.pk, eligible_amount=Decimal("4000")
+        )
 
 
 def request(client, action, application):
@@ -198,6 +217,14 @@ def request(client, action, application):
         body = {"reason": "Lieferzeit", **{k: f"{v:%Y-%m-%d}" for k, v in later(application).items()}}
     if action == "request-change":
         body = {"reason": "Giebel", "components": [{**INVOICES[0], "area_m2": "250.00"}]}
+    if action == "record-invoice":
+        document = application.documents.filter(kind=Document.Kind.INVOICE).get()
+        body = {
+            "document": document.pk, "number": "R-1", "issued_on": f"{date.today():%Y-%m-%d}", "supplier": "Specht",
+            "measure": "facade", "description": "Anstrich", "net_amount": "4000.00", "vat_amount": "760.00",
+        }  # fmt: skip
+    if action == "certify-invoice":
+        body = {"invoice": application.invoices.get().pk, "eligible_amount": "4000.00"}
     return client.post(f"/api/applications/{application.pk}/{action}/", body, format="json")
 
 
@@ -210,10 +237,11 @@ def test_each_step_only_for_its_role(action, persona, programme, allocation, peo
 
     response = request(api(getattr(people, persona)), action, application)
 
-    expected = 200 if persona in allowed else 404 if persona in NOT_VISIBLE else 403
+    ok = 201 if action == "record-invoice" else 200
+    expected = ok if persona in allowed else 404 if persona in NOT_VISIBLE else 403
     assert response.status_code == expected, response.json()
     application.refresh_from_db()
-    if expected == 200:
+    if expected == ok:
         assert response.json()["state"] == application.state
     else:
         assert application.state == state  # a refused step changes nothing

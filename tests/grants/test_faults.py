@@ -46,10 +46,12 @@ from grants.models import (
     Document,
     GrantApplication,
     InternalNote,
+    Invoice,
     Letter,
     LetterKind,
     MeasureComponent,
     OutboundEmail,
+    PartialPayment,
 )
 from grants.services import ComponentInput, CostInput
 from grants.steps import step_of_transition
@@ -80,6 +82,17 @@ CHANGE = {
     ],
     "reason": "Die Giebelseite kommt dazu",
 }
+
+
+# An invoice of 4,760 € gross, certified in full: the guideline's rate gives 2,380 € as a partial payment.
+INVOICE = services.InvoiceInput(
+    number="R-1", issued_on=date.today(), supplier="Malerbetrieb Specht", measure="facade",
+    description="Anstrich", net_amount=Decimal("4000.00"), vat_amount=Decimal("760.00"),
+)  # fmt: skip
+
+
+def the_invoice(application) -> int:
+    return application.invoices.get().pk
 
 
 class Injected(RuntimeError):
@@ -116,6 +129,13 @@ TRANSITIONS = {
         LetterKind.EXTENSION_REFUSAL,
     ),
     "request_change": (State.APPROVED, "owner", CHANGE, State.APPROVED, [], None),
+    "certify_invoice": (
+        "invoice recorded", "caseworker", {"invoice_id": the_invoice, "eligible_amount": Decimal("4000.00")},
+        State.APPROVED, [], None,
+    ),
+    "pay_partial": (
+        "invoice certified", "finance", {}, State.APPROVED, [("payment", "2380.00")], LetterKind.PARTIAL_PAYMENT,
+    ),
     "check_change": ("change requested", "caseworker", {}, State.APPROVED, [], None),
     "approve_change": (
         "change checked", "approver", {}, State.APPROVED, [("commitment", "2800.00")], LetterKind.CHANGE,
@@ -126,13 +146,14 @@ TRANSITIONS = {
     ),
 }  # fmt: skip
 # The steps the owner does not hear of by e-mail: the office's certification and check, the owner's own requests.
-SILENT = {"certify_invoices", "request_extension", "request_change", "check_change"}
+SILENT = {"certify_invoices", "certify_invoice", "request_extension", "request_change", "check_change"}
 
 SERVICE = {
     **services.TRANSITIONS,
     "certify_invoices": services.application_certify_invoices,
     "request_extension": services.extension_request,
     "request_change": services.change_request,
+    "certify_invoice": services.invoice_certify,
 }
 
 
@@ -183,6 +204,8 @@ FAULTS = {
     "extension row": lambda: fail_on_method(DeadlineExtension, "save"),
     "change row": lambda: fail_on_method(ChangeRequest, "save"),
     "measure": lambda: fail_on_method(MeasureComponent, "save"),
+    "invoice row": lambda: fail_on_method(Invoice, "save"),
+    "partial payment row": lambda: fail_on(PartialPayment.objects, "create"),
 }
 
 
@@ -201,6 +224,10 @@ def faults_of(name: str) -> list[str]:
         faults.append("extension row")
     if name.endswith("_change"):
         faults.append("change row")
+    if name == "certify_invoice":
+        faults.append("invoice row")
+    if name == "pay_partial":
+        faults.append("partial payment row")
     faults += ["ledger entry", "second ledger entry"][: len(bookings)]
     faults += ["ledger total", "second ledger total"][: len(bookings)]
     return faults
@@ -229,6 +256,8 @@ def snapshot(application, allocation, settings) -> dict:
         "extensions": list(DeadlineExtension.objects.order_by("pk").values()),
         "changes": list(ChangeRequest.objects.order_by("pk").values()),
         "measures": list(MeasureComponent.objects.order_by("pk").values()),
+        "invoices": list(Invoice.objects.order_by("pk").values()),
+        "partial payments": list(PartialPayment.objects.order_by("pk").values()),
     }
 
 
@@ -238,7 +267,10 @@ def bring(case, people):
 
     def make(name: str) -> GrantApplication:
         state = TRANSITIONS[name][0]
-        after_approval = ("certified", "extension requested", "change requested", "change checked")
+        after_approval = (
+            "certified", "extension requested", "change requested", "change checked", "invoice recorded",
+            "invoice certified",
+        )  # fmt: skip
         application = case("approved" if state in after_approval else state)
         if state == "extension requested":
             services.extension_request(application_id=application.pk, by=people.owner, **LATER)
@@ -246,6 +278,18 @@ def bring(case, people):
             services.change_request(application_id=application.pk, by=people.owner, **CHANGE)
         if state == "change checked":
             services.change_check(application_id=application.pk, by=people.caseworker)
+        if state in ("invoice recorded", "invoice certified"):
+            document = add_document(application, Document.Kind.INVOICE)
+            services.invoice_record(
+                application_id=application.pk, by=people.owner, document_id=document.pk, data=INVOICE
+            )
+        if state == "invoice certified":
+            services.invoice_certify(
+                application_id=application.pk,
+                by=people.caseworker,
+                invoice_id=the_invoice(application),
+                eligible_amount=INVOICE.net_amount,
+            )
         if state == "certified":
             services.application_certify_invoices(
                 application_id=application.pk, by=people.caseworker, invoices=LOWER_INVOICES
@@ -259,6 +303,7 @@ def bring(case, people):
 
 def run(name: str, application, people):
     _, actor, kwargs, _, _, _ = TRANSITIONS[name]
+    kwargs = {key: value(application) if callable(value) else value for key, value in kwargs.items()}
     return service_for(name)(application_id=application.pk, by=getattr(people, actor), **kwargs)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -168,6 +169,9 @@ def test_the_final_certification_waits_for_every_invoice_and_a_cut_needs_reasons
         certify(application, people, invoice, amount="15000.01")
     assert frozen(application) == before
     certify(application, people, invoice)
+    with pytest.raises(DomainError, match="keine Rechnung zu prüfen"):
+        certify(application, people, invoice)
+    record(application, people, number="R-2")
     with pytest.raises(DomainError, match="schon geprüft"):
         certify(application, people, invoice)
 
@@ -420,3 +424,21 @@ def test_the_api_enters_certifies_and_pays_a_partial_payment(case, people):
     assert again.status_code == 409 and again.json()["reasons"]
     final = client(people.caseworker).post(f"{base}/certify-invoices/", {}, format="json")
     assert final.status_code == 200 and final.json()["payable_amount"]
+
+
+def test_a_fault_when_the_row_is_saved_leaves_neither_row_nor_the_proof_of_payment(case, people, settings):
+    application = case("approved")
+    document = upload(application, people.owner)
+    before = frozen(application)
+    files = sorted(p.name for p in settings.MEDIA_ROOT.rglob("*") if p.is_file())
+    proof = SimpleUploadedFile("ueberweisung.pdf", pdf_bytes(), content_type="application/pdf")
+    with mock.patch.object(Invoice, "save", side_effect=RuntimeError("fault injected")), pytest.raises(RuntimeError):
+        services.invoice_record(
+            application_id=application.pk,
+            by=people.owner,
+            document_id=document.pk,
+            data=invoice_data(),
+            payment_proof=proof,
+        )
+    assert frozen(application) == before
+    assert sorted(p.name for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()) == files

@@ -7,13 +7,16 @@ applies in all steps with an upload, submits and sees the file number; another o
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
-from grants.models import GrantApplication
+from grants import services
+from grants.models import Document, GrantApplication
 from tests.browser import assert_accessible
 
 from .conftest import pdf_bytes
@@ -166,3 +169,33 @@ def test_an_owner_asks_for_a_change_on_a_phone_and_sees_old_and_new(login, peopl
     expect(page.get_by_role("cell", name="180 m² → 250 m²")).to_be_visible()
     assert_accessible(page)  # the case page with the change, old → new
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_an_owner_enters_an_invoice_on_a_phone(login, people, case):
+    application = case("approved")
+    document = services.document_upload(
+        application_id=application.pk,
+        by=people.owner,
+        kind=Document.Kind.INVOICE,
+        file=SimpleUploadedFile("rechnung.pdf", pdf_bytes(), content_type="application/pdf"),
+    )
+    page = login(people.owner, next=f"/meine-antraege/{application.pk}/")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("link", name="Angaben zur Rechnung „rechnung.pdf“ erfassen").click()
+    expect(page.get_by_role("heading", name="Rechnung erfassen")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Rechnung erfassen").click()  # nothing entered: the error summary
+    assert page.locator("#fehler").evaluate("element => element === document.activeElement")
+    assert_accessible(page)
+    page.get_by_label("Rechnungsnummer").fill("R-2026-17")
+    page.get_by_label("Rechnungsdatum").fill(f"{date.today():%Y-%m-%d}")
+    page.get_by_label("Rechnungssteller/in").fill("Malerbetrieb Specht")
+    page.get_by_label("Was wird abgerechnet?").fill("Anstrich Straßenseite")
+    page.get_by_label("Nettobetrag in €").fill("4.000,00")
+    page.get_by_label("Umsatzsteuer in €").fill("760,00")
+    page.get_by_role("button", name="Rechnung erfassen").click()
+    expect(page.get_by_text("Die Rechnung rechnung.pdf ist erfasst.")).to_be_visible()
+    expect(page.get_by_role("cell", name="4.760,00 €")).to_be_visible()
+    assert_accessible(page)  # the case page with the table of invoices
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert document.invoice_record.gross_amount == Decimal("4760.00")
