@@ -37,6 +37,7 @@ from .serializers import (
     HistoryEntrySerializer,
     LetterSerializer,
     ProgrammeSerializer,
+    ProofOfUseInputSerializer,
     TransitionSerializer,
     TransitionWithReasonSerializer,
     component_inputs,
@@ -156,7 +157,8 @@ class ApplicationViewSet(
     error_statuses = {name: {409} for name in [*(s.name for s in TRANSITION_STEPS), "update", "partial_update"]}
 
     # Bodies with lists of measures and costs: JSON only; a form cannot carry them (its "components" were ignored).
-    json_only = {"create", "update", "partial_update", "certify_invoices", "request_change"}
+    # The proof of use too: its files are uploaded before as documents, its body is JSON.
+    json_only = {"create", "update", "partial_update", "certify_invoices", "request_change", "submit_proof"}
 
     def get_queryset(self):
         return applications_with_details(visible_applications(self.request.user))
@@ -264,6 +266,22 @@ class ApplicationViewSet(
             completion_deadline=data["completion_deadline"],
             invoice_deadline=data["invoice_deadline"],
             reason=data["reason"],
+        )
+        return self._answer(pk)
+
+    @extend_schema(
+        summary="Verwendungsnachweis einreichen",
+        description=STEPS["submit_proof"].help
+        + " Schlussrechnungen (auch als E-Rechnung) und Fotos vorher als Dokumente der Art „invoice“ und "
+        "„photo_after“ hochladen; fehlt eines davon, antwortet der Endpunkt mit 400 und nennt es.",
+        request=ProofOfUseInputSerializer,
+        responses={200: GrantApplicationSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="submit-proof")
+    def submit_proof(self, request, pk=None, format=None):
+        data = self._valid(ProofOfUseInputSerializer, request.data)
+        services.proof_submit(
+            application_id=int(pk), by=request.user, completed_on=data["completed_on"], report=data["report"]
         )
         return self._answer(pk)
 

@@ -110,6 +110,7 @@ class OwnerSteps:
     upload_kinds: tuple[str, ...]
     request_extension: bool = False
     request_change: bool = False
+    submit_proof: bool = False
 
 
 def owner_steps(user: User, application: GrantApplication) -> OwnerSteps:
@@ -121,6 +122,7 @@ def owner_steps(user: User, application: GrantApplication) -> OwnerSteps:
         upload_kinds=upload_kinds(user, application),
         request_extension="request_extension" in possible and is_owner(user, application),
         request_change="request_change" in possible and is_owner(user, application),
+        submit_proof="submit_proof" in possible and is_owner(user, application),
     )
 
 

@@ -40,6 +40,7 @@ from .models import (
     GrantApplication,
     MeasureComponent,
     Programme,
+    ProofOfUse,
     _normalise_street,
 )
 from .rules import staff_applications, visible_applications
@@ -220,6 +221,7 @@ def workspace_application(user: User, pk: int) -> GrantApplication:
             "documents",
             "letters",
             "internal_notes__author",
+            "proofs__documents",
             "guideline_version__component_rules",
             "guideline_version__funding_area",
             "programme__current_version__component_rules",
@@ -234,7 +236,7 @@ def programmes_with_rules(programmes: QuerySet[Programme]) -> QuerySet[Programme
 
 
 def applications_with_details(applications: QuerySet[GrantApplication]) -> QuerySet[GrantApplication]:
-    """Applications with programme, applicant, property, measures with cost items, extensions and change requests."""
+    """Applications with programme, applicant, property, measures with cost items, extensions, changes and proofs."""
     return applications.select_related(
         "programme__municipality", "guideline_version", "applicant", "property"
     ).prefetch_related(
@@ -242,6 +244,8 @@ def applications_with_details(applications: QuerySet[GrantApplication]) -> Query
         Prefetch("components__cost_items", queryset=CostItem.objects.order_by("stage", "id")),
         Prefetch("extensions", queryset=DeadlineExtension.objects.order_by("requested_at", "id")),
         Prefetch("changes", queryset=ChangeRequest.objects.order_by("requested_at", "id")),
+        # With their documents (one more query only where a case has a proof of use).
+        Prefetch("proofs", queryset=ProofOfUse.objects.order_by("submitted_at", "id").prefetch_related("documents")),
     )
 
 
@@ -440,6 +444,7 @@ def owner_application(user: User, pk: int) -> GrantApplication:
             "components__cost_items",
             "documents",
             "letters",
+            "proofs__documents",
             "guideline_version__component_rules",
             "programme__current_version__component_rules",
         )
@@ -453,6 +458,12 @@ def return_message(application: GrantApplication) -> StateLog | None:
         return None
     last = StateLog.objects.for_(application).order_by("-timestamp", "-pk").first()
     return last if last is not None and last.transition == "return_to_applicant" else None
+
+
+def returned_proof(application: GrantApplication) -> ProofOfUse | None:
+    """The owner's latest proof of use when the caseworker gave it back for completion, else None."""
+    latest = application.proofs.order_by("-submitted_at", "-id").first()
+    return latest if latest is not None and latest.outcome == ProofOfUse.Outcome.RETURNED else None
 
 
 def grant_preview(application: GrantApplication, components) -> GrantResult:

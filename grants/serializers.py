@@ -28,6 +28,7 @@ from .models import (
     MeasureComponent,
     MeasureKind,
     Programme,
+    ProofOfUse,
 )
 from .rules import visible_programmes
 from .services import ComponentInput, CostInput
@@ -185,8 +186,37 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ProofOfUseSerializer(serializers.ModelSerializer):
+    documents = serializers.PrimaryKeyRelatedField(
+        many=True,
+        read_only=True,
+        help_text="Die Schlussrechnungen und Fotos nach der Maßnahme, die bei der Einreichung vorlagen "
+        "(IDs der Dokumente).",
+    )
+
+    class Meta:
+        model = ProofOfUse
+        fields = [
+            "id",
+            "submitted_at",
+            "completed_on",
+            "report",
+            "documents",
+            "outcome",
+            "decided_at",
+            "decision_comment",
+        ]
+        read_only_fields = fields
+
+
 class GrantApplicationSerializer(serializers.ModelSerializer):
     components = MeasureComponentSerializer(many=True, read_only=True)
+    proofs = ProofOfUseSerializer(
+        many=True,
+        read_only=True,
+        help_text="Verwendungsnachweise der Antragsteller/in, älteste zuerst: eingereicht, anerkannt oder zur "
+        "Ergänzung zurückgegeben.",
+    )
     changes = ChangeRequestSerializer(
         many=True,
         read_only=True,
@@ -242,6 +272,9 @@ class GrantApplicationSerializer(serializers.ModelSerializer):
             "extensions",
             "open_change",
             "changes",
+            "proof_submitted_at",
+            "proof_accepted_at",
+            "proofs",
             "components",
         ]
         read_only_fields = fields
@@ -385,6 +418,16 @@ class ChangeRequestInputSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, help_text="Neue Frist Schlussrechnungen, falls sie sich ändert."
     )
     reason = TextSerializerField(max_length=COMMENT_MAX_LENGTH, help_text="Warum sich die Maßnahme ändert (Pflicht).")
+
+
+class ProofOfUseInputSerializer(serializers.Serializer):
+    completed_on = serializers.DateField(
+        help_text="Tag, an dem die Arbeiten abgeschlossen wurden (JJJJ-MM-TT): nicht in der Zukunft, nicht vor der "
+        "Bewilligung."
+    )
+    report = TextSerializerField(
+        max_length=DESCRIPTION_MAX_LENGTH, help_text="Sachbericht: was ausgeführt wurde (Pflicht)."
+    )
 
 
 class CertifyInvoicesSerializer(TransitionSerializer):

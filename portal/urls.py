@@ -20,6 +20,7 @@ urlpatterns = [
     path("<int:pk>/schlussrechnung/", views.final_documents, name="final_documents"),
     path("<int:pk>/fristverlaengerung/", views.request_extension, name="request_extension"),
     path("<int:pk>/aenderung/", views.request_change, name="request_change"),
+    path("<int:pk>/verwendungsnachweis/", views.submit_proof, name="submit_proof"),
     path("dokumente/<int:pk>/", views.document_file, name="document"),
     path("meine-daten/", views.my_data, name="my_data"),
 ]
