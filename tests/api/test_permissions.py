@@ -4,7 +4,7 @@
 403 when it is visible but the role does not allow the request, 200 otherwise.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,6 +18,7 @@ from grants.services import (
     change_check,
     change_request,
     extension_request,
+    proof_submit,
 )
 
 from ..factories import PropertyFactory, add_document, advance, make_application
@@ -153,6 +154,9 @@ ACTIONS = {
     "check-change": (State.APPROVED, {"caseworker"}),
     "approve-change": (State.APPROVED, {"approver"}),
     "refuse-change": (State.APPROVED, {"caseworker", "approver"}),
+    "submit-proof": (State.APPROVED, {"owner"}),
+    "accept-proof": (State.APPROVED, {"caseworker"}),
+    "return-proof": (State.APPROVED, {"caseworker"}),
 }
 INVOICES = [
     {
@@ -186,6 +190,11 @@ def prepare(action, application, people):
         change_request(application_id=application.pk, by=people.owner, reason="Giebel", components=LARGER)
     if action == "approve-change":
         change_check(application_id=application.pk, by=people.caseworker)
+    if action.endswith("-proof"):
+        add_document(application, Document.Kind.INVOICE)
+        add_document(application, Document.Kind.PHOTO_AFTER)
+    if action in ("accept-proof", "return-proof"):
+        proof_submit(application_id=application.pk, by=people.owner, completed_on=date.today(), report="Gestrichen")
 
 
 def request(client, action, application):
@@ -198,6 +207,8 @@ def request(client, action, application):
         body = {"reason": "Lieferzeit", **{k: f"{v:%Y-%m-%d}" for k, v in later(application).items()}}
     if action == "request-change":
         body = {"reason": "Giebel", "components": [{**INVOICES[0], "area_m2": "250.00"}]}
+    if action == "submit-proof":
+        body = {"completed_on": f"{date.today():%Y-%m-%d}", "report": "Die Fassade ist gestrichen."}
     return client.post(f"/api/applications/{application.pk}/{action}/", body, format="json")
 
 

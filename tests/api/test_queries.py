@@ -78,9 +78,10 @@ def make_rows(n, *, programme, people):
 # and, for staff, their municipalities (1); the page needs a count (1) and its rows (1).
 # What each list adds on top is noted per line.
 LISTS = [
-    # components, their cost items, the deadline extensions and the change requests, prefetched
-    ("caseworker", "/api/applications/", 5 + 4, "applications"),
-    ("owner", "/api/applications/", 4 + 4, "applications"),
+    # components, their cost items, the deadline extensions, the change requests and the proofs of use, prefetched
+    # (a proof's documents are one more query where a case has a proof)
+    ("caseworker", "/api/applications/", 5 + 5, "applications"),
+    ("owner", "/api/applications/", 4 + 5, "applications"),
     # component rules and funding area, prefetched
     ("caseworker", "/api/programmes/", 5 + 2, "programmes"),
     # balances are annotated on the rows

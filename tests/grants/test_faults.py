@@ -50,6 +50,7 @@ from grants.models import (
     LetterKind,
     MeasureComponent,
     OutboundEmail,
+    ProofOfUse,
 )
 from grants.services import ComponentInput, CostInput
 from grants.steps import step_of_transition
@@ -80,6 +81,10 @@ CHANGE = {
     ],
     "reason": "Die Giebelseite kommt dazu",
 }
+
+
+# The owner's proof of use: the report and the day the works were finished; invoice and photo are on the case.
+PROOF = {"completed_on": date.today(), "report": "Die Fassade ist gestrichen."}
 
 
 class Injected(RuntimeError):
@@ -124,15 +129,22 @@ TRANSITIONS = {
         "change requested", "caseworker", {"comment": "Außerhalb des Fördergebiets."}, State.APPROVED, [],
         LetterKind.CHANGE_REFUSAL,
     ),
+    "submit_proof": (State.APPROVED, "owner", PROOF, State.APPROVED, [], None),
+    "accept_proof": ("proof submitted", "caseworker", {}, State.APPROVED, [], None),
+    "return_proof": (
+        "proof submitted", "caseworker", {"comment": "Es fehlt das Foto der Hofseite."}, State.APPROVED, [], None,
+    ),
 }  # fmt: skip
-# The steps the owner does not hear of by e-mail: the office's certification and check, the owner's own requests.
-SILENT = {"certify_invoices", "request_extension", "request_change", "check_change"}
+# The steps the owner does not hear of by e-mail: the office's certification and check, the owner's own requests
+# and proof of use.
+SILENT = {"certify_invoices", "request_extension", "request_change", "check_change", "submit_proof"}
 
 SERVICE = {
     **services.TRANSITIONS,
     "certify_invoices": services.application_certify_invoices,
     "request_extension": services.extension_request,
     "request_change": services.change_request,
+    "submit_proof": services.proof_submit,
 }
 
 
@@ -183,6 +195,7 @@ FAULTS = {
     "extension row": lambda: fail_on_method(DeadlineExtension, "save"),
     "change row": lambda: fail_on_method(ChangeRequest, "save"),
     "measure": lambda: fail_on_method(MeasureComponent, "save"),
+    "proof row": lambda: fail_on_method(ProofOfUse, "save"),
 }
 
 
@@ -201,6 +214,8 @@ def faults_of(name: str) -> list[str]:
         faults.append("extension row")
     if name.endswith("_change"):
         faults.append("change row")
+    if name.endswith("_proof"):
+        faults.append("proof row")
     faults += ["ledger entry", "second ledger entry"][: len(bookings)]
     faults += ["ledger total", "second ledger total"][: len(bookings)]
     return faults
@@ -228,6 +243,9 @@ def snapshot(application, allocation, settings) -> dict:
         "notes": InternalNote.objects.count(),
         "extensions": list(DeadlineExtension.objects.order_by("pk").values()),
         "changes": list(ChangeRequest.objects.order_by("pk").values()),
+        "proofs": list(ProofOfUse.objects.order_by("pk").values()),
+        "proof documents": list(ProofOfUse.documents.through.objects.order_by("pk").values()),
+        "documents": list(Document.objects.order_by("pk").values()),
         "measures": list(MeasureComponent.objects.order_by("pk").values()),
     }
 
@@ -238,7 +256,7 @@ def bring(case, people):
 
     def make(name: str) -> GrantApplication:
         state = TRANSITIONS[name][0]
-        after_approval = ("certified", "extension requested", "change requested", "change checked")
+        after_approval = ("certified", "extension requested", "change requested", "change checked", "proof submitted")
         application = case("approved" if state in after_approval else state)
         if state == "extension requested":
             services.extension_request(application_id=application.pk, by=people.owner, **LATER)
@@ -246,6 +264,11 @@ def bring(case, people):
             services.change_request(application_id=application.pk, by=people.owner, **CHANGE)
         if state == "change checked":
             services.change_check(application_id=application.pk, by=people.caseworker)
+        if name.endswith("_proof"):
+            add_document(application, Document.Kind.INVOICE)
+            add_document(application, Document.Kind.PHOTO_AFTER)
+        if state == "proof submitted":
+            services.proof_submit(application_id=application.pk, by=people.owner, **PROOF)
         if state == "certified":
             services.application_certify_invoices(
                 application_id=application.pk, by=people.caseworker, invoices=LOWER_INVOICES

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.django_db
 
 REPORT = "Die Straßenfassade wurde gereinigt, ausgebessert und in Ocker gestrichen; der Sockel ist neu verputzt."
 INVOICES = [
-    ComponentInput("facade", Decimal("180"), (CostInput("Schlussrechnung Malerbetrieb", Decimal("30000"), Decimal("5700")),))
+    ComponentInput("facade", Decimal("180"), (CostInput("Schlussrechnung Maler", Decimal("30000"), Decimal("5700")),))
 ]
 
 
