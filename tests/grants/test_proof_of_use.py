@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -214,7 +215,19 @@ def test_the_files_come_with_the_proof_all_or_none(case, people, settings):
     assert stored_files(settings) == files  # the invoice and the first photo are gone too
 
 
-def test_an_xml_e_invoice_counts_as_invoice_and_an_xml_photo_is_refused(case, people, settings):
+def test_a_fault_after_the_files_were_stored_leaves_no_file_and_no_row(case, people, settings):
+    application = case("approved")
+    before, files = frozen(application), stored_files(settings)
+    with (
+        mock.patch.object(StateLog.objects, "create", side_effect=RuntimeError("log down")),
+        pytest.raises(RuntimeError),
+    ):
+        submit(application, people)
+    assert frozen(application) == before
+    assert stored_files(settings) == files
+
+
+def test_an_xml_file_is_no_photo_and_leaves_nothing(case, people):
     application = case("approved")
     xml = SimpleUploadedFile("nachher.xml", b"<?xml version='1.0'?><x/>", content_type="application/xml")
     before = frozen(application)
