@@ -929,7 +929,7 @@ def proof_submit(
     problems = proof_problems(
         application, completed_on=completed_on, report=report, invoices=len(invoices), photos=len(photos)
     )
-    if problems:
+    if problems or completed_on is None:  # a missing day is among the problems
         raise DomainError(problems, code=Code.INVALID)
     proof = ProofOfUse.objects.create(
         application=application, submitted_by=by, completed_on=completed_on, report=report
