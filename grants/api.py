@@ -39,6 +39,7 @@ from .serializers import (
     InvoiceInputSerializer,
     LetterSerializer,
     ProgrammeSerializer,
+    ProofOfUseInputSerializer,
     TransitionSerializer,
     TransitionWithReasonSerializer,
     component_inputs,
@@ -160,7 +161,16 @@ class ApplicationViewSet(
     }
 
     # Bodies with lists of measures and costs: JSON only; a form cannot carry them (its "components" were ignored).
-    json_only = {"create", "update", "partial_update", "certify_invoices", "request_change", "record_invoice"}
+    # The proof of use too: its files are uploaded before as documents, its body is JSON.
+    json_only = {
+        "create",
+        "update",
+        "partial_update",
+        "certify_invoices",
+        "request_change",
+        "record_invoice",
+        "submit_proof",
+    }
 
     def get_queryset(self):
         return applications_with_details(visible_applications(self.request.user))
@@ -305,6 +315,22 @@ class ApplicationViewSet(
             invoice_id=data["invoice"],
             eligible_amount=data["eligible_amount"],
             reason=data["reason"],
+        )
+        return self._answer(pk)
+
+    @extend_schema(
+        summary="Verwendungsnachweis einreichen",
+        description=STEPS["submit_proof"].help
+        + " Schlussrechnungen (auch als E-Rechnung) und Fotos vorher als Dokumente der Art „invoice“ und "
+        "„photo_after“ hochladen; fehlt eines davon, antwortet der Endpunkt mit 400 und nennt es.",
+        request=ProofOfUseInputSerializer,
+        responses={200: GrantApplicationSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="submit-proof")
+    def submit_proof(self, request, pk=None, format=None):
+        data = self._valid(ProofOfUseInputSerializer, request.data)
+        services.proof_submit(
+            application_id=int(pk), by=request.user, completed_on=data["completed_on"], report=data["report"]
         )
         return self._answer(pk)
 

@@ -529,6 +529,30 @@ def partial_payments_allowed(application: GrantApplication) -> bool:
 CHANGE_TO_CHECK = Q(open_change__isnull=False, open_change__checked_at__isnull=True)
 CHANGE_TO_DECIDE = Q(open_change__isnull=False, open_change__checked_at__isnull=False)
 
+
+@refused_with(_("Die Schlussrechnung ist schon bestätigt; ein Verwendungsnachweis ist nicht mehr einzureichen."))
+def proof_before_certification(application: GrantApplication) -> bool:
+    return application.payable_amount is None
+
+
+@refused_with(_("Der Verwendungsnachweis ist eingereicht und noch nicht geprüft."))
+def no_proof_waiting(application: GrantApplication) -> bool:
+    return application.proof_submitted_at is None
+
+
+@refused_with(_("Der Verwendungsnachweis ist schon geprüft und anerkannt."))
+def proof_not_accepted(application: GrantApplication) -> bool:
+    return application.proof_accepted_at is None
+
+
+@refused_with(_("Zu diesem Antrag wartet kein Verwendungsnachweis auf die Prüfung."))
+def proof_waiting(application: GrantApplication) -> bool:
+    return application.proof_submitted_at is not None
+
+
+# A case whose owner's proof of use waits for the caseworker's check (the queues).
+PROOF_SUBMITTED = Q(proof_submitted_at__isnull=False)
+
 # The limits of the free texts without a max_length of their own, for every door (API, portal, workspace).
 DESCRIPTION_MAX_LENGTH = 5000  # an application's description of its measures
 COMMENT_MAX_LENGTH = 2000  # the comment of a step, kept in the application's history
@@ -618,6 +642,13 @@ class GrantApplication(FSMModelMixin, models.Model):
         blank=True,
         editable=False,
         related_name="+",
+    )
+    # Set while the owner's proof of use waits for its check (ProofOfUse holds the proof itself), and once accepted.
+    proof_submitted_at = models.DateTimeField(
+        _("Verwendungsnachweis eingereicht am"), null=True, blank=True, editable=False
+    )
+    proof_accepted_at = models.DateTimeField(
+        _("Verwendungsnachweis anerkannt am"), null=True, blank=True, editable=False
     )
     updated_at = models.DateTimeField(_("zuletzt geändert am"), auto_now=True)
     anonymised_at = models.DateTimeField(_("anonymisiert am"), null=True, blank=True, editable=False)
@@ -749,7 +780,7 @@ class GrantApplication(FSMModelMixin, models.Model):
         field=state,
         source=State.APPROVED,
         target=State.APPROVED,
-        conditions=[no_open_change],
+        conditions=[no_open_change, no_proof_waiting],
         permission=_permitted("certify_invoices"),
     )
     def certify_invoices(self, *, by=None, description=None) -> None:
@@ -882,6 +913,43 @@ class GrantApplication(FSMModelMixin, models.Model):
         permission=_permitted("refuse_change"),
     )
     def refuse_change(self, *, by=None, description=None) -> None:
+        pass
+
+    # The owner's proof of use (Verwendungsnachweis): the case stays approved; submission and check are logged.
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=State.APPROVED,
+        target=State.APPROVED,
+        conditions=[proof_before_certification, no_proof_waiting, proof_not_accepted],
+        permission=_permitted("submit_proof"),
+    )
+    def submit_proof(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=State.APPROVED,
+        target=State.APPROVED,
+        conditions=[proof_waiting],
+        permission=_permitted("accept_proof"),
+    )
+    def accept_proof(self, *, by=None, description=None) -> None:
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=State.APPROVED,
+        target=State.APPROVED,
+        conditions=[proof_waiting],
+        permission=_permitted("return_proof"),
+    )
+    def return_proof(self, *, by=None, description=None) -> None:
         pass
 
 
@@ -1481,3 +1549,65 @@ class Invoice(models.Model):
     @property
     def cut(self) -> Decimal | None:
         return None if self.eligible_amount is None else self.net_amount - self.eligible_amount
+
+
+class ProofOfUse(models.Model):
+    """Verwendungsnachweis der Antragsteller/in: the owner's proof that the grant was used, and its check.
+
+    A factual report (Sachbericht) on the works, the day they were finished, and the invoices and after-photos of
+    the case at submission (the invoice list). Not the municipality's yearly statement to the state, which
+    reports/ also calls Verwendungsnachweis (budgets.models.Statement).
+    """
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", _("eingereicht")
+        ACCEPTED = "accepted", _("anerkannt")
+        RETURNED = "returned", _("zur Ergänzung zurückgegeben")
+        WITHDRAWN = "withdrawn", _("mit dem Antrag zurückgezogen")
+
+    application = models.ForeignKey(
+        GrantApplication, verbose_name=_("Antrag"), on_delete=models.CASCADE, related_name="proofs"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("eingereicht von"), on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(_("eingereicht am"), auto_now_add=True)
+    completed_on = models.DateField(_("Maßnahme abgeschlossen am"))
+    report = models.TextField(_("Sachbericht"), max_length=DESCRIPTION_MAX_LENGTH)
+    documents = models.ManyToManyField(
+        Document, verbose_name=_("Rechnungen und Fotos"), related_name="proofs", blank=True
+    )
+    outcome = models.CharField(_("Ergebnis der Prüfung"), max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("geprüft von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("geprüft am"), null=True, blank=True)
+    decision_comment = models.TextField(_("Hinweis der Prüfung"), blank=True)
+
+    class Meta:
+        verbose_name = _("Verwendungsnachweis der Antragsteller/in")
+        verbose_name_plural = _("Verwendungsnachweise der Antragsteller/innen")
+        ordering = ["submitted_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"], condition=Q(outcome="open"), name="one_open_proof_per_application"
+            ),
+            models.CheckConstraint(condition=~Q(report=""), name="proof_report_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return _("Verwendungsnachweis zu %(case)s vom %(date)s") % {
+            "case": self.application,
+            "date": self.submitted_at.date() if self.submitted_at else "",
+        }
+
+    def invoices(self) -> list[Document]:
+        return [d for d in self.documents.all() if d.kind == Document.Kind.INVOICE]
+
+    def photos(self) -> list[Document]:
+        return [d for d in self.documents.all() if d.kind == Document.Kind.PHOTO_AFTER]

@@ -36,6 +36,7 @@ from .models import (
     Letter,
     MeasureComponent,
     OutboundEmail,
+    ProofOfUse,
 )
 
 logger = logging.getLogger(__name__)
@@ -245,6 +246,8 @@ def application_anonymise(*, application_id: int) -> GrantApplication:
         change.reason, change.decision_comment = REDACTED, ""
         change.measures_before, change.measures = _figures_only(change.measures_before), _figures_only(change.measures)
         change.save(update_fields=["reason", "decision_comment", "measures_before", "measures"])
+    # The owner's proofs of use: the factual report and the check's remarks go; the dates and the invoice list stay.
+    ProofOfUse.objects.filter(application=application).update(report=REDACTED, decision_comment="")
     applicant = application.applicant
     names = tuple(n for n in (applicant.name, applicant.organisation) if n)
     for log in StateLog.objects.for_(application).exclude(description__isnull=True).exclude(description=""):

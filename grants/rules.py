@@ -111,6 +111,7 @@ class OwnerSteps:
     request_extension: bool = False
     request_change: bool = False
     record_invoice: bool = False
+    submit_proof: bool = False
 
 
 def owner_steps(user: User, application: GrantApplication) -> OwnerSteps:
@@ -125,6 +126,7 @@ def owner_steps(user: User, application: GrantApplication) -> OwnerSteps:
         record_invoice=application.state == GrantApplication.State.APPROVED
         and application.payable_amount is None
         and is_owner(user, application),
+        submit_proof="submit_proof" in possible and is_owner(user, application),
     )
 
 

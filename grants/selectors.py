@@ -42,6 +42,7 @@ from .models import (
     MeasureComponent,
     PartialPayment,
     Programme,
+    ProofOfUse,
     _normalise_street,
 )
 from .rules import staff_applications, visible_applications
@@ -232,6 +233,7 @@ def workspace_application(user: User, pk: int) -> GrantApplication:
             "documents",
             "letters",
             "internal_notes__author",
+            "proofs__documents",
             "guideline_version__component_rules",
             "guideline_version__funding_area",
             "programme__current_version__component_rules",
@@ -246,7 +248,7 @@ def programmes_with_rules(programmes: QuerySet[Programme]) -> QuerySet[Programme
 
 
 def applications_with_details(applications: QuerySet[GrantApplication]) -> QuerySet[GrantApplication]:
-    """Applications with programme, applicant, property, measures with cost items, extensions and change requests."""
+    """Applications with programme, applicant, property, measures with cost items, extensions, changes and proofs."""
     return applications.select_related(
         "programme__municipality", "guideline_version", "applicant", "property"
     ).prefetch_related(
@@ -256,6 +258,8 @@ def applications_with_details(applications: QuerySet[GrantApplication]) -> Query
         Prefetch("changes", queryset=ChangeRequest.objects.order_by("requested_at", "id")),
         Prefetch("invoices", queryset=Invoice.objects.order_by("issued_on", "id")),
         Prefetch("partial_payments", queryset=PartialPayment.objects.order_by("number")),
+        # With their documents (one more query only where a case has a proof of use).
+        Prefetch("proofs", queryset=ProofOfUse.objects.order_by("submitted_at", "id").prefetch_related("documents")),
     )
 
 
@@ -454,6 +458,7 @@ def owner_application(user: User, pk: int) -> GrantApplication:
             "components__cost_items",
             "documents",
             "letters",
+            "proofs__documents",
             "guideline_version__component_rules",
             "programme__current_version__component_rules",
         )
@@ -467,6 +472,12 @@ def return_message(application: GrantApplication) -> StateLog | None:
         return None
     last = StateLog.objects.for_(application).order_by("-timestamp", "-pk").first()
     return last if last is not None and last.transition == "return_to_applicant" else None
+
+
+def returned_proof(application: GrantApplication) -> ProofOfUse | None:
+    """The owner's latest proof of use when the caseworker gave it back for completion, else None."""
+    latest = application.proofs.order_by("-submitted_at", "-id").first()
+    return latest if latest is not None and latest.outcome == ProofOfUse.Outcome.RETURNED else None
 
 
 def grant_preview(application: GrantApplication, components) -> GrantResult:

@@ -30,6 +30,7 @@ from .models import (
     MeasureKind,
     PartialPayment,
     Programme,
+    ProofOfUse,
 )
 from .rules import visible_programmes
 from .services import ComponentInput, CostInput, InvoiceInput
@@ -218,6 +219,29 @@ class InvoiceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ProofOfUseSerializer(serializers.ModelSerializer):
+    documents = serializers.PrimaryKeyRelatedField(
+        many=True,
+        read_only=True,
+        help_text="Die Schlussrechnungen und Fotos nach der Maßnahme, die bei der Einreichung vorlagen "
+        "(IDs der Dokumente).",
+    )
+
+    class Meta:
+        model = ProofOfUse
+        fields = [
+            "id",
+            "submitted_at",
+            "completed_on",
+            "report",
+            "documents",
+            "outcome",
+            "decided_at",
+            "decision_comment",
+        ]
+        read_only_fields = fields
+
+
 class PartialPaymentSerializer(serializers.ModelSerializer):
     class Meta:
         model = PartialPayment
@@ -229,6 +253,12 @@ class GrantApplicationSerializer(serializers.ModelSerializer):
     components = MeasureComponentSerializer(many=True, read_only=True)
     invoices = InvoiceSerializer(many=True, read_only=True, help_text="Die erfassten Rechnungen, mit ihrer Prüfung.")
     partial_payments = PartialPaymentSerializer(many=True, read_only=True, help_text="Abschlagszahlungen.")
+    proofs = ProofOfUseSerializer(
+        many=True,
+        read_only=True,
+        help_text="Verwendungsnachweise der Antragsteller/in, älteste zuerst: eingereicht, anerkannt oder zur "
+        "Ergänzung zurückgegeben.",
+    )
     changes = ChangeRequestSerializer(
         many=True,
         read_only=True,
@@ -286,6 +316,9 @@ class GrantApplicationSerializer(serializers.ModelSerializer):
             "changes",
             "invoices",
             "partial_payments",
+            "proof_submitted_at",
+            "proof_accepted_at",
+            "proofs",
             "components",
         ]
         read_only_fields = fields
@@ -429,6 +462,16 @@ class ChangeRequestInputSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, help_text="Neue Frist Schlussrechnungen, falls sie sich ändert."
     )
     reason = TextSerializerField(max_length=COMMENT_MAX_LENGTH, help_text="Warum sich die Maßnahme ändert (Pflicht).")
+
+
+class ProofOfUseInputSerializer(serializers.Serializer):
+    completed_on = serializers.DateField(
+        help_text="Tag, an dem die Arbeiten abgeschlossen wurden (JJJJ-MM-TT): nicht in der Zukunft, nicht vor der "
+        "Bewilligung."
+    )
+    report = TextSerializerField(
+        max_length=DESCRIPTION_MAX_LENGTH, help_text="Sachbericht: was ausgeführt wurde (Pflicht)."
+    )
 
 
 class CertifyInvoicesSerializer(TransitionSerializer):

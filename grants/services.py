@@ -39,6 +39,7 @@ from .calculator import BuildingCategory
 from .einvoices import einvoice_as_dict, einvoice_in_pdf, read_einvoice_xml
 from .models import (
     COMMENT_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
     GUIDELINE_TERMS,
     ChangeRequest,
     CostItem,
@@ -54,6 +55,7 @@ from .models import (
     PartialPayment,
     Programme,
     ProgrammeComponentRule,
+    ProofOfUse,
     frozen_message,
 )
 from .rules import decide, upload_kinds
@@ -452,8 +454,14 @@ def application_withdraw(*, application_id: int, by: User, comment: str = "") ->
         _decide(change, ChangeRequest.Outcome.WITHDRAWN, by=by, comment="")
     if (extension := application.extensions.filter(outcome=DeadlineExtension.Outcome.OPEN).first()) is not None:
         _decide(extension, DeadlineExtension.Outcome.WITHDRAWN, by=by, comment="")
+    if (proof := application.proofs.filter(outcome=ProofOfUse.Outcome.OPEN).first()) is not None:
+        _decide(proof, ProofOfUse.Outcome.WITHDRAWN, by=by, comment="")
     return _run(
-        application, "withdraw", by=by, comment=comment, then={"open_change": None, "extension_requested_at": None}
+        application,
+        "withdraw",
+        by=by,
+        comment=comment,
+        then={"open_change": None, "extension_requested_at": None, "proof_submitted_at": None},
     )
 
 
@@ -617,8 +625,8 @@ def _open_extension(application: GrantApplication) -> DeadlineExtension:
     return extension
 
 
-def _decide(request: DeadlineExtension | ChangeRequest, outcome: str, *, by: User, comment: str) -> None:
-    """Record the decision on an owner's request (extension or change): who, when, what and why."""
+def _decide(request: DeadlineExtension | ChangeRequest | ProofOfUse, outcome: str, *, by: User, comment: str) -> None:
+    """Record the decision on an owner's request (extension, change or proof of use): who, when, what and why."""
     request.outcome = outcome
     request.decided_by = by
     request.decided_at = timezone.now()
@@ -1129,6 +1137,135 @@ def partial_pay(*, application_id: int, by: User, comment: str = "") -> PartialP
     payment = PartialPayment.objects.create(application=application, number=number, amount=amount, paid_by=by)
     Invoice.objects.filter(pk__in=[i.pk for i in open_invoices]).update(partial_payment=payment)
     return payment
+
+
+# --- the owner's proof of use (Verwendungsnachweis der Antragsteller/in) -----------------------------
+
+# What a proof of use lists of the case's documents (the invoice list): the final invoices and the after-photos.
+PROOF_KINDS = (Document.Kind.INVOICE, Document.Kind.PHOTO_AFTER)
+
+
+def completion_problems(application: GrantApplication, completed_on: date | None) -> list[str]:
+    """What is wrong with the day the owner says the works were finished, in words."""
+    if completed_on is None:
+        return [_("Bitte geben Sie an, an welchem Tag die Arbeiten abgeschlossen wurden.")]
+    problems = []
+    if completed_on > today():
+        problems.append(_("Der Tag des Abschlusses der Arbeiten kann nicht in der Zukunft liegen."))
+    approved_on = timezone.localdate(application.approved_at) if application.approved_at else None
+    if approved_on is not None and completed_on < approved_on:
+        problems.append(
+            _("Die Arbeiten können nicht vor der Bewilligung am %(date)s abgeschlossen worden sein.")
+            % {"date": approved_on.strftime("%d.%m.%Y")}
+        )
+    return problems
+
+
+def proof_problems(
+    application: GrantApplication, *, completed_on: date | None, report: str, invoices: int, photos: int
+) -> list[str]:
+    """What keeps a proof of use from being submitted, every part in words (``invoices``, ``photos``: new files)."""
+    problems = []
+    if not report:
+        problems.append(_("Bitte beschreiben Sie im Sachbericht, welche Arbeiten ausgeführt wurden."))
+    elif len(report) > DESCRIPTION_MAX_LENGTH:
+        problems.append(_("Der Sachbericht ist zu lang (höchstens %(max)s Zeichen).") % {"max": DESCRIPTION_MAX_LENGTH})
+    problems += completion_problems(application, completed_on)
+    return problems + proof_file_problems(application, invoices=invoices, photos=photos)
+
+
+def proof_file_problems(application: GrantApplication, *, invoices: int, photos: int) -> list[str]:
+    """The files a proof of use lacks: an invoice and an after-photo, on the case or among the new ones (counted)."""
+    problems = []
+    present = set(
+        application.documents.filter(kind__in=PROOF_KINDS, removed_at__isnull=True).values_list("kind", flat=True)
+    )
+    if not invoices and Document.Kind.INVOICE not in present:
+        problems.append(_("Es fehlen die Schlussrechnungen: Bitte laden Sie mindestens eine Rechnung hoch."))
+    if not photos and Document.Kind.PHOTO_AFTER not in present:
+        problems.append(
+            _("Es fehlen die Fotos nach der Maßnahme: Bitte laden Sie mindestens ein Foto der fertigen Arbeiten hoch.")
+        )
+    return problems
+
+
+@_serves("submit_proof")
+@transaction.atomic
+def proof_submit(
+    *,
+    application_id: int,
+    by: User,
+    completed_on: date | None,
+    report: str,
+    invoices: Iterable = (),
+    photos: Iterable = (),
+) -> ProofOfUse:
+    """Verwendungsnachweis einreichen: the owner's factual report, the day the works were finished, and the files.
+
+    The new files (final invoices, which may be e-invoices, and after-photos) are kept all or none; the case must then
+    hold at least one invoice and one after-photo, old or new. Every missing part is named (400) and nothing is
+    written. The case stays approved; the caseworker checks the proof before the invoices are certified.
+    """
+    application = _lock(application_id)
+    _ensure_allowed(by, "submit_proof", application)
+    report = (report or "").strip()
+    invoices, photos = list(invoices), list(photos)
+    problems = proof_problems(
+        application, completed_on=completed_on, report=report, invoices=len(invoices), photos=len(photos)
+    )
+    if problems or completed_on is None:  # a missing day is among the problems
+        raise DomainError(problems, code=Code.INVALID)
+    proof = ProofOfUse.objects.create(
+        application=application, submitted_by=by, completed_on=completed_on, report=report
+    )
+    stored: list[Document] = []
+    try:
+        for kind, files in ((Document.Kind.INVOICE, invoices), (Document.Kind.PHOTO_AFTER, photos)):
+            for file in files:
+                stored.append(_document_store(application, by=by, kind=kind, file=file))
+        proof.documents.set(application.documents.filter(kind__in=PROOF_KINDS, removed_at__isnull=True))
+        # The flag after the transition: its condition is that no proof waits for the check, which this one now does.
+        _run(application, "submit_proof", by=by, comment="", then={"proof_submitted_at": proof.submitted_at})
+    except Exception:
+        for document in stored:  # the files of a proof that does not commit must not stay behind
+            document.file.storage.delete(document.file.name)  # type: ignore[arg-type]  # saved, so it has a name
+        raise
+    return proof
+
+
+def _open_proof(application: GrantApplication) -> ProofOfUse:
+    proof = application.proofs.filter(outcome=ProofOfUse.Outcome.OPEN).first()
+    if proof is None:  # the flag without its row: never written so, but no step may take it for granted
+        raise DomainError(_("Zu diesem Antrag wartet kein Verwendungsnachweis auf die Prüfung."))
+    return proof
+
+
+@_serves("accept_proof")
+@transaction.atomic
+def proof_accept(*, application_id: int, by: User, comment: str = "") -> GrantApplication:
+    """Verwendungsnachweis anerkennen: report, invoices and photos are complete; the invoices are certified next."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "accept_proof", application)
+    proof = _open_proof(application)
+    _decide(proof, ProofOfUse.Outcome.ACCEPTED, by=by, comment=(comment or "").strip())
+    return _run(
+        application,
+        "accept_proof",
+        by=by,
+        comment=comment,
+        then={"proof_submitted_at": None, "proof_accepted_at": proof.decided_at},
+    )
+
+
+@_serves("return_proof")
+@transaction.atomic
+def proof_return(*, application_id: int, by: User, comment: str) -> GrantApplication:
+    """Verwendungsnachweis zurückgeben: the caseworker says what is missing; the owner submits it again."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "return_proof", application)
+    comment = _require_comment(comment, str(STEPS["return_proof"].comment_required))
+    _decide(_open_proof(application), ProofOfUse.Outcome.RETURNED, by=by, comment=comment)
+    return _run(application, "return_proof", by=by, comment=comment, then={"proof_submitted_at": None})
 
 
 def application_approve_queued(*, application_id: int, by_id: int, comment: str = "") -> bool:

@@ -31,6 +31,7 @@ from .models import (
     CHANGE_TO_DECIDE,
     EXTENSION_REQUESTED,
     INVOICES_CERTIFIED,
+    PROOF_SUBMITTED,
     GrantApplication,
     LetterKind,
 )
@@ -161,6 +162,33 @@ _STEPS = (
         not_now=_("Rechnungen werden nach der Bewilligung geprüft."),
     ),
     Step(
+        "accept_proof",
+        GrantApplication.accept_proof,
+        staff=frozenset({Role.CASEWORKER}),
+        label=_("Verwendungsnachweis anerkennen"),
+        history_label=_("Verwendungsnachweis geprüft"),
+        help="Verwendungsnachweis anerkennen (Sachbearbeitung): Sachbericht, Rechnungen und Fotos nach der Maßnahme "
+        "sind vollständig; danach wird die Schlussrechnung als sachlich richtig bestätigt.",
+        tells_owner=_(
+            "Ihr Verwendungsnachweis ist geprüft; nun werden die Schlussrechnungen festgestellt und die Zuwendung "
+            "ausgezahlt."
+        ),
+        queue=Queue(Role.CASEWORKER, Q(state=State.APPROVED) & PROOF_SUBMITTED, since="proof_submitted_at"),
+        not_now=_("Verwendungsnachweise gibt es nur zu bewilligten Anträgen."),
+    ),
+    Step(
+        "return_proof",
+        GrantApplication.return_proof,
+        staff=frozenset({Role.CASEWORKER}),
+        label=_("Verwendungsnachweis zur Ergänzung zurückgeben"),
+        history_label=_("Verwendungsnachweis zur Ergänzung zurückgegeben"),
+        help="Verwendungsnachweis zur Ergänzung zurückgeben (Sachbearbeitung); der Kommentar sagt, was fehlt "
+        "(Pflicht). Die Antragsteller/in reicht ihn danach erneut ein.",
+        comment_required=_("Bitte schreiben Sie, was am Verwendungsnachweis fehlt."),
+        tells_owner=_("Bitte ergänzen Sie Ihren Verwendungsnachweis und reichen Sie ihn erneut ein."),
+        not_now=_("Verwendungsnachweise gibt es nur zu bewilligten Anträgen."),
+    ),
+    Step(
         "certify_invoices",
         GrantApplication.certify_invoices,
         staff=frozenset({Role.CASEWORKER}),
@@ -169,7 +197,10 @@ _STEPS = (
         help="Caseworker, after approval: records the final invoices; payable = min(approved, recomputed).",
         queue=Queue(
             Role.CASEWORKER,
-            Q(state=State.APPROVED, has_invoice=True, has_uncertified_invoice=False) & ~INVOICES_CERTIFIED,
+            # Not while an invoice or a submitted proof of use waits for its check: they come first.
+            Q(state=State.APPROVED, has_invoice=True, has_uncertified_invoice=False)
+            & ~INVOICES_CERTIFIED
+            & ~PROOF_SUBMITTED,
             since="approved_at",
         ),
         own_form=True,
@@ -348,6 +379,16 @@ _STEPS = (
         "Kosten und Fristen mit Begründung und Unterlagen.",
         own_form=True,
         not_now=_("Ein Änderungsantrag kann nur zu einem bewilligten Antrag gestellt werden."),
+    ),
+    Step(
+        "submit_proof",
+        GrantApplication.submit_proof,
+        owner=True,
+        history_label=_("Verwendungsnachweis eingereicht"),
+        help="Verwendungsnachweis einreichen (Antragsteller/in, nach der Bewilligung): Sachbericht und Tag des "
+        "Abschlusses der Arbeiten; Schlussrechnungen und Fotos nach der Maßnahme liegen dem Antrag bei.",
+        own_form=True,
+        not_now=_("Ein Verwendungsnachweis kann nur zu einem bewilligten Antrag eingereicht werden."),
     ),
     Step("edit", owner=True),
     # An invoice handed in, entered as a row: by the owner, or by the caseworker for an invoice on paper.

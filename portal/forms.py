@@ -487,6 +487,45 @@ class InvoiceForm(forms.Form):
         return initial
 
 
+class ProofForm(forms.Form):
+    """Verwendungsnachweis: the day the works were finished, the factual report, and the invoices and after-photos."""
+
+    completed_on = forms.DateField(
+        label=_("Abschluss der Arbeiten am"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": _("Bitte geben Sie an, an welchem Tag die Arbeiten abgeschlossen wurden.")},
+    )
+    report = TextFormField(
+        label=_("Sachbericht"),
+        help_text=_(
+            "Was wurde ausgeführt? Zum Beispiel: welche Flächen, welche Arbeiten, welcher Betrieb, und was anders "
+            "als im Angebot ausgeführt wurde."
+        ),
+        max_length=DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={"required": _("Bitte beschreiben Sie im Sachbericht, welche Arbeiten ausgeführt wurden.")},
+    )
+    invoices = MultipleFileField(
+        label=_("Schlussrechnungen"),
+        required=False,
+        help_text=_(
+            "PDF, JPEG oder PNG, auch als E-Rechnung (ZUGFeRD, Factur-X oder XRechnung als XML); mehrere Dateien "
+            "möglich. Bereits hochgeladene Rechnungen zählen mit."
+        ),
+    )
+    photos = MultipleFileField(
+        label=_("Fotos nach der Maßnahme"),
+        required=False,
+        help_text=_("JPEG, PNG oder PDF; mehrere Dateien möglich. Bereits hochgeladene Fotos zählen mit."),
+        widget=MultipleFileInput(attrs={"accept": ".jpg,.jpeg,.png,.pdf,image/jpeg,image/png,application/pdf"}),
+    )
+
+    @staticmethod
+    def initial_from(proof) -> dict:
+        """A proof given back for completion: its day and report to start from."""
+        return {"completed_on": proof.completed_on, "report": proof.report} if proof is not None else {}
+
+
 class AddressCheckForm(forms.Form):
     street = TextFormField(label=_("Straße"), max_length=max_length_of(Property, "street"))
     house_number = TextFormField(label=_("Hausnummer"), max_length=max_length_of(Property, "house_number"))

@@ -21,6 +21,7 @@ urlpatterns = [
     path("<int:pk>/fristverlaengerung/", views.request_extension, name="request_extension"),
     path("<int:pk>/aenderung/", views.request_change, name="request_change"),
     path("<int:pk>/rechnungen/<int:document_id>/", views.record_invoice, name="record_invoice"),
+    path("<int:pk>/verwendungsnachweis/", views.submit_proof, name="submit_proof"),
     path("dokumente/<int:pk>/", views.document_file, name="document"),
     path("meine-daten/", views.my_data, name="my_data"),
 ]

@@ -37,6 +37,7 @@ from grants.selectors import (
     owner_applications,
     programmes_covering,
     return_message,
+    returned_proof,
 )
 from grants.steps import NEXT_STEP
 
@@ -47,6 +48,7 @@ from .forms import (
     ExtensionForm,
     InvoiceForm,
     MeasuresForm,
+    ProofForm,
     PropertyForm,
     SubmitForm,
     UploadForm,
@@ -171,6 +173,7 @@ def application_detail(request, pk: int):
             "application": application,
             "next_step": _next_step(application),
             "returned": return_message(application),
+            "returned_proof": returned_proof(application),
             "history": history_rows(application),
             "computation": computation_rows(application.computation or {}),
             "documents": list(application.documents.all()),
@@ -579,6 +582,55 @@ def record_invoice(request, pk: int, document_id: int):
         messages.success(request, _("Die Rechnung %(name)s ist erfasst.") % {"name": document.original_name})
         return redirect("portal:application", pk=application.pk)
     return render(request, "portal/record_invoice.html", context, status=400 if form.errors else 200)
+
+
+@portal_view
+def submit_proof(request, pk: int):
+    """After the works: the proof of use in one step, a factual report with the invoices and the after-photos."""
+    application = _own(request.user, pk)
+    if not owner_steps(request.user, application).submit_proof:
+        messages.info(
+            request,
+            _(
+                "Den Verwendungsnachweis reichen Sie nach der Bewilligung ein, wenn die Arbeiten abgeschlossen sind, "
+                "und bis die Schlussrechnung geprüft ist; einer, der geprüft wird oder anerkannt ist, genügt."
+            ),
+        )
+        return redirect("portal:application", pk=application.pk)
+    returned = returned_proof(application)
+    form = ProofForm(
+        _posted(request), request.FILES if request.method == "POST" else None, initial=ProofForm.initial_from(returned)
+    )
+    context = {
+        "nav": "applications",
+        "application": application,
+        "form": form,
+        "limits": _limits(),
+        "returned": returned,
+        "documents": [d for d in application.documents.all() if d.kind in services.PROOF_KINDS],
+    }
+    if request.method == "POST":
+        if not form.is_valid():
+            # The missing files too, at once: the form alone knows nothing of those already on the case.
+            files = {name: len(request.FILES.getlist(name)) for name in ("invoices", "photos")}
+            context["errors"] = services.proof_file_problems(application, **files)
+            return render(request, "portal/submit_proof.html", context, status=400)
+        try:
+            services.proof_submit(
+                application_id=application.pk,
+                by=request.user,
+                completed_on=form.cleaned_data["completed_on"],
+                report=form.cleaned_data["report"],
+                invoices=form.cleaned_data["invoices"],
+                photos=form.cleaned_data["photos"],
+            )
+        except DomainError as refusal:
+            return _refusal_response(request, refusal, "portal/submit_proof.html", context)
+        except ValidationError as error:
+            return render(request, "portal/submit_proof.html", {**context, "errors": error.messages}, status=400)
+        messages.success(request, _("Ihr Verwendungsnachweis ist eingegangen. Wir prüfen ihn und melden uns."))
+        return redirect("portal:application", pk=application.pk)
+    return render(request, "portal/submit_proof.html", context)
 
 
 @portal_view

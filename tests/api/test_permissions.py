@@ -21,6 +21,7 @@ from grants.services import (
     extension_request,
     invoice_certify,
     invoice_record,
+    proof_submit,
 )
 
 from ..factories import PropertyFactory, add_document, advance, make_application
@@ -159,6 +160,9 @@ ACTIONS = {
     "record-invoice": (State.APPROVED, {"owner", "caseworker"}),
     "certify-invoice": (State.APPROVED, {"caseworker"}),
     "pay-partial": (State.APPROVED, {"finance"}),
+    "submit-proof": (State.APPROVED, {"owner"}),
+    "accept-proof": (State.APPROVED, {"caseworker"}),
+    "return-proof": (State.APPROVED, {"caseworker"}),
 }
 INVOICES = [
     {
@@ -205,6 +209,11 @@ def prepare(action, application, people):
         invoice_certify(
             application_id=application.pk, by=people.caseworker, invoice_id=invoice.pk, eligible_amount=Decimal("4000")
         )
+    if action.endswith("-proof"):
+        add_document(application, Document.Kind.INVOICE)
+        add_document(application, Document.Kind.PHOTO_AFTER)
+    if action in ("accept-proof", "return-proof"):
+        proof_submit(application_id=application.pk, by=people.owner, completed_on=date.today(), report="Gestrichen")
 
 
 def request(client, action, application):
@@ -225,6 +234,8 @@ def request(client, action, application):
         }  # fmt: skip
     if action == "certify-invoice":
         body = {"invoice": application.invoices.get().pk, "eligible_amount": "4000.00"}
+    if action == "submit-proof":
+        body = {"completed_on": f"{date.today():%Y-%m-%d}", "report": "Die Fassade ist gestrichen."}
     return client.post(f"/api/applications/{application.pk}/{action}/", body, format="json")
 
 

@@ -78,9 +78,10 @@ def make_rows(n, *, programme, people):
 # and, for staff, their municipalities (1); the page needs a count (1) and its rows (1).
 # What each list adds on top is noted per line.
 LISTS = [
-    # components, their cost items, extensions, change requests, invoices and partial payments, prefetched
-    ("caseworker", "/api/applications/", 5 + 6, "applications"),
-    ("owner", "/api/applications/", 4 + 6, "applications"),
+    # components, their cost items, extensions, change requests, invoices, partial payments and proofs of use,
+    # prefetched (a proof's documents are one more query where a case has a proof)
+    ("caseworker", "/api/applications/", 5 + 7, "applications"),
+    ("owner", "/api/applications/", 4 + 7, "applications"),
     # component rules and funding area, prefetched
     ("caseworker", "/api/programmes/", 5 + 2, "programmes"),
     # balances are annotated on the rows

@@ -52,6 +52,7 @@ from grants.models import (
     MeasureComponent,
     OutboundEmail,
     PartialPayment,
+    ProofOfUse,
 )
 from grants.services import ComponentInput, CostInput
 from grants.steps import step_of_transition
@@ -93,6 +94,10 @@ INVOICE = services.InvoiceInput(
 
 def the_invoice(application) -> int:
     return application.invoices.get().pk
+
+
+# The owner's proof of use: the report and the day the works were finished; invoice and photo are on the case.
+PROOF = {"completed_on": date.today(), "report": "Die Fassade ist gestrichen."}
 
 
 class Injected(RuntimeError):
@@ -144,9 +149,15 @@ TRANSITIONS = {
         "change requested", "caseworker", {"comment": "Außerhalb des Fördergebiets."}, State.APPROVED, [],
         LetterKind.CHANGE_REFUSAL,
     ),
+    "submit_proof": (State.APPROVED, "owner", PROOF, State.APPROVED, [], None),
+    "accept_proof": ("proof submitted", "caseworker", {}, State.APPROVED, [], None),
+    "return_proof": (
+        "proof submitted", "caseworker", {"comment": "Es fehlt das Foto der Hofseite."}, State.APPROVED, [], None,
+    ),
 }  # fmt: skip
-# The steps the owner does not hear of by e-mail: the office's certification and check, the owner's own requests.
-SILENT = {"certify_invoices", "certify_invoice", "request_extension", "request_change", "check_change"}
+# The steps the owner does not hear of by e-mail: the office's certifications and check, the owner's own requests
+# and proof of use.
+SILENT = {"certify_invoices", "certify_invoice", "request_extension", "request_change", "check_change", "submit_proof"}
 
 SERVICE = {
     **services.TRANSITIONS,
@@ -154,6 +165,7 @@ SERVICE = {
     "request_extension": services.extension_request,
     "request_change": services.change_request,
     "certify_invoice": services.invoice_certify,
+    "submit_proof": services.proof_submit,
 }
 
 
@@ -206,6 +218,7 @@ FAULTS = {
     "measure": lambda: fail_on_method(MeasureComponent, "save"),
     "invoice row": lambda: fail_on_method(Invoice, "save"),
     "partial payment row": lambda: fail_on(PartialPayment.objects, "create"),
+    "proof row": lambda: fail_on_method(ProofOfUse, "save"),
 }
 
 
@@ -228,6 +241,8 @@ def faults_of(name: str) -> list[str]:
         faults.append("invoice row")
     if name == "pay_partial":
         faults.append("partial payment row")
+    if name.endswith("_proof"):
+        faults.append("proof row")
     faults += ["ledger entry", "second ledger entry"][: len(bookings)]
     faults += ["ledger total", "second ledger total"][: len(bookings)]
     return faults
@@ -255,6 +270,9 @@ def snapshot(application, allocation, settings) -> dict:
         "notes": InternalNote.objects.count(),
         "extensions": list(DeadlineExtension.objects.order_by("pk").values()),
         "changes": list(ChangeRequest.objects.order_by("pk").values()),
+        "proofs": list(ProofOfUse.objects.order_by("pk").values()),
+        "proof documents": list(ProofOfUse.documents.through.objects.order_by("pk").values()),
+        "documents": list(Document.objects.order_by("pk").values()),
         "measures": list(MeasureComponent.objects.order_by("pk").values()),
         "invoices": list(Invoice.objects.order_by("pk").values()),
         "partial payments": list(PartialPayment.objects.order_by("pk").values()),
@@ -269,7 +287,7 @@ def bring(case, people):
         state = TRANSITIONS[name][0]
         after_approval = (
             "certified", "extension requested", "change requested", "change checked", "invoice recorded",
-            "invoice certified",
+            "invoice certified", "proof submitted",
         )  # fmt: skip
         application = case("approved" if state in after_approval else state)
         if state == "extension requested":
@@ -290,6 +308,11 @@ def bring(case, people):
                 invoice_id=the_invoice(application),
                 eligible_amount=INVOICE.net_amount,
             )
+        if name.endswith("_proof"):
+            add_document(application, Document.Kind.INVOICE)
+            add_document(application, Document.Kind.PHOTO_AFTER)
+        if state == "proof submitted":
+            services.proof_submit(application_id=application.pk, by=people.owner, **PROOF)
         if state == "certified":
             services.application_certify_invoices(
                 application_id=application.pk, by=people.caseworker, invoices=LOWER_INVOICES

@@ -27,6 +27,7 @@ from grants.models import (
     InternalNote,
     Letter,
     LetterKind,
+    ProofOfUse,
 )
 from grants.privacy import apply_data_retention
 from grants.services import ComponentInput, CostInput
@@ -187,6 +188,36 @@ def test_the_requests_after_approval_lose_their_texts_and_keep_their_figures(cas
     extension = DeadlineExtension.objects.get(application=application)
     assert (extension.reason, extension.decision_comment) == ("[anonymisiert]", "")
     assert extension.completion_deadline == application.completion_deadline
+
+
+def test_the_owners_proof_of_use_loses_its_report_and_remarks_and_keeps_its_dates_and_invoice_list(case, people):
+    application = case("approved")
+    add_document(application, Document.Kind.INVOICE)
+    add_document(application, Document.Kind.PHOTO_AFTER)
+    done_on = timezone.localdate()
+    services.proof_submit(
+        application_id=application.pk, by=people.owner, completed_on=done_on, report="Maler Amsel, Tel. 0171 555"
+    )
+    services.proof_return(application_id=application.pk, by=people.caseworker, comment="Frau Amsel anrufen")
+    services.proof_submit(
+        application_id=application.pk, by=people.owner, completed_on=done_on, report="Frau Amsel strich selbst"
+    )
+    services.proof_accept(application_id=application.pk, by=people.caseworker, comment="Mit Frau Amsel besprochen")
+    invoices = [
+        ComponentInput("facade", Decimal("180"), (CostInput("Schlussrechnung", Decimal("30000"), Decimal("5700")),))
+    ]
+    services.application_certify_invoices(application_id=application.pk, by=people.caseworker, invoices=invoices)
+    services.application_pay(application_id=application.pk, by=people.finance)
+    services.application_document(application_id=application.pk, by=people.caseworker)
+
+    apply_data_retention(today=years_later(20, days=1))
+
+    proofs = list(ProofOfUse.objects.filter(application=application).order_by("pk"))
+    assert [(p.report, p.decision_comment) for p in proofs] == [("[anonymisiert]", "")] * 2
+    assert [p.outcome for p in proofs] == ["returned", "accepted"]
+    assert all(p.completed_on == done_on and p.decided_at and p.submitted_at for p in proofs)
+    assert [p.documents.count() for p in proofs] == [2, 2]  # the invoice list stays, its files are gone
+    assert not any(d.file for d in proofs[1].documents.all())
 
 
 def test_a_case_within_its_retention_period_and_a_live_case_are_untouched(case, people):

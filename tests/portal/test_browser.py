@@ -13,13 +13,14 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from grants import services
 from grants.models import Document, GrantApplication
 from tests.browser import assert_accessible
 
-from .conftest import pdf_bytes
+from .conftest import image_bytes, pdf_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "Fassade-streichen-2026"
@@ -199,3 +200,34 @@ def test_an_owner_enters_an_invoice_on_a_phone(login, people, case):
     assert_accessible(page)  # the case page with the table of invoices
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert document.invoice_record.gross_amount == Decimal("4760.00")
+
+
+def test_an_owner_submits_the_proof_of_use_on_a_phone(login, people, case):
+    application = case("approved")
+    page = login(people.owner, next=f"/meine-antraege/{application.pk}/")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("link", name="Verwendungsnachweis einreichen").click()
+    expect(page.get_by_role("heading", name="Verwendungsnachweis einreichen")).to_be_visible()
+    assert_accessible(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_role("button", name="Verwendungsnachweis einreichen").click()  # nothing given: the error summary
+    assert page.locator("#fehler").evaluate("element => element === document.activeElement")
+    expect(page.locator("#fehler").get_by_text("Es fehlen die Fotos nach der Maßnahme")).to_be_visible()
+    assert_accessible(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_label("Abschluss der Arbeiten am").fill(f"{timezone.localdate():%Y-%m-%d}")
+    page.get_by_label("Sachbericht").fill("Die Straßenfassade ist gereinigt und neu gestrichen.")
+    page.get_by_label("Schlussrechnungen").set_input_files(
+        [{"name": "rechnung.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()}]
+    )
+    page.get_by_label("Fotos nach der Maßnahme").set_input_files(
+        [{"name": "nachher.png", "mimeType": "image/png", "buffer": image_bytes()}]
+    )
+    page.get_by_role("button", name="Verwendungsnachweis einreichen").click()
+    expect(page.get_by_text("Ihr Verwendungsnachweis ist eingegangen.")).to_be_visible()
+    expect(page.get_by_role("cell", name="Die Straßenfassade ist gereinigt und neu gestrichen.")).to_be_visible()
+    proof = page.get_by_role("region", name=re.compile("^Verwendungsnachweis vom"))
+    expect(proof.get_by_role("cell", name="nachher.png")).to_be_visible()
+    expect(proof.get_by_role("cell", name="rechnung.pdf")).to_be_visible()
+    assert_accessible(page)  # the case page with the proof waiting for its check
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
