@@ -450,6 +450,24 @@ def _permitted(action: str):
     return check
 
 
+def _while_approved(name: str, *conditions):
+    """A step that keeps the case approved: django-fsm's APPROVED → APPROVED transition ``name``, logged as all are.
+
+    The steps after approval (extensions, changes, invoices, partial payments, the proof of use) differ only in their
+    name and their conditions; who may take them is grants.rules', what else they do grants.services'.
+    """
+
+    def step(self, *, by=None, description=None) -> None:
+        pass
+
+    step.__name__ = step.__qualname__ = name
+    approved = "approved"  # GrantApplication.State.APPROVED, defined with the model below
+    guarded = transition(
+        field="state", source=approved, target=approved, conditions=list(conditions), permission=_permitted(name)
+    )(step)
+    return fsm_log_by(fsm_log_description(guarded))
+
+
 def refused_with(message):
     """Give a django-fsm condition the words a refused step shows while it is not met (read by grants.steps)."""
 
@@ -774,17 +792,7 @@ class GrantApplication(FSMModelMixin, models.Model):
         pass
 
     # Sachlich richtig: the application stays approved; the step is logged like every other.
-    @fsm_log_by
-    @fsm_log_description
-    @transition(
-        field=state,
-        source=State.APPROVED,
-        target=State.APPROVED,
-        conditions=[no_open_change, no_proof_waiting],
-        permission=_permitted("certify_invoices"),
-    )
-    def certify_invoices(self, *, by=None, description=None) -> None:
-        pass
+    certify_invoices = _while_approved("certify_invoices", no_open_change, no_proof_waiting)
 
     @fsm_log_by
     @fsm_log_description
@@ -799,29 +807,8 @@ class GrantApplication(FSMModelMixin, models.Model):
         pass
 
     # Invoices as records: each one certified on its own, partial payments against them; the case stays approved.
-    @fsm_log_by
-    @fsm_log_description
-    @transition(
-        field=state,
-        source=State.APPROVED,
-        target=State.APPROVED,
-        conditions=[invoices_not_certified, invoice_to_certify],
-        permission=_permitted("certify_invoice"),
-    )
-    def certify_invoice(self, *, by=None, description=None) -> None:
-        pass
-
-    @fsm_log_by
-    @fsm_log_description
-    @transition(
-        field=state,
-        source=State.APPROVED,
-        target=State.APPROVED,
-        conditions=[invoices_not_certified, partial_payments_allowed, invoice_to_pay],
-        permission=_permitted("pay_partial"),
-    )
-    def pay_partial(self, *, by=None, description=None) -> None:
-        pass
+    certify_invoice = _while_approved("certify_invoice", invoices_not_certified, invoice_to_certify)
+    pay_partial = _while_approved("pay_partial", invoices_not_certified, partial_payments_allowed, invoice_to_pay)
 
     @fsm_log_by
     @fsm_log_description
@@ -830,127 +817,20 @@ class GrantApplication(FSMModelMixin, models.Model):
         pass
 
     # Deadline extension (Fristverlängerung): the case stays approved; request and decision are logged.
-    @fsm_log_by
-    @fsm_log_description
-    @transition(
-        field=state,
-        source=State.APPROVED,
-        target=State.APPROVED,
-        conditions=[invoices_not_certified, no_open_extension, no_open_change],
-        permission=_permitted("request_extension"),
-    )
-    def request_extension(self, *, by=None, description=None) -> None:
-        pass
-
-    @fsm_log_by
-    @fsm_log_description
-    @transition(
-        field=state,
-        source=State.APPROVED,
-        target=State.APPROVED,
-        conditions=[extension_open],
-        permission=_permitted("grant_extension"),
-    )
-    def grant_extension(self, *, by=None, description=None) -> None:
-        pass
-
-    @fsm_log_by
-    @fsm_log_description
-    @transition(
-        field=state,
-        source=State.APPROVED,
-        target=State.APPROVED,
-        conditions=[extension_open],
-        permission=_permitted("refuse_extension"),
-    )
-    def refuse_extension(self, *, by=None, description=None) -> None:
-        pass
+    request_extension = _while_approved("request_extension", invoices_not_certified, no_open_extension, no_open_change)
+    grant_extension = _while_approved("grant_extension", extension_open)
+    refuse_extension = _while_approved("refuse_extension", extension_open)
 
     # Change request (Änderungsantrag): the case stays approved; request, check and decision are logged.
-    @fsm_log_by
-    @fsm_log_description
-    @transition(
-        field=state,
-        source=State.APPROVED,
-        target=State.APPROVED,
-        conditions=[invoices_not_certified, no_open_change, no_open_extension],
-        permission=_permitted("request_change"),
-    )
-    def request_change(self, *, by=None, description=None) -> None:
-        pass
-
-    @fsm_log_by
-    @fsm_log_description
-    @transition(
-        field=state,
-        source=State.APPROVED,
-        target=State.APPROVED,
-        conditions=[change_open, change_unchecked],
-        permission=_permitted("check_change"),
-    )
-    def check_change(self, *, by=None, description=None) -> None:
-        pass
-
-    @fsm_log_by
-    @fsm_log_description
-    @transition(
-        field=state,
-        source=State.APPROVED,
-        target=State.APPROVED,
-        conditions=[change_open, change_checked],
-        permission=_permitted("approve_change"),
-    )
-    def approve_change(self, *, by=None, description=None) -> None:
-        pass
-
-    @fsm_log_by
-    @fsm_log_description
-    @transition(
-        field=state,
-        source=State.APPROVED,
-        target=State.APPROVED,
-        conditions=[change_open],
-        permission=_permitted("refuse_change"),
-    )
-    def refuse_change(self, *, by=None, description=None) -> None:
-        pass
+    request_change = _while_approved("request_change", invoices_not_certified, no_open_change, no_open_extension)
+    check_change = _while_approved("check_change", change_open, change_unchecked)
+    approve_change = _while_approved("approve_change", change_open, change_checked)
+    refuse_change = _while_approved("refuse_change", change_open)
 
     # The owner's proof of use (Verwendungsnachweis): the case stays approved; submission and check are logged.
-    @fsm_log_by
-    @fsm_log_description
-    @transition(
-        field=state,
-        source=State.APPROVED,
-        target=State.APPROVED,
-        conditions=[proof_before_certification, no_proof_waiting, proof_not_accepted],
-        permission=_permitted("submit_proof"),
-    )
-    def submit_proof(self, *, by=None, description=None) -> None:
-        pass
-
-    @fsm_log_by
-    @fsm_log_description
-    @transition(
-        field=state,
-        source=State.APPROVED,
-        target=State.APPROVED,
-        conditions=[proof_waiting],
-        permission=_permitted("accept_proof"),
-    )
-    def accept_proof(self, *, by=None, description=None) -> None:
-        pass
-
-    @fsm_log_by
-    @fsm_log_description
-    @transition(
-        field=state,
-        source=State.APPROVED,
-        target=State.APPROVED,
-        conditions=[proof_waiting],
-        permission=_permitted("return_proof"),
-    )
-    def return_proof(self, *, by=None, description=None) -> None:
-        pass
+    submit_proof = _while_approved("submit_proof", proof_before_certification, no_proof_waiting, proof_not_accepted)
+    accept_proof = _while_approved("accept_proof", proof_waiting)
+    return_proof = _while_approved("return_proof", proof_waiting)
 
 
 class MeasureComponent(models.Model):
