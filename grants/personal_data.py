@@ -206,6 +206,64 @@ def _application(application: GrantApplication) -> dict:
             }
             for entry in LedgerEntry.objects.filter(application=application).select_related("allocation")
         ],
+        "fristverlaengerungen": [
+            {
+                "beantragt_am": _plain(e.requested_at),
+                "begruendung": e.reason,
+                "fristen_vorher": [_plain(e.completion_deadline_before), _plain(e.invoice_deadline_before)],
+                "fristen_beantragt": [_plain(e.completion_deadline), _plain(e.invoice_deadline)],
+                "entscheidung": e.get_outcome_display(),
+                "entschieden_am": _plain(e.decided_at),
+                "begruendung_der_entscheidung": e.decision_comment,
+            }
+            for e in application.extensions.all()
+        ],
+        "aenderungsantraege": [
+            {
+                "beantragt_am": _plain(c.requested_at),
+                "begruendung": c.reason,
+                "massnahmen_vorher": c.measures_before,
+                "massnahmen_beantragt": c.measures,
+                "zuschuss_vorher": _plain(c.grant_before),
+                "zuschuss_beantragt": _plain(c.grant),
+                "entscheidung": c.get_outcome_display(),
+                "entschieden_am": _plain(c.decided_at),
+                "begruendung_der_entscheidung": c.decision_comment,
+            }
+            for c in application.changes.all()
+        ],
+        "rechnungen": [
+            {
+                "nummer": i.number,
+                "datum": _plain(i.issued_on),
+                "rechnungssteller": i.supplier,
+                "massnahme": i.get_measure_display(),
+                "leistung": i.description,
+                "netto": _plain(i.net_amount),
+                "umsatzsteuer": _plain(i.vat_amount),
+                "brutto": _plain(i.gross_amount),
+                "bezahlt_am": _plain(i.paid_on),
+                "foerderfaehig_netto": _plain(i.eligible_amount),
+                "grund_der_kuerzung": i.cut_reason,
+                "geprueft_am": _plain(i.certified_at),
+            }
+            for i in application.invoices.all()
+        ],
+        "abschlagszahlungen": [
+            {"nummer": p.number, "betrag": _plain(p.amount), "freigegeben_am": _plain(p.paid_at)}
+            for p in application.partial_payments.all()
+        ],
+        "verwendungsnachweise": [
+            {
+                "eingereicht_am": _plain(p.submitted_at),
+                "abschluss_der_arbeiten": _plain(p.completed_on),
+                "sachbericht": p.report,
+                "ergebnis": p.get_outcome_display(),
+                "geprueft_am": _plain(p.decided_at),
+                "hinweis": p.decision_comment,
+            }
+            for p in application.proofs.all()
+        ],
         "aenderungsprotokoll": [
             {
                 "zeitpunkt": _plain(h.history_date),

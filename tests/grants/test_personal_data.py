@@ -9,10 +9,11 @@ import zipfile
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
-from grants.models import Programme
+from grants.models import Document, Programme
 
-from ..factories import AllocationFactory, MunicipalityFactory, ProgrammeFactory, make_application
+from ..factories import AllocationFactory, MunicipalityFactory, ProgrammeFactory, add_document, make_application
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +100,35 @@ def test_the_command_writes_the_export(people, two_cases, tmp_path):
     data, _names = unzip(target.read_bytes())
     assert data["antragstellende"][0]["name"] == "Alice Amsel"
     assert Programme.objects.count() == 1
+
+
+def test_the_export_holds_what_the_owner_asked_and_handed_in_after_approval(client, people, case):
+    from decimal import Decimal
+
+    from grants import services
+
+    application = case("approved")
+    larger = [
+        services.ComponentInput(
+            "facade", Decimal("250"), (services.CostInput("Angebot", Decimal("50000"), Decimal("9500")),)
+        )
+    ]
+    services.change_request(application_id=application.pk, by=people.owner, components=larger, reason="Giebelseite")
+    document = add_document(application, Document.Kind.INVOICE)
+    services.invoice_record(
+        application_id=application.pk,
+        by=people.owner,
+        document_id=document.pk,
+        data=services.InvoiceInput(
+            number="R-7", issued_on=timezone.localdate(), supplier="Malerbetrieb Specht", measure="facade",
+            description="Anstrich", net_amount=Decimal("1000.00"), vat_amount=Decimal("190.00"),
+        ),
+    )  # fmt: skip
+    client.force_login(people.owner)
+    data, _names = unzip(client.get(reverse("portal:my_data")).content)
+    case_data = data["antraege"][0]
+    assert case_data["aenderungsantraege"][0]["begruendung"] == "Giebelseite"
+    assert case_data["aenderungsantraege"][0]["massnahmen_beantragt"][0]["area_m2"] == "250.00"
+    assert case_data["rechnungen"][0]["rechnungssteller"] == "Malerbetrieb Specht"
+    assert case_data["rechnungen"][0]["brutto"] == "1190.00"
+    assert case_data["fristverlaengerungen"] == [] and case_data["verwendungsnachweise"] == []
