@@ -156,9 +156,7 @@ class ApplicationViewSet(
     lookup_value_regex = ID
     not_found_message = _("Antrag nicht gefunden.")
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
-    error_statuses = {
-        name: {409} for name in [*(s.name for s in TRANSITION_STEPS), "update", "partial_update", "record_invoice"]
-    }
+    error_statuses = {name: {409} for name in [*(s.name for s in TRANSITION_STEPS), "update", "partial_update"]}
 
     # Bodies with lists of measures and costs: JSON only; a form cannot carry them (its "components" were ignored).
     # The proof of use too: its files are uploaded before as documents, its body is JSON.
@@ -283,8 +281,8 @@ class ApplicationViewSet(
 
     @extend_schema(
         summary="Eine Rechnung erfassen",
-        description="Antragsteller/in (oder Sachbearbeitung) nach der Bewilligung: eine hochgeladene Rechnung "
-        "(Dokument der Art „invoice“) als Zeile; eine E-Rechnung muss mit ihren Angaben übereinstimmen.",
+        description=STEPS["record_invoice"].help
+        + " Die Rechnung ist vorher als Dokument der Art „invoice“ hochzuladen.",
         request=InvoiceInputSerializer,
         responses={201: GrantApplicationSerializer},
     )

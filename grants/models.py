@@ -493,7 +493,7 @@ def no_open_extension(application: GrantApplication) -> bool:
     return application.extension_requested_at is None
 
 
-@refused_with(_("Fristverlängerungen sind nur möglich, bis die Schlussrechnung bestätigt ist."))
+@refused_with(_("Die Schlussrechnung ist schon bestätigt; das ist nur bis dahin möglich."))
 def invoices_not_certified(application: GrantApplication) -> bool:
     return application.payable_amount is None
 
@@ -807,6 +807,7 @@ class GrantApplication(FSMModelMixin, models.Model):
         pass
 
     # Invoices as records: each one certified on its own, partial payments against them; the case stays approved.
+    record_invoice = _while_approved("record_invoice", invoices_not_certified)
     certify_invoice = _while_approved("certify_invoice", invoices_not_certified, invoice_to_certify)
     pay_partial = _while_approved("pay_partial", invoices_not_certified, partial_payments_allowed, invoice_to_pay)
 

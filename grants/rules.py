@@ -123,9 +123,7 @@ def owner_steps(user: User, application: GrantApplication) -> OwnerSteps:
         upload_kinds=upload_kinds(user, application),
         request_extension="request_extension" in possible and is_owner(user, application),
         request_change="request_change" in possible and is_owner(user, application),
-        record_invoice=application.state == GrantApplication.State.APPROVED
-        and application.payable_amount is None
-        and is_owner(user, application),
+        record_invoice="record_invoice" in possible and is_owner(user, application),
         submit_proof="submit_proof" in possible and is_owner(user, application),
     )
 

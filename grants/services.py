@@ -958,19 +958,11 @@ def invoice_record(
 ) -> Invoice:
     """Enter one invoice the owner handed in, as a row with its document (and, if given, the proof of payment).
 
-    The owner of an approved case, or a caseworker for them (an invoice handed in on paper). An e-invoice's
-    row must agree with its XML. Refusals raise DomainError (code INVALID for bad input) and write nothing.
+    The owner of an approved case, until the final invoices are certified. An e-invoice's row must agree with its
+    XML. Refusals raise DomainError (code INVALID for bad input) and write nothing.
     """
     application = _lock(application_id)
-    if not decide(by, "view", application):
-        raise DomainError(_("Antrag nicht gefunden."), code=Code.NOT_FOUND)
-    decision = decide(by, "record_invoice", application)
-    if not decision:
-        raise DomainError(decision.reason, code=Code.FORBIDDEN)
-    if application.state != State.APPROVED or application.payable_amount is not None:
-        raise DomainError(
-            _("Rechnungen werden nach der Bewilligung erfasst, bis die Schlussrechnung festgestellt ist.")
-        )
+    _ensure_allowed(by, "record_invoice", application)
     document = application.documents.filter(pk=document_id, kind=Document.Kind.INVOICE, removed_at__isnull=True).first()
     if document is None:
         raise DomainError(_("Diese Rechnung (Datei) gehört nicht zu diesem Antrag."), code=Code.NOT_FOUND)
@@ -1017,6 +1009,13 @@ def invoice_record(
             proof = _document_store(application, by=by, kind=Document.Kind.PAYMENT_PROOF, file=payment_proof)
             invoice.payment_proof = proof
         invoice.save()
+        words = {"number": invoice.number, "supplier": invoice.supplier, "gross": format_amount(invoice.gross_amount)}
+        _run(
+            application,
+            "record_invoice",
+            by=by,
+            comment=_("Rechnung %(number)s (%(supplier)s), %(gross)s € brutto") % words,
+        )
     except Exception:
         if proof is not None:  # the proof's file must not outlive a row that never commits
             proof.file.storage.delete(proof.file.name)  # type: ignore[arg-type]

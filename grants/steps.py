@@ -147,6 +147,18 @@ _STEPS = (
         four_eyes_reason=_("Sie haben diesen Antrag geprüft; die Bewilligung muss eine andere Person aussprechen."),
     ),
     Step(
+        # An invoice handed in, entered as a row by the owner (an invoice on paper is certified per measure instead).
+        "record_invoice",
+        GrantApplication.record_invoice,
+        owner=True,
+        label=_("Rechnung erfassen"),
+        history_label=_("Rechnung erfasst"),
+        help="Eine Rechnung erfassen (Antragsteller/in, nach der Bewilligung): Nummer, Datum, Rechnungssteller/in, "
+        "Maßnahme, Beträge, bezahlt am; eine E-Rechnung muss mit ihren Angaben übereinstimmen.",
+        own_form=True,
+        not_now=_("Rechnungen werden nach der Bewilligung erfasst, bis die Schlussrechnung festgestellt ist."),
+    ),
+    Step(
         "certify_invoice",
         GrantApplication.certify_invoice,
         staff=frozenset({Role.CASEWORKER}),
@@ -391,8 +403,6 @@ _STEPS = (
         not_now=_("Ein Verwendungsnachweis kann nur zu einem bewilligten Antrag eingereicht werden."),
     ),
     Step("edit", owner=True),
-    # An invoice handed in, entered as a row: by the owner, or by the caseworker for an invoice on paper.
-    Step("record_invoice", owner=True, staff=frozenset({Role.CASEWORKER})),
     # Workspace actions that are not transitions; the auditor holds none of them (read only).
     Step("note", staff=frozenset({Role.CASEWORKER, Role.APPROVER, Role.FINANCE})),
     Step("link_consultation", staff=frozenset({Role.CASEWORKER})),

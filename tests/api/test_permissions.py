@@ -157,7 +157,7 @@ ACTIONS = {
     "check-change": (State.APPROVED, {"caseworker"}),
     "approve-change": (State.APPROVED, {"approver"}),
     "refuse-change": (State.APPROVED, {"caseworker", "approver"}),
-    "record-invoice": (State.APPROVED, {"owner", "caseworker"}),
+    "record-invoice": (State.APPROVED, {"owner"}),
     "certify-invoice": (State.APPROVED, {"caseworker"}),
     "pay-partial": (State.APPROVED, {"finance"}),
     "submit-proof": (State.APPROVED, {"owner"}),

@@ -275,7 +275,7 @@ def test_no_change_while_an_extension_is_open_nor_after_the_invoices_are_certifi
     services.extension_grant(application_id=application.pk, by=people.caseworker)
     invoices = [ComponentInput("facade", Decimal("180"), (CostInput("Rechnung", Decimal("1000"), Decimal("190")),))]
     services.application_certify_invoices(application_id=application.pk, by=people.caseworker, invoices=invoices)
-    with pytest.raises(DomainError, match="bis die Schlussrechnung bestätigt ist"):
+    with pytest.raises(DomainError, match="Schlussrechnung ist schon bestätigt"):
         ask(application, people)
 
 

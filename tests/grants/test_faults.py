@@ -92,6 +92,10 @@ INVOICE = services.InvoiceInput(
 )  # fmt: skip
 
 
+def the_file(application) -> int:
+    return application.documents.get(kind=Document.Kind.INVOICE).pk
+
+
 def the_invoice(application) -> int:
     return application.invoices.get().pk
 
@@ -134,6 +138,9 @@ TRANSITIONS = {
         LetterKind.EXTENSION_REFUSAL,
     ),
     "request_change": (State.APPROVED, "owner", CHANGE, State.APPROVED, [], None),
+    "record_invoice": (
+        "invoice handed in", "owner", {"document_id": the_file, "data": INVOICE}, State.APPROVED, [], None,
+    ),
     "certify_invoice": (
         "invoice recorded", "caseworker", {"invoice_id": the_invoice, "eligible_amount": Decimal("4000.00")},
         State.APPROVED, [], None,
@@ -157,7 +164,10 @@ TRANSITIONS = {
 }  # fmt: skip
 # The steps the owner does not hear of by e-mail: the office's certifications and check, the owner's own requests
 # and proof of use.
-SILENT = {"certify_invoices", "certify_invoice", "request_extension", "request_change", "check_change", "submit_proof"}
+SILENT = {
+    "certify_invoices", "certify_invoice", "record_invoice", "request_extension", "request_change", "check_change",
+    "submit_proof",
+}  # fmt: skip
 
 SERVICE = {
     **services.TRANSITIONS,
@@ -165,6 +175,7 @@ SERVICE = {
     "request_extension": services.extension_request,
     "request_change": services.change_request,
     "certify_invoice": services.invoice_certify,
+    "record_invoice": services.invoice_record,
     "submit_proof": services.proof_submit,
 }
 
@@ -237,7 +248,7 @@ def faults_of(name: str) -> list[str]:
         faults.append("extension row")
     if name.endswith("_change"):
         faults.append("change row")
-    if name == "certify_invoice":
+    if name in ("certify_invoice", "record_invoice"):
         faults.append("invoice row")
     if name == "pay_partial":
         faults.append("partial payment row")
@@ -287,7 +298,7 @@ def bring(case, people):
         state = TRANSITIONS[name][0]
         after_approval = (
             "certified", "extension requested", "change requested", "change checked", "invoice recorded",
-            "invoice certified", "proof submitted",
+            "invoice certified", "proof submitted", "invoice handed in",
         )  # fmt: skip
         application = case("approved" if state in after_approval else state)
         if state == "extension requested":
@@ -296,8 +307,9 @@ def bring(case, people):
             services.change_request(application_id=application.pk, by=people.owner, **CHANGE)
         if state == "change checked":
             services.change_check(application_id=application.pk, by=people.caseworker)
-        if state in ("invoice recorded", "invoice certified"):
+        if state in ("invoice handed in", "invoice recorded", "invoice certified"):
             document = add_document(application, Document.Kind.INVOICE)
+        if state in ("invoice recorded", "invoice certified"):
             services.invoice_record(
                 application_id=application.pk, by=people.owner, document_id=document.pk, data=INVOICE
             )
