@@ -8,15 +8,65 @@ from django_fsm_log.models import StateLog
 
 from applicants.models import Applicant, Property
 from budgets.models import Allocation, LedgerEntry, Statement
-from grants.models import CostItem, Document, GrantApplication, Letter, MeasureComponent, Programme
+from grants.models import (
+    ChangeRequest,
+    CostItem,
+    DeadlineExtension,
+    Document,
+    GrantApplication,
+    Invoice,
+    Letter,
+    MeasureComponent,
+    PartialPayment,
+    Programme,
+    ProofOfUse,
+)
 
 from ..factories import ProgrammeFactory
 
 pytestmark = pytest.mark.django_db
 
 
+def after_approval(applications, people) -> None:
+    """Each application's life after approval: an extension, a change request, an invoice with its file, a partial
+    payment and a proof of use listing the file."""
+    today = timezone.localdate()
+    measures = [{"kind": "facade", "area_m2": "100.00", "description": "", "category": "standard", "costs": []}]
+    DeadlineExtension.objects.bulk_create(
+        DeadlineExtension(application=a, requested_by=people.owner, reason="Zeit", completion_deadline_before=today,
+                          invoice_deadline_before=today, completion_deadline=today, invoice_deadline=today)
+        for a in applications
+    )  # fmt: skip
+    ChangeRequest.objects.bulk_create(
+        ChangeRequest(application=a, requested_by=people.owner, reason="Giebel", measures_before=measures,
+                      measures=measures, grant_before=Decimal("10.00"), grant=Decimal("10.00"),
+                      completion_deadline_before=today, invoice_deadline_before=today, completion_deadline=today,
+                      invoice_deadline=today)
+        for a in applications
+    )  # fmt: skip
+    files = Document.objects.bulk_create(
+        Document(application=a, kind="invoice", file=f"r{a.pk}.pdf", original_name=f"r{a.pk}.pdf") for a in applications
+    )
+    payments = PartialPayment.objects.bulk_create(
+        PartialPayment(application=a, number=1, amount=Decimal("5.00"), paid_by=people.finance) for a in applications
+    )
+    Invoice.objects.bulk_create(
+        Invoice(application=a, document=f, number="R-1", issued_on=today, supplier="Specht", measure="facade",
+                description="Anstrich", net_amount=Decimal("10.00"), vat_amount=Decimal("0.00"),
+                gross_amount=Decimal("10.00"), entered_by=people.owner, partial_payment=p)
+        for a, f, p in zip(applications, files, payments, strict=True)
+    )  # fmt: skip
+    proofs = ProofOfUse.objects.bulk_create(
+        ProofOfUse(application=a, submitted_by=people.owner, completed_on=today, report="Fertig") for a in applications
+    )
+    ProofOfUse.documents.through.objects.bulk_create(
+        ProofOfUse.documents.through(proofofuse=proof, document=f) for proof, f in zip(proofs, files, strict=True)
+    )
+
+
 def make_rows(n, *, programme, people):
-    """n applications of Alice, each with a measure, a cost item, a document, a log entry and a ledger entry."""
+    """n applications of Alice, each with a measure, a cost item, a document, a log entry, a ledger entry and what
+    follows approval (``after_approval``)."""
     prop = Property.objects.create(street="Hauptstraße", house_number="1", postcode="12345", city="Musterstadt")
     applications = GrantApplication.objects.bulk_create(
         GrantApplication(programme=programme, applicant=people.alice, property=prop, file_number=f"FP-2026-{i:04d}")
@@ -37,6 +87,7 @@ def make_rows(n, *, programme, people):
                  by=people.owner, timestamp=timezone.now())
         for _ in range(n)
     )  # fmt: skip
+    after_approval(applications[1:], people)  # the first one keeps exactly n documents
     allocation = Allocation.objects.create(programme=programme, year=2026, amount=Decimal("100000"), state_percent=100)
     LedgerEntry.objects.bulk_create(
         LedgerEntry(allocation=allocation, application=a, kind="commitment", amount=Decimal("10.00"),
@@ -78,10 +129,10 @@ def make_rows(n, *, programme, people):
 # and, for staff, their municipalities (1); the page needs a count (1) and its rows (1).
 # What each list adds on top is noted per line.
 LISTS = [
-    # components, their cost items, extensions, change requests, invoices, partial payments and proofs of use,
-    # prefetched (a proof's documents are one more query where a case has a proof)
-    ("caseworker", "/api/applications/", 5 + 7, "applications"),
-    ("owner", "/api/applications/", 4 + 7, "applications"),
+    # components, their cost items, extensions, change requests, invoices, partial payments, proofs of use and the
+    # proofs' documents, prefetched
+    ("caseworker", "/api/applications/", 5 + 8, "applications"),
+    ("owner", "/api/applications/", 4 + 8, "applications"),
     # component rules and funding area, prefetched
     ("caseworker", "/api/programmes/", 5 + 2, "programmes"),
     # balances are annotated on the rows
