@@ -283,6 +283,39 @@ def load_demo_data(*, workbook: str | Path | None = None) -> bool:
                     ))],
                 )  # fmt: skip
                 services.application_pay(application_id=application.pk, by=finance)
+            elif step == "partial":  # a first invoice, certified, and a partial payment on it
+                _document(application, Document.Kind.INVOICE, owner)
+                invoice = services.invoice_record(
+                    application_id=application.pk,
+                    by=owner,
+                    document_id=application.documents.get(kind=Document.Kind.INVOICE).pk,
+                    data=services.InvoiceInput(
+                        number="2026-118",
+                        issued_on=timezone.localdate(),
+                        supplier="Malerbetrieb Specht GmbH",
+                        measure="facade",
+                        description="Gerüst und Anstrich Straßenseite",
+                        net_amount=Decimal("12000.00"),
+                        vat_amount=Decimal("2280.00"),
+                    ),
+                )
+                services.invoice_certify(
+                    application_id=application.pk,
+                    by=caseworker,
+                    invoice_id=invoice.pk,
+                    eligible_amount=Decimal("11500.00"),
+                    reason="Gerüststandzeit über das Angebot hinaus",
+                )
+                services.partial_pay(application_id=application.pk, by=finance)
+            elif step == "change":  # the owner asks for a larger area; the caseworker has not checked it yet
+                component = application.components.get()
+                services.change_request(
+                    application_id=application.pk, by=owner,
+                    reason="Beim Gerüstbau zeigte sich, dass auch die Giebelseite saniert werden muss.",
+                    components=[ComponentInput(component.kind, component.area_m2 + 60, (
+                        CostInput("Bauleistung laut neuem Angebot", Decimal("24000.00"), Decimal("4560.00")),
+                    ))],
+                )  # fmt: skip
             elif step == "document":
                 _document(application, Document.Kind.PHOTO_AFTER, caseworker)
                 services.application_document(application_id=application.pk, by=caseworker, comment="Abnahme vor Ort")
@@ -294,7 +327,9 @@ def load_demo_data(*, workbook: str | Path | None = None) -> bool:
                kind=Applicant.Kind.ORGANISATION, organisation="Hausverwaltung Kirchgasse GbR"),
          "submit", "check")  # fmt: skip
     walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "40", "facade", "240", "30000.00"),
-         "submit", "check", "approve")  # fmt: skip
+         "submit", "check", "approve", "partial")  # fmt: skip
+    walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "44", "facade", "110", "16000.00"),
+         "submit", "check", "approve", "change")  # fmt: skip
     walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "41", "facade", "120", "12000.00"),
          "submit", "check", "approve", "pay")  # fmt: skip
     walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "7", "facade", "200", "20000.00"),
