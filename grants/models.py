@@ -528,6 +528,16 @@ def change_checked(application: GrantApplication) -> bool:
     return application.open_change_id is None or application.open_change.checked_at is not None
 
 
+@refused_with(
+    _(
+        "Auf diesen Antrag ist schon ein Abschlag gezahlt; zurückziehen lässt er sich nicht mehr. Die Verwaltung "
+        "kann den Bescheid widerrufen und den Abschlag zurückfordern."
+    )
+)
+def nothing_paid_yet(application: GrantApplication) -> bool:
+    return not application.paid_amount
+
+
 @refused_with(_("Zu diesem Antrag ist keine Rechnung zu prüfen."))
 def invoice_to_certify(application: GrantApplication) -> bool:
     return application.invoices.filter(certified_at__isnull=True).exists()
@@ -786,6 +796,7 @@ class GrantApplication(FSMModelMixin, models.Model):
         field=state,
         source=[State.DRAFT, State.SUBMITTED, State.CHECKED, State.APPROVED],
         target=State.WITHDRAWN,
+        conditions=[nothing_paid_yet],
         permission=_permitted("withdraw"),
     )
     def withdraw(self, *, by=None, description=None) -> None:

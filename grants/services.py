@@ -1372,7 +1372,8 @@ def document_upload(*, application_id: int, by: User, kind: str, file) -> Docume
                 _("Im Status „%(state)s“ können Sie keine Unterlagen hochladen.")
                 % {"state": application.get_state_display()}
             )
-        raise ValidationError(_("Diese Art von Unterlage können Sie jetzt nicht hochladen."), code="kind")
+        # The state decides what may be handed in now: a conflict, not bad input.
+        raise DomainError(_("Diese Art von Unterlage können Sie jetzt nicht hochladen."))
     return _document_store(application, by=by, kind=kind, file=file)
 
 

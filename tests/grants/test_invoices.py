@@ -442,3 +442,17 @@ def test_a_fault_when_the_row_is_saved_leaves_neither_row_nor_the_proof_of_payme
         )
     assert frozen(application) == before
     assert sorted(p.name for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()) == files
+
+
+def test_after_a_partial_payment_the_case_cannot_be_withdrawn(case, people, client):
+    application = case("approved")
+    invoice = record(application, people)
+    certify(application, people, invoice)
+    services.partial_pay(application_id=application.pk, by=people.finance)
+    before = frozen(application)
+    with pytest.raises(DomainError, match="schon ein Abschlag gezahlt") as refusal:
+        services.application_withdraw(application_id=application.pk, by=people.owner)
+    assert refusal.value.status == 409 and frozen(application) == before
+    client.force_login(people.owner)
+    page = client.get(reverse("portal:application", args=[application.pk])).content.decode()
+    assert reverse("portal:withdraw", args=[application.pk]) not in page

@@ -90,15 +90,16 @@ def test_only_the_owner_uploads_and_only_what_the_state_allows(draft, people, ca
     assert refused.value.code == Code.NOT_FOUND
     with pytest.raises(DomainError):
         upload(draft, people.caseworker, "a.pdf", pdf_bytes())
-    with pytest.raises(ValidationError, match="Diese Art von Unterlage"):
+    with pytest.raises(DomainError, match="Diese Art von Unterlage") as not_now:
         upload(draft, people.owner, "rechnung.pdf", pdf_bytes(), kind="invoice")
+    assert not_now.value.status == 409
 
     submitted = case("submitted")
     with pytest.raises(DomainError, match="Im Status „eingereicht“ können Sie keine Unterlagen hochladen."):
         upload(submitted, people.owner, "nachtrag.pdf", pdf_bytes())
 
     approved = case("approved")
-    with pytest.raises(ValidationError, match="Diese Art von Unterlage"):
+    with pytest.raises(DomainError, match="Diese Art von Unterlage"):
         upload(approved, people.owner, "angebot.pdf", pdf_bytes(), kind="quote")
     invoice = upload(approved, people.owner, "rechnung.pdf", pdf_bytes(), kind="invoice")
     assert invoice.kind == Document.Kind.INVOICE
