@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import MunicipalityScopedAdmin
 
 from .forms import AllocationForm
-from .models import Allocation, LedgerEntry
+from .models import Allocation, BaseRate, LedgerEntry
 from .selectors import allocations_with_balance
 from .shares import SHARES
 
@@ -63,6 +63,23 @@ class LedgerEntryAdmin(MunicipalityScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BaseRate)
+class BaseRateAdmin(admin.ModelAdmin):
+    """The Bundesbank's base rates: one list for every town; only superusers add or change one (like the command)."""
+
+    list_display = ("valid_from", "rate_percent")
+    ordering = ("-valid_from",)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -343,3 +343,34 @@ class Statement(models.Model):
         if self.status == self.Status.DONE:
             return 100
         return 0 if not self.total else min(99, round(100 * self.done / self.total))
+
+
+class BaseRate(models.Model):
+    """Basiszinssatz (§ 247 BGB): the Deutsche Bundesbank's rate, valid from each 1 January and 1 July.
+
+    The shipped rows are the published rates (migration budgets.0008); a new one is added with
+    ``manage.py add_base_rate``. Interest under § 49a (3) VwVfG is five percentage points above it (budgets.interest).
+    """
+
+    valid_from = models.DateField(_("gültig ab"), unique=True)
+    rate_percent = models.DecimalField(
+        _("Basiszinssatz in %"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("-10")), MaxValueValidator(Decimal("20"))],
+    )
+
+    class Meta:
+        verbose_name = _("Basiszinssatz")
+        verbose_name_plural = _("Basiszinssätze")
+        ordering = ["valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_from__day=1) & Q(valid_from__month__in=[1, 7]),
+                name="base_rate_from_january_or_july",
+                violation_error_message=_("Der Basiszinssatz ändert sich nur zum 1. Januar und zum 1. Juli."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rate_percent} % ab {self.valid_from:%d.%m.%Y}"

@@ -79,7 +79,10 @@ EXEMPT = {
     "admin/(?P<url>.*)$": "the admin's catch-all: redirects to the login or answers 404",
 }
 # Admin models whose rows belong to no municipality.
-ADMIN_WITHOUT_TOWN = {"auth.group": "the roles (groups) are the same for every town"}
+ADMIN_WITHOUT_TOWN = {
+    "auth.group": "the roles (groups) are the same for every town",
+    "budgets.baserate": "the Bundesbank's base rates are the same for every town",
+}
 
 ADMIN_SUFFIXES = ("", "add/", "<path:object_id>/", "<path:object_id>/change/", "<path:object_id>/history/",
                   "<path:object_id>/delete/")  # fmt: skip
