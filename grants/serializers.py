@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -463,6 +464,12 @@ class ChangeRequestInputSerializer(serializers.Serializer):
     )
     reason = TextSerializerField(max_length=COMMENT_MAX_LENGTH, help_text="Warum sich die Maßnahme ändert (Pflicht).")
 
+    def validate_components(self, components):
+        kinds = [c["kind"] for c in components]
+        if len(set(kinds)) != len(kinds):
+            raise serializers.ValidationError(_("Jede Art von Maßnahme kann nur einmal angegeben werden."))
+        return components
+
 
 class ProofOfUseInputSerializer(serializers.Serializer):
     completed_on = serializers.DateField(
@@ -496,6 +503,13 @@ class InvoiceInputSerializer(serializers.Serializer):
     net_amount = Money(min_value=Decimal("0.00"), max_value=MAX_AMOUNT)
     vat_amount = Money(min_value=Decimal("0.00"), max_value=MAX_AMOUNT, default=Decimal("0.00"))
     paid_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs):
+        if attrs["vat_amount"] > attrs["net_amount"]:
+            raise serializers.ValidationError(
+                {"vat_amount": _("Die Umsatzsteuer kann nicht höher sein als der Nettobetrag.")}
+            )
+        return attrs
 
     def invoice_input(self) -> InvoiceInput:
         data = dict(self.validated_data)

@@ -601,7 +601,7 @@ def extension_request(
     if after == before:
         problems.append(_("Bitte geben Sie mindestens eine spätere Frist an."))
     if problems:
-        raise DomainError(problems, code=Code.INVALID)
+        raise DomainError(problems)  # 409: they follow from the case as it stands
     extension = DeadlineExtension.objects.create(
         application=application,
         requested_by=by,
@@ -762,7 +762,7 @@ def _valid_measures(application: GrantApplication, components: list[ComponentInp
     except ValidationError as error:
         problems += error.messages
     if problems:
-        raise DomainError(problems, code=Code.INVALID)
+        raise DomainError(problems)  # 409: they follow from the case as it stands
 
 
 @_serves("request_change")
@@ -794,7 +794,7 @@ def change_request(
     if measures == measures_before and after == before:
         problems.append(_("Die beantragten Maßnahmen und Fristen sind dieselben wie bisher."))
     if problems:
-        raise DomainError(problems, code=Code.INVALID)
+        raise DomainError(problems)  # 409: they follow from the case as it stands
     result = application.compute_for((c, c.costs) for c in components)
     change = ChangeRequest.objects.create(
         application=application,
@@ -975,7 +975,7 @@ def invoice_record(
         problems.append(_("Das Rechnungsdatum liegt in der Zukunft."))
     if data.paid_on is not None and data.paid_on > today():
         problems.append(_("Das Zahlungsdatum liegt in der Zukunft."))
-    if data.vat_amount > data.net_amount:
+    if data.vat_amount > data.net_amount:  # the forms say so on the field first
         problems.append(_("Die Umsatzsteuer kann nicht höher sein als der Nettobetrag."))
     if application.invoices.filter(supplier=data.supplier.strip(), number=data.number.strip()).exists():
         problems.append(
@@ -983,7 +983,7 @@ def invoice_record(
             % {"number": data.number, "supplier": data.supplier}
         )
     if problems:
-        raise DomainError(problems, code=Code.INVALID)
+        raise DomainError(problems)  # 409: they follow from the case as it stands
     invoice = Invoice(
         application=application,
         document=document,
@@ -1040,11 +1040,10 @@ def invoice_certify(
     if eligible_amount < 0 or eligible_amount > invoice.net_amount:
         raise DomainError(
             _("Förderfähig sein können 0 bis %(net)s € (der Nettobetrag der Rechnung).")
-            % {"net": format_amount(invoice.net_amount)},
-            code=Code.INVALID,
+            % {"net": format_amount(invoice.net_amount)}
         )
     if eligible_amount < invoice.net_amount and not reason:
-        raise DomainError(_("Bitte begründen Sie die Kürzung."), code=Code.INVALID)
+        raise DomainError(_("Bitte begründen Sie die Kürzung."))
     comment = _("Rechnung %(number)s (%(supplier)s): förderfähig %(amount)s € netto") % {
         "number": invoice.number,
         "supplier": invoice.supplier,
@@ -1213,7 +1212,7 @@ def proof_submit(
         application, completed_on=completed_on, report=report, invoices=len(invoices), photos=len(photos)
     )
     if problems or completed_on is None:  # a missing day is among the problems
-        raise DomainError(problems, code=Code.INVALID)
+        raise DomainError(problems)  # 409: they follow from the case as it stands
     proof = ProofOfUse.objects.create(
         application=application, submitted_by=by, completed_on=completed_on, report=report
     )

@@ -195,22 +195,23 @@ def test_a_refused_change_needs_reasons_and_leaves_the_notice_as_it_was(
 
 
 @pytest.mark.parametrize(
-    "components, extra, message",
+    "components, extra, message, status",
     [
-        ([], {}, "mindestens eine Maßnahme"),
-        ("unchanged", {}, "dieselben wie bisher"),
+        # Bad input (400); what follows from the case, its programme or its deadlines as they stand (409).
+        ([], {}, "mindestens eine Maßnahme", 400),
+        ([*LARGER, *LARGER], {}, "nur einmal", 400),
+        ("unchanged", {}, "dieselben wie bisher", 409),
         ([ComponentInput("facade", Decimal("180"), (CostInput("Fassadenanstrich laut Angebot", Decimal("35294.12"),
-                                                              Decimal("6705.88")),))], {}, "dieselben wie bisher"),
-        (facade("180", "-5"), {}, "0"),
-        ([*LARGER, *LARGER], {}, "nur einmal"),
+                                                              Decimal("6705.88")),))], {}, "dieselben wie bisher", 409),
+        (facade("180", "-5"), {}, "0", 409),
         ([ComponentInput("greening", Decimal("10"), (CostInput("Dach", Decimal("100"), Decimal("0")),))], {},
-         "fördert keine Maßnahme"),
-        ([ComponentInput("facade", Decimal("200"), ())], {}, "fehlen die Kosten"),
-        (LARGER, {"completion_deadline": date(2000, 1, 1)}, "nicht verkürzen"),
+         "fördert keine Maßnahme", 409),
+        ([ComponentInput("facade", Decimal("200"), ())], {}, "fehlen die Kosten", 409),
+        (LARGER, {"completion_deadline": date(2000, 1, 1)}, "nicht verkürzen", 409),
     ],
 )  # fmt: skip
 def test_a_change_that_is_no_valid_change_is_refused_with_words_and_nothing_is_written(
-    case, people, components, extra, message
+    case, people, components, extra, message, status
 ):
     application = case("approved")
     before = frozen(application)
@@ -218,7 +219,7 @@ def test_a_change_that_is_no_valid_change_is_refused_with_words_and_nothing_is_w
         components = services.measures_of(application)
     with pytest.raises(DomainError) as refusal:
         ask(application, people, components, **extra)
-    assert refusal.value.status == 400
+    assert refusal.value.status == status
     assert message in str(refusal.value)
     assert frozen(application) == before
 

@@ -138,7 +138,7 @@ def test_dates_that_are_no_extension_are_refused_with_words_and_nothing_is_writt
     before = frozen(application)
     with pytest.raises(DomainError) as refusal:
         ask(application, people, **dates)
-    assert refusal.value.status == 400
+    assert refusal.value.status == 409  # they follow from the deadlines the case has now
     assert any(reason.startswith(message) for reason in refusal.value.reasons), refusal.value.reasons
     assert frozen(application) == before
 

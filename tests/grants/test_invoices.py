@@ -164,7 +164,7 @@ def test_the_final_certification_waits_for_every_invoice_and_a_cut_needs_reasons
         services.application_certify_invoices(application_id=application.pk, by=people.caseworker)
     with pytest.raises(DomainError, match="begründen Sie die Kürzung") as missing:
         certify(application, people, invoice, amount="100.00")
-    assert missing.value.status == 400
+    assert missing.value.status == 409  # it follows from the invoice as entered
     with pytest.raises(DomainError, match="0 bis 15.000,00 €"):
         certify(application, people, invoice, amount="15000.01")
     assert frozen(application) == before
@@ -210,15 +210,15 @@ def test_bad_invoice_rows_are_refused_with_words_and_nothing_is_kept(case, peopl
     document = upload(application, people.owner)
     before = frozen(application)
     cases = [
-        (invoice_data(vat="20000.00"), "Umsatzsteuer kann nicht höher"),
-        (invoice_data(issued_on=date.today() + timedelta(days=2)), "in der Zukunft"),
-        (invoice_data(paid_on=date.today() + timedelta(days=2)), "in der Zukunft"),
-        (invoice_data(number=""), "Rechnungsnummer"),
+        (invoice_data(vat="20000.00"), "Umsatzsteuer kann nicht höher", 409),
+        (invoice_data(issued_on=date.today() + timedelta(days=2)), "in der Zukunft", 409),
+        (invoice_data(paid_on=date.today() + timedelta(days=2)), "in der Zukunft", 409),
+        (invoice_data(number=""), "Rechnungsnummer", 400),
     ]
-    for data, message in cases:
+    for data, message, status in cases:
         with pytest.raises(DomainError, match=message) as refusal:
             services.invoice_record(application_id=application.pk, by=people.owner, document_id=document.pk, data=data)
-        assert refusal.value.status == 400
+        assert refusal.value.status == status
     assert frozen(application) == before
     services.invoice_record(
         application_id=application.pk, by=people.owner, document_id=document.pk, data=invoice_data()
@@ -250,7 +250,7 @@ def test_a_zugferd_invoice_prefills_its_row_and_a_row_that_contradicts_it_is_ref
         services.invoice_record(
             application_id=application.pk, by=people.owner, document_id=document.pk, data=contradicting
         )
-    assert refusal.value.status == 400 and not Invoice.objects.exists()
+    assert refusal.value.status == 409 and not Invoice.objects.exists()
     agreeing = InvoiceInput(
         number="RE-77", issued_on=date(2025, 3, 14), supplier=prefill["supplier"], measure="facade",
         description="Anstrich", net_amount=D("1000.00"), vat_amount=D("190.00"),
@@ -344,7 +344,7 @@ def test_the_owner_enters_a_zugferd_invoice_in_the_portal_prefilled_and_sees_its
         "description": "Anstrich", "net_amount": "1.000,00", "vat_amount": "190,00", "paid_on": "",
     }  # fmt: skip
     wrong = client.post(url, {**data, "net_amount": "1.100,00"})
-    assert wrong.status_code == 400 and "weicht von der E-Rechnung ab" in wrong.content.decode()
+    assert wrong.status_code == 409 and "weicht von der E-Rechnung ab" in wrong.content.decode()
     assert not Invoice.objects.exists()
     proof = SimpleUploadedFile("ueberweisung.pdf", pdf_bytes(), content_type="application/pdf")
     response = client.post(url, {**data, "paid_on": f"{date.today():%Y-%m-%d}", "payment_proof": proof}, follow=True)
@@ -375,7 +375,7 @@ def test_the_caseworker_certifies_in_the_workspace_and_finance_pays_the_partial_
     assert "Rechnung R-1 von Malerbetrieb Specht prüfen" in page
     url = reverse("workspace:certify_invoice", args=[application.pk, invoice.pk])
     refused = caseworker.post(url, {"eligible_amount": "3.000,00", "reason": ""})
-    assert refused.status_code == 400 and "begründen Sie die Kürzung" in refused.content.decode()
+    assert refused.status_code == 409 and "begründen Sie die Kürzung" in refused.content.decode()
     caseworker.post(url, {"eligible_amount": "3.000,00", "reason": "Gerüst doppelt"})
     invoice.refresh_from_db()
     assert invoice.eligible_amount == D("3000.00") and invoice.cut_reason == "Gerüst doppelt"

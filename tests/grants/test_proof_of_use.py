@@ -191,7 +191,7 @@ def test_a_proof_missing_a_part_is_refused_with_words_and_nothing_is_written(cas
     before, files = frozen(application), stored_files(settings)
     with pytest.raises(DomainError) as refusal:
         submit(application, people, **changes)
-    assert refusal.value.status == 400
+    assert refusal.value.status == 409
     assert message in str(refusal.value)
     assert frozen(application) == before
     assert stored_files(settings) == files
@@ -338,7 +338,7 @@ def test_the_owner_submits_in_the_portal_is_told_what_is_missing_and_sees_the_re
     assert "Bitte beschreiben Sie im Sachbericht" in page
     assert "Es fehlen die Schlussrechnungen" in page and "Es fehlen die Fotos nach der Maßnahme" in page
     no_photo = client.post(url, {"completed_on": f"{today():%Y-%m-%d}", "report": REPORT, "invoices": [pdf()]})
-    assert no_photo.status_code == 400 and "Es fehlen die Fotos nach der Maßnahme" in no_photo.content.decode()
+    assert no_photo.status_code == 409 and "Es fehlen die Fotos nach der Maßnahme" in no_photo.content.decode()
     assert not ProofOfUse.objects.exists() and not application.documents.filter(kind="invoice").exists()
 
     response = client.post(
@@ -390,7 +390,7 @@ def test_the_api_submits_checks_and_shows_the_proof(case, people):
     assert owner.post(url, {**body, "report": ""}, format="json").status_code == 400
     assert owner.post(url, body).status_code == 415  # JSON only
     missing = owner.post(url, body, format="json")
-    assert missing.status_code == 400
+    assert missing.status_code == 409
     assert missing.json()["reasons"] == [
         "Es fehlen die Schlussrechnungen: Bitte laden Sie mindestens eine Rechnung hoch.",
         "Es fehlen die Fotos nach der Maßnahme: Bitte laden Sie mindestens ein Foto der fertigen Arbeiten hoch.",
