@@ -1160,7 +1160,29 @@ class InternalNote(models.Model):
         return f"{self.application}: {self.text[:40]}"
 
 
-class DeadlineExtension(models.Model):
+class OwnerRequest(models.Model):
+    """What the owner asks for after approval (an extension, a change, the proof of use) and its decision.
+
+    grants.services._decide records the decision: who, when, the outcome (each subclass names its own) and why.
+    """
+
+    outcome = models.CharField(_("Entscheidung"), max_length=10, default="open")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entschieden von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("entschieden am"), null=True, blank=True)
+    decision_comment = models.TextField(_("Begründung der Entscheidung"), blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class DeadlineExtension(OwnerRequest):
     """Fristverlängerung: the owner's request to move the completion and invoice deadlines, and its decision.
 
     The rows are the case's record of its deadlines: each decided one keeps the deadlines before and after.
@@ -1185,16 +1207,6 @@ class DeadlineExtension(models.Model):
     completion_deadline = models.DateField(_("neue Durchführungsfrist"))
     invoice_deadline = models.DateField(_("neue Frist Schlussrechnung"))
     outcome = models.CharField(_("Entscheidung"), max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("entschieden von"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    decided_at = models.DateTimeField(_("entschieden am"), null=True, blank=True)
-    decision_comment = models.TextField(_("Begründung der Entscheidung"), blank=True)
 
     class Meta:
         verbose_name = _("Fristverlängerung")
@@ -1214,7 +1226,7 @@ class DeadlineExtension(models.Model):
         return f"{self.application}: {self.completion_deadline} / {self.invoice_deadline}"
 
 
-class ChangeRequest(models.Model):
+class ChangeRequest(OwnerRequest):
     """Änderungsantrag: the owner's request to change an approved case's measures and costs, and its decision.
 
     ``measures_before`` and ``measures`` are the case's measures with their quoted costs before and after the
@@ -1255,16 +1267,6 @@ class ChangeRequest(models.Model):
         related_name="+",
     )
     checked_at = models.DateTimeField(_("geprüft am"), null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("entschieden von"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    decided_at = models.DateTimeField(_("entschieden am"), null=True, blank=True)
-    decision_comment = models.TextField(_("Begründung der Entscheidung"), blank=True)
 
     class Meta:
         verbose_name = _("Änderungsantrag")
@@ -1443,7 +1445,7 @@ class Invoice(models.Model):
         return None if self.eligible_amount is None else self.net_amount - self.eligible_amount
 
 
-class ProofOfUse(models.Model):
+class ProofOfUse(OwnerRequest):
     """Verwendungsnachweis der Antragsteller/in: the owner's proof that the grant was used, and its check.
 
     A factual report (Sachbericht) on the works, the day they were finished, and the invoices and after-photos of
@@ -1470,16 +1472,6 @@ class ProofOfUse(models.Model):
         Document, verbose_name=_("Rechnungen und Fotos"), related_name="proofs", blank=True
     )
     outcome = models.CharField(_("Ergebnis der Prüfung"), max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("geprüft von"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    decided_at = models.DateTimeField(_("geprüft am"), null=True, blank=True)
-    decision_comment = models.TextField(_("Hinweis der Prüfung"), blank=True)
 
     class Meta:
         verbose_name = _("Verwendungsnachweis der Antragsteller/in")

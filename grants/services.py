@@ -52,6 +52,7 @@ from .models import (
     InternalNote,
     Invoice,
     MeasureComponent,
+    OwnerRequest,
     PartialPayment,
     Programme,
     ProgrammeComponentRule,
@@ -625,7 +626,7 @@ def _open_extension(application: GrantApplication) -> DeadlineExtension:
     return extension
 
 
-def _decide(request: DeadlineExtension | ChangeRequest | ProofOfUse, outcome: str, *, by: User, comment: str) -> None:
+def _decide(request: OwnerRequest, outcome: str, *, by: User, comment: str) -> None:
     """Record the decision on an owner's request (extension, change or proof of use): who, when, what and why."""
     request.outcome = outcome
     request.decided_by = by
