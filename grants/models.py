@@ -558,11 +558,6 @@ CHANGE_TO_CHECK = Q(open_change__isnull=False, open_change__checked_at__isnull=T
 CHANGE_TO_DECIDE = Q(open_change__isnull=False, open_change__checked_at__isnull=False)
 
 
-@refused_with(_("Die Schlussrechnung ist schon bestätigt; ein Verwendungsnachweis ist nicht mehr einzureichen."))
-def proof_before_certification(application: GrantApplication) -> bool:
-    return application.payable_amount is None
-
-
 @refused_with(_("Der Verwendungsnachweis ist eingereicht und noch nicht geprüft."))
 def no_proof_waiting(application: GrantApplication) -> bool:
     return application.proof_submitted_at is None
@@ -840,7 +835,7 @@ class GrantApplication(FSMModelMixin, models.Model):
     refuse_change = _while_approved("refuse_change", change_open)
 
     # The owner's proof of use (Verwendungsnachweis): the case stays approved; submission and check are logged.
-    submit_proof = _while_approved("submit_proof", proof_before_certification, no_proof_waiting, proof_not_accepted)
+    submit_proof = _while_approved("submit_proof", invoices_not_certified, no_proof_waiting, proof_not_accepted)
     accept_proof = _while_approved("accept_proof", proof_waiting)
     return_proof = _while_approved("return_proof", proof_waiting)
 
