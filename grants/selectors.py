@@ -231,7 +231,7 @@ def workspace_application(user: User, pk: int) -> GrantApplication:
         .prefetch_related(
             "components__cost_items",
             "documents",
-            "letters",
+            "letters__notice__appeals",
             "internal_notes__author",
             "proofs__documents",
             "guideline_version__component_rules",
@@ -457,7 +457,7 @@ def owner_application(user: User, pk: int) -> GrantApplication:
         .prefetch_related(
             "components__cost_items",
             "documents",
-            "letters",
+            "letters__notice__appeals",
             "proofs__documents",
             "guideline_version__component_rules",
             "programme__current_version__component_rules",
