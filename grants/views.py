@@ -177,6 +177,7 @@ def application_list(request):
             "query": query.urlencode(),
             "sort": filters["sort"],
             "may_make_letters": may_manage_letters(request.user),
+            "today": timezone.localdate(),
         },
     )
 
