@@ -45,11 +45,14 @@ class Municipality(models.Model):
         max_length=2,
         choices=State.choices,
         blank=True,
+        default="",
+        db_default="",
         help_text=_("bestimmt die Feiertage bei Fristen und die Bekanntgabefiktion nach Landesrecht"),
     )
     objection_procedure = models.BooleanField(
         _("Widerspruchsverfahren"),
         default=True,
+        db_default=True,
         help_text=_(
             "Gegen die Bescheide ist Widerspruch statthaft; sonst unmittelbar Klage (z. B. Nordrhein-Westfalen, "
             "§ 110 JustG NRW)."
