@@ -57,5 +57,6 @@ class MunicipalityScopedAdmin(admin.ModelAdmin):
 @admin.register(Municipality)
 class MunicipalityAdmin(MunicipalityScopedAdmin):
     municipality_path = "pk"
-    list_display = ("name", "official_name")
+    list_display = ("name", "official_name", "state", "objection_procedure")
+    list_filter = ("state", "objection_procedure")
     filter_horizontal = ("staff",)

@@ -12,12 +12,52 @@ from django.utils.translation import gettext_lazy as _
 from .history import History
 
 
+class State(models.TextChoices):
+    """Bundesland: its public holidays end deadlines, its law says when a posted notice counts as notified."""
+
+    BW = "BW", "Baden-Württemberg"
+    BY = "BY", "Bayern"
+    BE = "BE", "Berlin"
+    BB = "BB", "Brandenburg"
+    HB = "HB", "Bremen"
+    HH = "HH", "Hamburg"
+    HE = "HE", "Hessen"
+    MV = "MV", "Mecklenburg-Vorpommern"
+    NI = "NI", "Niedersachsen"
+    NW = "NW", "Nordrhein-Westfalen"
+    RP = "RP", "Rheinland-Pfalz"
+    SL = "SL", "Saarland"
+    SN = "SN", "Sachsen"
+    ST = "ST", "Sachsen-Anhalt"
+    SH = "SH", "Schleswig-Holstein"
+    TH = "TH", "Thüringen"
+
+
 class Municipality(models.Model):
     """Kommune: the town that runs programmes; staff are scoped to theirs."""
 
     name = models.CharField(_("Name"), max_length=200, unique=True)
     official_name = models.CharField(_("Amtliche Bezeichnung"), max_length=200, blank=True)
     address = models.TextField(_("Anschrift"), blank=True)
+    # Blank (the rows before issue 16): the holidays of the whole country and the federal rule of notification.
+    state = models.CharField(
+        _("Bundesland"),
+        max_length=2,
+        choices=State.choices,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("bestimmt die Feiertage bei Fristen und die Bekanntgabefiktion nach Landesrecht"),
+    )
+    objection_procedure = models.BooleanField(
+        _("Widerspruchsverfahren"),
+        default=True,
+        db_default=True,
+        help_text=_(
+            "Gegen die Bescheide ist Widerspruch statthaft; sonst unmittelbar Klage (z. B. Nordrhein-Westfalen, "
+            "§ 110 JustG NRW)."
+        ),
+    )
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("Mitarbeitende"),

@@ -12,6 +12,7 @@ from .letters import letter_correct
 from .models import (
     GUIDELINE_TERMS,
     CostItem,
+    DeemedNotificationRule,
     Document,
     FundingAreaStreet,
     GrantApplication,
@@ -248,3 +249,12 @@ class LetterBatchAdmin(MunicipalityScopedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(DeemedNotificationRule)
+class DeemedNotificationRuleAdmin(admin.ModelAdmin):
+    """The days after posting a notice counts as notified, per state from a date (§ 41 (2) VwVfG and the states')."""
+
+    list_display = ("jurisdiction", "valid_from", "days", "source")
+    list_filter = ("jurisdiction",)
+    ordering = ("jurisdiction", "valid_from")

@@ -452,7 +452,11 @@ class LetterViewSet(_OfVisibleApplication, NotFoundAlike, viewsets.ReadOnlyModel
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Letter.objects.none()
-        return Letter.objects.filter(application=self.application())
+        return (
+            Letter.objects.filter(application=self.application())
+            .select_related("notice")
+            .prefetch_related("notice__appeals")
+        )
 
     @extend_schema(
         summary="Das Schreiben als PDF herunterladen",
@@ -462,6 +466,8 @@ class LetterViewSet(_OfVisibleApplication, NotFoundAlike, viewsets.ReadOnlyModel
     @action(detail=True, methods=["get"])
     def file(self, request, application_pk=None, pk=None, format=None):
         letter = self.get_object()
+        if letter.file:  # the owner's first download of a notice is its retrieval (§ 41 (2a) VwVfG)
+            services.notice_downloaded(letter_id=letter.pk, by=request.user)
         try:
             return letter_response(letter)
         except Http404 as missing:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from core.models import Municipality
 from core.text import TextFormField, text_formfield
 
-from .models import COMMENT_MAX_LENGTH, GrantApplication, LetterTemplate, Programme
+from .models import COMMENT_MAX_LENGTH, Appeal, GrantApplication, LetterTemplate, Programme
 from .selectors import APPLICATION_SORTS, DEFAULT_SORT
 from .services import ComponentInput, CostInput
 
@@ -218,3 +218,37 @@ class LetterTemplateForm(forms.ModelForm):
         self.fields["programme"].help_text = _("leer: gilt für alle Programme der Kommune")
         if len(ids) == 1:
             self.fields["municipality"].initial = next(iter(ids))
+
+
+class DayField(forms.DateField):
+    """A day as Germans write it ("31.10.2025"); ISO ("2025-10-31") is understood too, as a date input sends it."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", ["%d.%m.%Y", "%Y-%m-%d"])
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+        super().__init__(**kwargs)
+
+
+class SendingForm(forms.Form):
+    sent_on = DayField(label=_("zur Post gegeben am"))
+
+
+class WaiverForm(forms.Form):
+    received_on = DayField(label=_("Verzicht eingegangen am"))
+
+
+class AppealForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Art"), choices=Appeal.Kind.choices)
+    court = forms.CharField(label=_("Gericht (bei einer Klage)"), max_length=200, required=False)
+    received_on = DayField(label=_("eingegangen am"))
+    grounds = TextFormField(label=_("Begründung"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+
+class AppealDecisionForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Ergebnis"), choices=[c for c in Appeal.Outcome.choices if c[0] != Appeal.Outcome.PENDING]
+    )
+    decided_on = DayField(label=_("entschieden am"))
+    notes = TextFormField(
+        label=_("Vermerk zur Entscheidung"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000
+    )

@@ -20,6 +20,7 @@ from weasyprint import HTML
 from .calculator import Bound
 from .letter_defaults import DEFAULTS, SIGNATORY
 from .models import (
+    NOTICE_KINDS,
     ChangeRequest,
     DeadlineExtension,
     GrantApplication,
@@ -28,6 +29,7 @@ from .models import (
     LetterKind,
     LetterTemplate,
     MeasureKind,
+    Notice,
 )
 from .steps import LETTER_FOR_TRANSITION
 from .wording import WORDING_ENGINE
@@ -175,10 +177,17 @@ def _render(text: str, context: dict) -> str:
 
 def letter_html(application: GrantApplication, kind: str, *, comment: str = "") -> tuple[str, str]:
     """Subject and HTML of a letter, in German whatever language the request had."""
+    subject, html, _remedy = _letter_parts(application, kind, comment=comment)
+    return subject, html
+
+
+def _letter_parts(application: GrantApplication, kind: str, *, comment: str = "") -> tuple[str, str, str]:
+    """Subject, HTML and the legal remedy notice (as rendered; "" if the wording has none) of a letter."""
     with translation.override("de"):
         wording = wording_for(application, kind)
         context = letter_context(application, comment=comment)
         subject = _render(wording.subject, context)
+        remedy = _render(wording.legal_remedy_notice, context)
         html = render_to_string(
             "letters/letter.html",
             {
@@ -187,18 +196,24 @@ def letter_html(application: GrantApplication, kind: str, *, comment: str = "") 
                 "letterhead": _render(wording.letterhead, context),
                 "body": _render(wording.body, context),
                 "signatory": _render(wording.signatory, context),
-                "legal_remedy_notice": _render(wording.legal_remedy_notice, context),
+                "legal_remedy_notice": remedy,
                 # The notice names the guideline version it applied (its legal basis); the wording cannot drop it.
                 "legal_basis": kind == LetterKind.APPROVAL,
             },
         )
-    return subject, html
+    return subject, html, remedy
 
 
 def render_letter(application: GrantApplication, kind: str, *, comment: str = "") -> tuple[str, bytes]:
     """Subject and PDF/A-3b bytes of a letter, in German whatever language the request had."""
     subject, html = letter_html(application, kind, comment=comment)
     return subject, HTML(string=html).write_pdf(pdf_variant="pdf/a-3b")
+
+
+def remedy_notice_of(application: GrantApplication, kind: str, *, comment: str = "") -> str:
+    """The legal remedy notice a letter carries, as rendered; "" where its wording has none."""
+    with translation.override("de"):
+        return _render(wording_for(application, kind).legal_remedy_notice, letter_context(application, comment=comment))
 
 
 def letter_ensure(
@@ -221,6 +236,8 @@ def letter_ensure(
             if existing:
                 return existing, False
             subject, pdf = render_letter(application, kind, comment=comment)
+            # A notice's finality depends on whether it carries a remedy notice (§ 58 VwGO): read it once, here.
+            remedy = remedy_notice_of(application, kind, comment=comment) if kind in NOTICE_KINDS else ""
             letter = Letter(
                 application=application,
                 kind=kind,
@@ -236,6 +253,8 @@ def letter_ensure(
             )
             stored.append(letter)
             letter.save()
+            if kind in NOTICE_KINDS:
+                Notice.objects.create(letter=letter, remedy_notice=bool(remedy))
             return letter, True
     except IntegrityError:
         _forget_files(stored)

@@ -21,6 +21,7 @@ from simple_history.models import HistoricalRecords
 from applicants.models import Applicant, Consultation, Property
 from core.append_only import AppendOnlyModel
 from core.models import Municipality
+from core.models import State as Bundesland
 from core.money import MAX_AMOUNT, MoneyField
 
 from .calculator import (
@@ -1078,6 +1079,207 @@ class Letter(AppendOnlyModel):
         models.QuerySet(model=Letter).filter(pk=self.pk).update(
             file="", file_removed_at=self.file_removed_at, file_removed_note=self.file_removed_note
         )
+
+
+# The kinds of letter that are notices (Bescheide) with a legal remedy: their finality is followed (Notice).
+NOTICE_KINDS = frozenset(
+    {
+        LetterKind.APPROVAL,
+        LetterKind.REJECTION,
+        LetterKind.EXTENSION,
+        LetterKind.EXTENSION_REFUSAL,
+        LetterKind.CHANGE,
+        LetterKind.CHANGE_REFUSAL,
+    }
+)
+
+
+class DeemedNotificationRule(models.Model):
+    """Bekanntgabefiktion: a posted notice counts as notified on the N-th day after posting, from a date on.
+
+    Data, not code: the states change their procedure acts at different dates. A state without rows of its own
+    follows the federal rows (§ 41 (2) VwVfG); the rows shipped are in docs/domain.md, and the admin can change them.
+    """
+
+    FEDERAL = "BUND"
+
+    jurisdiction = models.CharField(
+        _("Geltungsbereich"), max_length=4, choices=[(FEDERAL, _("Bund")), *Bundesland.choices]
+    )
+    valid_from = models.DateField(_("gilt für Aufgabe zur Post ab"))
+    days = models.PositiveSmallIntegerField(
+        _("Tage nach Aufgabe zur Post"), validators=[MinValueValidator(1), MaxValueValidator(14)]
+    )
+    source = models.CharField(_("Rechtsgrundlage / Vermerk"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("Bekanntgabefiktion")
+        verbose_name_plural = _("Bekanntgabefiktionen")
+        ordering = ["jurisdiction", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["jurisdiction", "valid_from"], name="one_deemed_rule_per_day"),
+            models.CheckConstraint(condition=Q(days__gte=1, days__lte=14), name="deemed_days_in_range"),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(where)s ab %(date)s: %(days)s. Tag") % {
+            "where": self.get_jurisdiction_display(),
+            "date": self.valid_from.strftime("%d.%m.%Y") if self.valid_from else "",
+            "days": self.days,
+        }
+
+
+class Notice(models.Model):
+    """Bekanntgabe und Bestandskraft: how and when a notice (a letter of NOTICE_KINDS) went out, and its deadline.
+
+    The letter itself never changes (AppendOnlyModel); this row is its sending and its finality. ``notified_on``,
+    ``appeal_deadline`` and ``final_on`` are computed by grants.services with grants.finality and kept, so that lists
+    can show and filter them; they are computed again on every write of the notice and its appeals.
+    """
+
+    class Via(models.TextChoices):
+        POST = "post", _("Post")
+        EMAIL = "email", _("E-Mail")
+        PORTAL = "portal", _("Abruf im Portal")
+
+    letter = models.OneToOneField(Letter, verbose_name=_("Schreiben"), on_delete=models.PROTECT, related_name="notice")
+    remedy_notice = models.BooleanField(_("mit Rechtsbehelfsbelehrung"), default=True)
+    sent_via = models.CharField(_("versandt per"), max_length=10, choices=Via.choices, blank=True)
+    sent_on = models.DateField(_("versandt am"), null=True, blank=True)
+    sent_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("Versand erfasst von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    deemed_days = models.PositiveSmallIntegerField(_("Bekanntgabefiktion (Tage)"), null=True, blank=True)
+    notified_on = models.DateField(_("bekannt gegeben am"), null=True, blank=True)
+    appeal_deadline = models.DateField(_("Rechtsbehelfsfrist bis"), null=True, blank=True)
+    first_downloaded_at = models.DateTimeField(_("zuerst im Portal abgerufen am"), null=True, blank=True)
+    waiver_on = models.DateField(_("Rechtsbehelfsverzicht eingegangen am"), null=True, blank=True)
+    waiver_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("Verzicht erfasst von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    final_on = models.DateField(_("bestandskräftig ab"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Bekanntgabe")
+        verbose_name_plural = _("Bekanntgaben")
+        ordering = ["letter_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(sent_via="") & Q(sent_on__isnull=True)) | (~Q(sent_via="") & Q(sent_on__isnull=False)),
+                name="notice_sent_how_and_when",
+            ),
+            models.CheckConstraint(
+                condition=Q(notified_on__isnull=True) | Q(sent_on__isnull=False), name="notice_notified_after_sending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.letter)
+
+    def _appeals(self) -> list[tuple[str, date | None]]:
+        return [(a.outcome, a.decided_on) for a in self.appeals.all()]  # prefetched by the pages
+
+    @property
+    def standing(self) -> str:
+        from .finality import standing
+
+        return standing(
+            sent=self.sent_on is not None, final=self.final_on, appeals=self._appeals(), today=timezone.localdate()
+        )
+
+    @property
+    def status_text(self) -> str:
+        """In words: final since …, not yet final (deadline …), an objection pending, …"""
+        from .finality import Standing
+
+        current = self.standing
+        if current == Standing.FINAL:
+            return _("bestandskräftig seit %(date)s") % {"date": f"{self.final_on:%d.%m.%Y}"}
+        if current == Standing.PENDING:
+            pending = next(a for a in self.appeals.all() if a.outcome == Appeal.Outcome.PENDING)
+            return _("%(kind)s anhängig") % {"kind": pending.get_kind_display()}
+        if current == Standing.SET_ASIDE:
+            return _("Rechtsbehelf stattgegeben: der Bescheid gilt nicht wie erlassen")
+        if current == Standing.OPEN and self.appeal_deadline:
+            return _("noch nicht bestandskräftig (Frist bis %(date)s)") % {"date": f"{self.appeal_deadline:%d.%m.%Y}"}
+        return _("noch nicht bestandskräftig (Versand nicht erfasst)")
+
+
+class Appeal(models.Model):
+    """Widerspruch or Klage against a notice: received, grounds, and its outcome. A pending one stops finality."""
+
+    class Kind(models.TextChoices):
+        OBJECTION = "objection", _("Widerspruch")
+        LAWSUIT = "lawsuit", _("Klage")
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("anhängig")
+        GRANTED = "granted", _("stattgegeben")
+        PARTLY = "partly", _("teilweise stattgegeben")
+        REJECTED = "rejected", _("zurückgewiesen")
+        WITHDRAWN = "withdrawn", _("zurückgenommen")
+
+    application = models.ForeignKey(
+        GrantApplication, verbose_name=_("Antrag"), on_delete=models.PROTECT, related_name="appeals"
+    )
+    notice = models.ForeignKey(Notice, verbose_name=_("Bescheid"), on_delete=models.PROTECT, related_name="appeals")
+    kind = models.CharField(_("Art"), max_length=10, choices=Kind.choices)
+    court = models.CharField(_("Gericht"), max_length=200, blank=True)
+    received_on = models.DateField(_("eingegangen am"))
+    grounds = models.TextField(_("Begründung"))
+    outcome = models.CharField(_("Ergebnis"), max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    decided_on = models.DateField(_("entschieden am"), null=True, blank=True)
+    decision_notes = models.TextField(_("Vermerk zur Entscheidung"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("erfasst von"), on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("erfasst am"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("Entscheidung erfasst von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("Rechtsbehelf")
+        verbose_name_plural = _("Rechtsbehelfe")
+        ordering = ["received_on", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notice"], condition=Q(outcome="pending"), name="one_pending_appeal_per_notice"
+            ),
+            models.CheckConstraint(condition=~Q(grounds=""), name="appeal_grounds_not_empty"),
+            models.CheckConstraint(condition=~Q(kind="lawsuit") | ~Q(court=""), name="lawsuit_names_its_court"),
+            models.CheckConstraint(
+                condition=(Q(outcome="pending") & Q(decided_on__isnull=True))
+                | (~Q(outcome="pending") & Q(decided_on__isnull=False)),
+                name="appeal_decided_with_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_on__isnull=True) | Q(decided_on__gte=F("received_on")),
+                name="appeal_decided_after_receipt",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(kind)s vom %(date)s gegen %(notice)s") % {
+            "kind": self.get_kind_display(),
+            "date": self.received_on.strftime("%d.%m.%Y") if self.received_on else "",
+            "notice": self.notice,
+        }
 
 
 class OutboundEmail(models.Model):

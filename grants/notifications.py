@@ -17,6 +17,7 @@ from applicants.models import Role, User
 
 from .letters import letter_ensure
 from .models import GrantApplication, Letter, OutboundEmail
+from .notices import notice_email_failed, notice_sent_by_email
 from .selectors import applications_waiting_for
 from .steps import LETTER_FOR_TRANSITION, NEXT_STEP, NOTIFIED_TRANSITIONS, step_of_transition
 
@@ -57,6 +58,10 @@ def email_send_once(
             return None
         record.sent_at = timezone.now()
         record.save(update_fields=["sent_at"])
+        # A notice e-mailed counts as sent today (§ 41 (2) VwVfG), in the same claim: given back with it.
+        sent_notice = letter is not None and notice_sent_by_email(
+            letter_id=letter.pk, on=timezone.localdate(record.sent_at)
+        )
     try:
         message = EmailMessage(record.subject, record.body, settings.DEFAULT_FROM_EMAIL, to)
         if letter:
@@ -65,7 +70,10 @@ def email_send_once(
         message.send()
     except Exception:
         # The server refused or was not reached: give the claim back so that a retry sends it.
-        OutboundEmail.objects.filter(pk=record.pk).update(sent_at=None)
+        with transaction.atomic():
+            OutboundEmail.objects.filter(pk=record.pk).update(sent_at=None)
+            if sent_notice and letter is not None:
+                notice_email_failed(letter_id=letter.pk, on=timezone.localdate(record.sent_at))
         raise
     return record
 

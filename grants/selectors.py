@@ -18,6 +18,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -33,13 +34,16 @@ from core.money import CENT, ZERO
 
 from .calculator import GrantResult
 from .models import (
+    Appeal,
     ChangeRequest,
     CostItem,
     DeadlineExtension,
     Document,
     GrantApplication,
     Invoice,
+    LetterKind,
     MeasureComponent,
+    Notice,
     PartialPayment,
     Programme,
     ProofOfUse,
@@ -122,6 +126,19 @@ def workspace_applications(
     the year of submission (of creation for drafts).
     """
     applications = staff_applications(user).select_related("programme", "applicant", "property")
+    # The finality of the case's (latest) approval notice, for its column.
+    approval = Notice.objects.filter(letter__application=OuterRef("pk"), letter__kind=LetterKind.APPROVAL).order_by(
+        "-letter__created_at", "-letter_id"
+    )
+    applications = applications.annotate(
+        approval_final_on=Subquery(approval.values("final_on")[:1]),
+        approval_deadline=Subquery(approval.values("appeal_deadline")[:1]),
+        approval_appeal_pending=Exists(
+            Appeal.objects.filter(
+                application=OuterRef("pk"), notice__letter__kind=LetterKind.APPROVAL, outcome=Appeal.Outcome.PENDING
+            )
+        ),
+    )
     if programme:
         applications = applications.filter(programme_id=programme)
     if state:
@@ -231,7 +248,7 @@ def workspace_application(user: User, pk: int) -> GrantApplication:
         .prefetch_related(
             "components__cost_items",
             "documents",
-            "letters",
+            "letters__notice__appeals",
             "internal_notes__author",
             "proofs__documents",
             "guideline_version__component_rules",
@@ -457,7 +474,7 @@ def owner_application(user: User, pk: int) -> GrantApplication:
         .prefetch_related(
             "components__cost_items",
             "documents",
-            "letters",
+            "letters__notice__appeals",
             "proofs__documents",
             "guideline_version__component_rules",
             "programme__current_version__component_rules",

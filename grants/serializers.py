@@ -19,6 +19,7 @@ from .calculator import BuildingCategory
 from .models import (
     COMMENT_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,
+    Appeal,
     ChangeRequest,
     CostItem,
     DeadlineExtension,
@@ -29,6 +30,7 @@ from .models import (
     Letter,
     MeasureComponent,
     MeasureKind,
+    Notice,
     PartialPayment,
     Programme,
     ProofOfUse,
@@ -554,12 +556,43 @@ class DocumentUploadSerializer(serializers.Serializer):
     )
 
 
+class AppealSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Appeal
+        fields = ["id", "kind", "court", "received_on", "grounds", "outcome", "decided_on", "decision_notes"]
+        read_only_fields = fields
+
+
+class NoticeSerializer(serializers.ModelSerializer):
+    standing = serializers.SerializerMethodField(
+        help_text="unsent (Versand nicht erfasst), open (Frist läuft), pending (Rechtsbehelf anhängig), "
+        "set_aside (Rechtsbehelf stattgegeben), final (bestandskräftig)."
+    )
+    appeals = AppealSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Notice
+        fields = [
+            "sent_via", "sent_on", "deemed_days", "notified_on", "remedy_notice", "appeal_deadline", "waiver_on",
+            "final_on", "standing", "appeals",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_standing(self, notice) -> str:
+        return notice.standing
+
+
 class LetterSerializer(serializers.ModelSerializer):
     download_url = serializers.SerializerMethodField()
+    notice = NoticeSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="Bekanntgabe und Bestandskraft, bei Bescheiden mit Rechtsbehelf; sonst null.",
+    )
 
     class Meta:
         model = Letter
-        fields = ["id", "kind", "subject", "sha256", "corrects", "created_at", "download_url"]
+        fields = ["id", "kind", "subject", "sha256", "corrects", "created_at", "download_url", "notice"]
         read_only_fields = fields
 
     def get_download_url(self, letter) -> str:

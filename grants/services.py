@@ -41,6 +41,7 @@ from .models import (
     COMMENT_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,
     GUIDELINE_TERMS,
+    Appeal,
     ChangeRequest,
     CostItem,
     DeadlineExtension,
@@ -52,6 +53,7 @@ from .models import (
     InternalNote,
     Invoice,
     MeasureComponent,
+    Notice,
     OwnerRequest,
     PartialPayment,
     Programme,
@@ -59,7 +61,8 @@ from .models import (
     ProofOfUse,
     frozen_message,
 )
-from .rules import decide, upload_kinds
+from .notices import mark_sent, notice_refresh
+from .rules import decide, is_owner, upload_kinds
 from .selectors import checklist_problems, completeness_checklist, find_consultation, funding_area_check
 from .steps import STEPS, TRANSITION_STEPS, possible_in_state, take, unmet_conditions
 from .tasks import notify_transition
@@ -1584,3 +1587,222 @@ def application_rebase(*, application_id: int, by: User, reason: str) -> GrantAp
         % {"new": target.number, "old": before.number if before else "–", "reason": reason},
     )
     return application
+
+
+# --- notices: sending, finality, waiver, objection or lawsuit (grants.finality) ----------------------
+
+
+def _locked_notice(application: GrantApplication, letter_id: int) -> Notice:
+    notice = (
+        Notice.objects.select_for_update(of=("self",))
+        .select_related("letter__application__programme__municipality")
+        .filter(letter_id=letter_id, letter__application=application)
+        .first()
+    )
+    if notice is None:
+        raise DomainError(_("Bescheid nicht gefunden."), code=Code.NOT_FOUND)
+    return notice
+
+
+def _notice_for(application_id: int, letter_id: int, by: User, action: str) -> Notice:
+    application = _lock(application_id)
+    _ensure_allowed(by, action, application)
+    return _locked_notice(application, letter_id)
+
+
+def _sent_already(notice: Notice) -> DomainError:
+    return DomainError(
+        _("Der Versand ist schon erfasst: %(via)s am %(date)s.")
+        % {"via": notice.get_sent_via_display(), "date": f"{notice.sent_on:%d.%m.%Y}"}
+    )
+
+
+def _day_problems(day: date | None, *, not_before: date, before_words: str) -> list[str]:
+    if day is None:
+        return [_("Bitte geben Sie das Datum an.")]
+    if day > today():
+        return [_("Das Datum liegt in der Zukunft.")]
+    if day < not_before:
+        return [before_words]
+    return []
+
+
+@transaction.atomic
+def notice_record_sending(*, application_id: int, letter_id: int, by: User, sent_on: date | None) -> Notice:
+    """Staff record the day a notice was posted (Aufgabe zur Post); e-mail and portal record themselves."""
+    notice = _notice_for(application_id, letter_id, by, "record_sending")
+    problems = _day_problems(
+        sent_on,
+        not_before=timezone.localdate(notice.letter.created_at),
+        before_words=_("Der Bescheid kann nicht vor seiner Erstellung versandt worden sein."),
+    )
+    if problems:
+        raise DomainError(problems, code=Code.INVALID)
+    if notice.sent_on is not None:
+        raise _sent_already(notice)
+    assert sent_on is not None
+    return mark_sent(notice, via=Notice.Via.POST, on=sent_on, by=by)
+
+
+@transaction.atomic
+def notice_downloaded(*, letter_id: int, by: User) -> Notice | None:
+    """The owner downloads a notice in the portal: the first time is kept; unsent, it is notified by retrieval.
+
+    § 41 (2a) VwVfG: retrieved, the notice counts as notified on the day after the retrieval. Staff downloading
+    it change nothing.
+    """
+    notice = (
+        Notice.objects.select_for_update(of=("self",))
+        .select_related("letter__application__programme__municipality", "letter__application__applicant")
+        .filter(letter_id=letter_id)
+        .first()
+    )
+    if notice is None or not is_owner(by, notice.letter.application) or notice.first_downloaded_at is not None:
+        return notice
+    notice.first_downloaded_at = timezone.now()
+    if notice.sent_on is None:
+        return mark_sent(notice, via=Notice.Via.PORTAL, on=timezone.localdate(notice.first_downloaded_at), by=None)
+    notice.save(update_fields=["first_downloaded_at"])
+    return notice
+
+
+def _waive(notice: Notice, *, on: date | None, by: User) -> Notice:
+    if notice.sent_on is None:
+        raise DomainError(
+            _("Der Bescheid ist noch nicht versandt; auf Rechtsbehelfe kann erst danach verzichtet werden.")
+        )
+    problems = _day_problems(
+        on, not_before=notice.sent_on, before_words=_("Der Verzicht kann nicht vor dem Versand eingegangen sein.")
+    )
+    if problems:
+        raise DomainError(problems, code=Code.INVALID)
+    assert on is not None
+    appeals = list(notice.appeals.values_list("outcome", flat=True))
+    if notice.waiver_on is not None:
+        raise DomainError(
+            _("Der Rechtsbehelfsverzicht ist schon erfasst (eingegangen am %(date)s).")
+            % {"date": f"{notice.waiver_on:%d.%m.%Y}"}
+        )
+    if Appeal.Outcome.PENDING in appeals:
+        raise DomainError(
+            _("Gegen den Bescheid ist ein Rechtsbehelf anhängig; er wäre zurückzunehmen, nicht zu verzichten.")
+        )
+    if Appeal.Outcome.GRANTED in appeals:
+        raise DomainError(_("Einem Rechtsbehelf gegen den Bescheid ist stattgegeben worden."))
+    if notice.final_on is not None and notice.final_on <= on:
+        raise DomainError(
+            _("Der Bescheid ist seit dem %(date)s bestandskräftig.") % {"date": f"{notice.final_on:%d.%m.%Y}"}
+        )
+    notice.waiver_on, notice.waiver_by = on, by
+    return notice_refresh(notice)
+
+
+@transaction.atomic
+def notice_record_waiver(*, application_id: int, letter_id: int, by: User, received_on: date | None) -> Notice:
+    """Staff record a waiver of appeal (Rechtsbehelfsverzicht) with the day it was received: final that day."""
+    notice = _notice_for(application_id, letter_id, by, "record_waiver")
+    return _waive(notice, on=received_on, by=by)
+
+
+@transaction.atomic
+def notice_waive(*, application_id: int, letter_id: int, by: User, confirmed: bool) -> Notice:
+    """The owner waives any objection or lawsuit in the portal, having confirmed it: final today."""
+    notice = _notice_for(application_id, letter_id, by, "waive_appeal")
+    if not confirmed:
+        raise DomainError(
+            _("Bitte bestätigen Sie, dass Sie auf Widerspruch und Klage gegen diesen Bescheid verzichten."),
+            code=Code.INVALID,
+        )
+    return _waive(notice, on=today(), by=by)
+
+
+@transaction.atomic
+def appeal_record(
+    *,
+    application_id: int,
+    letter_id: int,
+    by: User,
+    kind: str,
+    received_on: date | None,
+    grounds: str,
+    court: str = "",
+) -> Appeal:
+    """An objection (where the municipality has the procedure) or a lawsuit (with its court) against a notice."""
+    notice = _notice_for(application_id, letter_id, by, "record_appeal")
+    municipality = notice.letter.application.programme.municipality
+    problems = []
+    if kind not in Appeal.Kind.values:
+        problems.append(_("Bitte wählen Sie Widerspruch oder Klage."))
+    court = (court or "").strip()
+    if kind == Appeal.Kind.LAWSUIT and not court:
+        problems.append(_("Bitte geben Sie das Gericht der Klage an."))
+    if not (grounds or "").strip():
+        problems.append(_("Bitte geben Sie die Begründung an (oder „noch nicht begründet“)."))
+    problems += _day_problems(
+        received_on,
+        not_before=notice.sent_on or date.min,
+        before_words=_("Der Rechtsbehelf kann nicht vor dem Versand des Bescheids eingegangen sein."),
+    )
+    if problems:
+        raise DomainError(problems, code=Code.INVALID)
+    if kind == Appeal.Kind.OBJECTION and not municipality.objection_procedure:
+        raise DomainError(
+            _("Gegen Bescheide der Kommune findet kein Widerspruchsverfahren statt; erfassen Sie die Klage.")
+        )
+    if notice.sent_on is None:
+        raise DomainError(_("Bitte erfassen Sie zuerst den Versand des Bescheids."))
+    if notice.waiver_on is not None:
+        raise DomainError(
+            _("Auf Rechtsbehelfe gegen diesen Bescheid ist am %(date)s verzichtet worden.")
+            % {"date": f"{notice.waiver_on:%d.%m.%Y}"}
+        )
+    outcomes = set(notice.appeals.values_list("outcome", flat=True))
+    if Appeal.Outcome.PENDING in outcomes:
+        raise DomainError(_("Gegen diesen Bescheid ist schon ein Rechtsbehelf anhängig."))
+    if Appeal.Outcome.GRANTED in outcomes:
+        raise DomainError(_("Einem Rechtsbehelf gegen diesen Bescheid ist schon stattgegeben worden."))
+    assert received_on is not None
+    appeal = Appeal.objects.create(
+        application=notice.letter.application,
+        notice=notice,
+        kind=kind,
+        court=court if kind == Appeal.Kind.LAWSUIT else "",
+        received_on=received_on,
+        grounds=grounds.strip(),
+        recorded_by=by,
+    )
+    notice_refresh(notice)
+    return appeal
+
+
+DECIDED_OUTCOMES = tuple(o for o in Appeal.Outcome.values if o != Appeal.Outcome.PENDING)
+
+
+@transaction.atomic
+def appeal_decide(
+    *, application_id: int, appeal_id: int, by: User, outcome: str, decided_on: date | None, notes: str = ""
+) -> Appeal:
+    """The outcome of an objection (Widerspruchsbescheid, Abhilfe, Rücknahme) or a lawsuit, with its day."""
+    application = _lock(application_id)
+    _ensure_allowed(by, "decide_appeal", application)
+    appeal = Appeal.objects.select_for_update(of=("self",)).filter(pk=appeal_id, application=application).first()
+    if appeal is None:
+        raise DomainError(_("Rechtsbehelf nicht gefunden."), code=Code.NOT_FOUND)
+    problems = [] if outcome in DECIDED_OUTCOMES else [_("Bitte wählen Sie das Ergebnis.")]
+    problems += _day_problems(
+        decided_on,
+        not_before=appeal.received_on,
+        before_words=_("Die Entscheidung kann nicht vor dem Eingang des Rechtsbehelfs liegen."),
+    )
+    if problems:
+        raise DomainError(problems, code=Code.INVALID)
+    if appeal.outcome != Appeal.Outcome.PENDING:
+        raise DomainError(
+            _("Über diesen Rechtsbehelf ist schon entschieden: %(outcome)s.")
+            % {"outcome": appeal.get_outcome_display()}
+        )
+    appeal.outcome, appeal.decided_on, appeal.decided_by = outcome, decided_on, by
+    appeal.decision_notes = (notes or "").strip()
+    appeal.save()
+    notice_refresh(_locked_notice(application, appeal.notice.letter_id))
+    return appeal

@@ -410,6 +410,13 @@ _STEPS = (
     Step("rebase", staff=frozenset({Role.CASEWORKER}), label=_("Auf neue Fassung umstellen")),
     # Auskunft nach Art. 15 DSGVO about the case's applicant, limited to the municipality's cases.
     Step("export_personal_data", staff=frozenset({Role.CASEWORKER})),
+    # Finality of notices (grants.finality): the posting date, a waiver, an objection or lawsuit and its decision.
+    Step("record_sending", staff=frozenset({Role.CASEWORKER}), label=_("Versand erfassen")),
+    Step("record_waiver", staff=frozenset({Role.CASEWORKER}), label=_("Rechtsbehelfsverzicht erfassen")),
+    Step("record_appeal", staff=frozenset({Role.CASEWORKER}), label=_("Widerspruch oder Klage erfassen")),
+    Step("decide_appeal", staff=frozenset({Role.CASEWORKER}), label=_("Entscheidung über den Rechtsbehelf erfassen")),
+    # The owner's waiver of appeal in the portal, confirmed; and the first download of a notice there.
+    Step("waive_appeal", owner=True, label=_("Auf Rechtsbehelfe verzichten")),
 )
 
 STEPS: dict[str, Step] = {step.name: step for step in _STEPS}

@@ -26,6 +26,8 @@ from .audit import KINDS, audit_history, audit_rows
 from .exports import applications_workbook
 from .files import document_response, letter_response
 from .forms import (
+    AppealDecisionForm,
+    AppealForm,
     ApplicationFilterForm,
     CertifyInvoiceForm,
     CertifyInvoicesForm,
@@ -33,11 +35,13 @@ from .forms import (
     LinkConsultationForm,
     NoteForm,
     RebaseForm,
+    SendingForm,
     StepForm,
+    WaiverForm,
 )
 from .imports import import_workbook, write_import_template
 from .labels import computation_rows, history_rows
-from .models import CostItem, Document, GrantApplication, Letter, LetterBatch, Programme
+from .models import Appeal, CostItem, Document, GrantApplication, Letter, LetterBatch, Programme
 from .personal_data import export_filename, personal_data_zip
 from .rules import decide, may_manage_letters, workspace_steps
 from .selectors import (
@@ -60,11 +64,46 @@ State = GrantApplication.State
 
 @login_required
 def letter_download(request, pk: int):
-    """Owners and staff of the case download its letters; anyone else gets 404."""
+    """Owners and staff of the case download its letters; anyone else gets 404.
+
+    The owner's first download of a notice is kept: unsent, it counts as notified by retrieval (§ 41 (2a) VwVfG).
+    """
     letter = get_object_or_404(Letter.objects.select_related("application__programme", "application__applicant"), pk=pk)
     if not decide(request.user, "view", letter.application):
         raise Http404
+    if letter.file:
+        services.notice_downloaded(letter_id=letter.pk, by=request.user)
     return letter_response(letter)
+
+
+def notice_rows(user, application: GrantApplication) -> list[dict]:
+    """The case's notices with their sending and finality, and what the user may record about each."""
+    may = {action: decide(user, action, application).allowed for action in NOTICE_ACTIONS}
+    rows = []
+    for letter in application.letters.all():
+        notice = getattr(letter, "notice", None)
+        if notice is None:
+            continue
+        appeals = list(notice.appeals.all())
+        pending = next((a for a in appeals if a.outcome == Appeal.Outcome.PENDING), None)
+        undecided_or_granted = any(a.outcome in (Appeal.Outcome.PENDING, Appeal.Outcome.GRANTED) for a in appeals)
+        open_to_appeal = notice.sent_on is not None and notice.waiver_on is None and not undecided_or_granted
+        rows.append(
+            {
+                "letter": letter,
+                "notice": notice,
+                "appeals": appeals,
+                "may_send": may["record_sending"] and notice.sent_on is None,
+                "may_waive": may["record_waiver"] and open_to_appeal and notice.standing != "final",
+                "may_appeal": may["record_appeal"] and open_to_appeal,
+                "may_decide": may["decide_appeal"] and pending is not None,
+                "pending": pending,
+            }
+        )
+    return rows
+
+
+NOTICE_ACTIONS = ("record_sending", "record_waiver", "record_appeal", "decide_appeal", "waive_appeal")
 
 
 @login_required
@@ -138,6 +177,7 @@ def application_list(request):
             "query": query.urlencode(),
             "sort": filters["sort"],
             "may_make_letters": may_manage_letters(request.user),
+            "today": timezone.localdate(),
         },
     )
 
@@ -188,6 +228,17 @@ def _detail_context(request, application: GrantApplication, **extra) -> dict:
         "may_note": decide(request.user, "note", application).allowed,
         "may_export_personal_data": decide(request.user, "export_personal_data", application).allowed,
         "note_form": NoteForm(),
+        "notices": notice_rows(request.user, application),
+        "sending_form": SendingForm(initial={"sent_on": timezone.localdate()}),
+        "waiver_form": WaiverForm(),
+        "appeal_form": AppealForm(
+            initial={
+                "kind": Appeal.Kind.OBJECTION
+                if application.programme.municipality.objection_procedure
+                else Appeal.Kind.LAWSUIT
+            }
+        ),
+        "decision_form": AppealDecisionForm(),
         **extra,
     }
 
@@ -438,4 +489,77 @@ def audit_log(request):
             "rows": audit_rows(kind, list(page.object_list)),
             "query": query.urlencode(),
         },
+    )
+
+
+# --- notices: sending, waiver, objection or lawsuit --------------------------------------------
+
+
+def _notice_write(request, pk: int, form_class, write, done: str):
+    """A posted form about one notice of the case: the service's refusal shown on the case page, else back to it."""
+    application = _application_or_404(request.user, pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _refused(request, application, _form_refusal(form))
+    try:
+        write(application, form.cleaned_data)
+    except DomainError as refusal:
+        return _refused(request, application, refusal)
+    messages.success(request, done)
+    return redirect(reverse("workspace:application", kwargs={"pk": application.pk}) + "#letters-heading")
+
+
+@workspace_view
+@require_POST
+def notice_sending(request, pk: int, letter_id: int):
+    return _notice_write(
+        request,
+        pk,
+        SendingForm,
+        lambda application, data: services.notice_record_sending(
+            application_id=application.pk, letter_id=letter_id, by=request.user, sent_on=data["sent_on"]
+        ),
+        _("Der Versand ist erfasst."),
+    )
+
+
+@workspace_view
+@require_POST
+def notice_waiver(request, pk: int, letter_id: int):
+    return _notice_write(
+        request,
+        pk,
+        WaiverForm,
+        lambda application, data: services.notice_record_waiver(
+            application_id=application.pk, letter_id=letter_id, by=request.user, received_on=data["received_on"]
+        ),
+        _("Der Rechtsbehelfsverzicht ist erfasst."),
+    )
+
+
+@workspace_view
+@require_POST
+def appeal_new(request, pk: int, letter_id: int):
+    return _notice_write(
+        request,
+        pk,
+        AppealForm,
+        lambda application, data: services.appeal_record(
+            application_id=application.pk, letter_id=letter_id, by=request.user, **data
+        ),
+        _("Der Rechtsbehelf ist erfasst."),
+    )
+
+
+@workspace_view
+@require_POST
+def appeal_decision(request, pk: int, appeal_id: int):
+    return _notice_write(
+        request,
+        pk,
+        AppealDecisionForm,
+        lambda application, data: services.appeal_decide(
+            application_id=application.pk, appeal_id=appeal_id, by=request.user, **data
+        ),
+        _("Die Entscheidung über den Rechtsbehelf ist erfasst."),
     )

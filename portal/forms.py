@@ -529,3 +529,10 @@ class ProofForm(forms.Form):
 class AddressCheckForm(forms.Form):
     street = TextFormField(label=_("Straße"), max_length=max_length_of(Property, "street"))
     house_number = TextFormField(label=_("Hausnummer"), max_length=max_length_of(Property, "house_number"))
+
+
+class WaiverForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("Ja, ich verzichte auf Widerspruch und Klage gegen diesen Bescheid."),
+        error_messages={"required": _("Bitte bestätigen Sie, dass Sie auf Rechtsbehelfe verzichten möchten.")},
+    )

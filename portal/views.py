@@ -52,6 +52,7 @@ from .forms import (
     PropertyForm,
     SubmitForm,
     UploadForm,
+    WaiverForm,
     WithdrawForm,
 )
 
@@ -669,3 +670,23 @@ def my_data(request):
     response = HttpResponse(personal_data_zip(user=request.user), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{export_filename(str(request.user.pk))}"'
     return response
+
+
+@portal_view
+def waive_appeal(request, pk: int, letter_id: int):
+    """Rechtsbehelfsverzicht: the owner waives objection and lawsuit against one notice, confirmed; final today."""
+    application = _own(request.user, pk)
+    letter = next((mine for mine in application.letters.all() if mine.pk == letter_id), None)
+    notice = getattr(letter, "notice", None) if letter is not None else None
+    if notice is None:
+        raise Http404(_("Bescheid nicht gefunden."))
+    form = WaiverForm(_posted(request))
+    context = {"nav": "applications", "application": application, "letter": letter, "notice": notice, "form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.notice_waive(application_id=application.pk, letter_id=letter.pk, by=request.user, confirmed=True)
+        except DomainError as refusal:
+            return _refusal_response(request, refusal, "portal/waive_appeal.html", context)
+        messages.success(request, _("Ihr Verzicht ist eingegangen; der Bescheid ist ab heute bestandskräftig."))
+        return redirect("portal:application", pk=application.pk)
+    return render(request, "portal/waive_appeal.html", context, status=400 if form.errors else 200)

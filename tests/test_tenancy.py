@@ -82,6 +82,7 @@ EXEMPT = {
 ADMIN_WITHOUT_TOWN = {
     "auth.group": "the roles (groups) are the same for every town",
     "budgets.baserate": "the Bundesbank's base rates are the same for every town",
+    "grants.deemednotificationrule": "the rules of deemed notification are law, the same for every town of a state",
 }
 
 ADMIN_SUFFIXES = ("", "add/", "<path:object_id>/", "<path:object_id>/change/", "<path:object_id>/history/",
@@ -205,6 +206,12 @@ def towns(django_capture_on_commit_callbacks):
             by=nordheim.staff["caseworker"], programme_id=nordheim.programme.pk, year=nordheim.allocation.year
         )
     nordheim.letter = nordheim.approved.letters.first()
+    # Nordheim's approval notice went out by e-mail; an objection against it is pending.
+    nordheim.notice_letter = nordheim.approved.letters.get(kind="approval")
+    nordheim.appeal = services.appeal_record(
+        application_id=nordheim.approved.pk, letter_id=nordheim.notice_letter.pk, by=nordheim.staff["caseworker"],
+        kind="objection", received_on=timezone.localdate(), grounds="Vermerk Nordlicht",
+    )  # fmt: skip
     nordheim.template = LetterTemplate.objects.create(
         municipality=nordheim.municipality, kind="approval", subject="Bescheid Hofprogramm Nordwall",
         body="Vermerk Nordlicht", signatory="Nora Nordberaterin",
@@ -293,7 +300,8 @@ def probes_for(route: Route, b) -> list[Probe] | None:
     name = route.name or ""
     # The owner portal: staff are refused there whatever the id.
     if name.startswith("portal:"):
-        ids = {"pk": b.applications["draft"].pk, "programme_id": b.programme.pk, "document_id": b.document.pk}
+        ids = {"pk": b.applications["draft"].pk, "programme_id": b.programme.pk, "document_id": b.document.pk,
+               "letter_id": b.notice_letter.pk}  # fmt: skip
         kwargs = {key: value for key, value in ids.items() if f"<int:{key}>" in route.route}
         if name == "portal:document":
             kwargs = {"pk": b.document.pk}
@@ -348,6 +356,13 @@ def probes_for(route: Route, b) -> list[Probe] | None:
             Probe("post", reverse(name, args=[b.approved.pk, action]), "not_found", {"comment": "Gesehen"})
             for action in services.TRANSITIONS
         ]
+    if name in ("workspace:notice_sending", "workspace:notice_waiver", "workspace:appeal_new"):
+        url = reverse(name, args=[b.approved.pk, b.notice_letter.pk])
+        data = {"sent_on": "01.01.2025", "received_on": "01.01.2025", "kind": "objection", "grounds": "Fremd"}
+        return [Probe("post", url, "not_found", data)]
+    if name == "workspace:appeal_decision":
+        url = reverse(name, args=[b.approved.pk, b.appeal.pk])
+        return [Probe("post", url, "not_found", {"outcome": "rejected", "decided_on": "01.01.2025"})]
     if name == "workspace:note":
         return [Probe("post", reverse(name, args=[b.approved.pk]), "not_found", {"text": "Fremder Vermerk"})]
     if name == "workspace:letter_template_new":  # Nordheim's municipality and programme are no choice
