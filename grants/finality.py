@@ -54,10 +54,12 @@ FEDERAL_RULES = (
 
 def deemed_days(rules: Iterable[DeemedRule], state: str, posted_on: date) -> int:
     """The days after posting of the rule valid on the posting day: the state's own rows, else the federal ones."""
-    rules = list(rules)
+    # The federal rule of the statute itself comes last: a table emptied or never filled never stops a notice.
+    rules = [*rules, *FEDERAL_RULES]
     for jurisdiction in (state, FEDERAL) if state else (FEDERAL,):
         valid = [r for r in rules if r.jurisdiction == jurisdiction and r.valid_from <= posted_on]
         if valid:
+            # The latest valid-from wins; of equal ones the table's row (it comes first) before the statute's.
             return max(valid, key=lambda r: r.valid_from).days
     raise ValueError(f"No rule of deemed notification for {state or FEDERAL} on {posted_on}")
 

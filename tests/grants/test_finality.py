@@ -62,8 +62,12 @@ def test_a_state_row_wins_over_the_federal_rule_from_its_own_date():
     assert deemed_days(rules, "BY", date(2025, 7, 1)) == 4
     assert deemed_days(rules, "NW", date(2025, 3, 3)) == 4  # no rows of its own: the federal rule
     assert deemed_days(rules, "", date(2025, 3, 3)) == 4  # no state set
+    # A table emptied or never filled (as in a test that flushes the database): the statute's own federal rule.
+    assert deemed_days([], "NW", date(2024, 1, 1)) == 3
+    assert deemed_days([], "NW", date(2025, 3, 3)) == 4
+    assert deemed_days([DeemedRule(FEDERAL, date(2025, 1, 1), 5)], "NW", date(2025, 3, 3)) == 5  # the table wins
     with pytest.raises(ValueError):
-        deemed_days([DeemedRule(FEDERAL, date(2025, 1, 1), 4)], "NW", date(2024, 1, 1))
+        deemed_days([], "NW", date(1970, 1, 1))
 
 
 def test_reformation_day_moves_the_deemed_day_in_saxony_not_in_north_rhine_westphalia():
