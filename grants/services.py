@@ -814,16 +814,11 @@ def change_request(
         completion_deadline=after[0],
         invoice_deadline=after[1],
     )
-    stored: list[Document] = []
-    try:
+    with _files_undone_on_failure() as store:
         for file in files:
-            stored.append(_document_store(application, by=by, kind=Document.Kind.CHANGE, file=file))
+            store(application, by=by, kind=Document.Kind.CHANGE, file=file)
         # The link after the transition: its condition is that no change is open, which this one now is.
         _run(application, "request_change", by=by, comment=reason, then={"open_change": change})
-    except Exception:
-        for document in stored:  # the files of a request that does not commit must not stay behind
-            document.file.storage.delete(document.file.name)  # type: ignore[arg-type]  # saved, so it has a name
-        raise
     return change
 
 
@@ -1007,11 +1002,9 @@ def invoice_record(
         invoice.full_clean(exclude=["application", "document", "entered_by", "payment_proof"])
     except ValidationError as error:
         raise DomainError(_field_messages(Invoice, error), code=Code.INVALID) from None
-    proof = None
-    try:
+    with _files_undone_on_failure() as store:
         if payment_proof is not None:
-            proof = _document_store(application, by=by, kind=Document.Kind.PAYMENT_PROOF, file=payment_proof)
-            invoice.payment_proof = proof
+            invoice.payment_proof = store(application, by=by, kind=Document.Kind.PAYMENT_PROOF, file=payment_proof)
         invoice.save()
         words = {"number": invoice.number, "supplier": invoice.supplier, "gross": format_amount(invoice.gross_amount)}
         _run(
@@ -1020,10 +1013,6 @@ def invoice_record(
             by=by,
             comment=_("Rechnung %(number)s (%(supplier)s), %(gross)s € brutto") % words,
         )
-    except Exception:
-        if proof is not None:  # the proof's file must not outlive a row that never commits
-            proof.file.storage.delete(proof.file.name)  # type: ignore[arg-type]
-        raise
     return invoice
 
 
@@ -1220,18 +1209,13 @@ def proof_submit(
     proof = ProofOfUse.objects.create(
         application=application, submitted_by=by, completed_on=completed_on, report=report
     )
-    stored: list[Document] = []
-    try:
+    with _files_undone_on_failure() as store:
         for kind, files in ((Document.Kind.INVOICE, invoices), (Document.Kind.PHOTO_AFTER, photos)):
             for file in files:
-                stored.append(_document_store(application, by=by, kind=kind, file=file))
+                store(application, by=by, kind=kind, file=file)
         proof.documents.set(application.documents.filter(kind__in=PROOF_KINDS, removed_at__isnull=True))
         # The flag after the transition: its condition is that no proof waits for the check, which this one now does.
         _run(application, "submit_proof", by=by, comment="", then={"proof_submitted_at": proof.submitted_at})
-    except Exception:
-        for document in stored:  # the files of a proof that does not commit must not stay behind
-            document.file.storage.delete(document.file.name)  # type: ignore[arg-type]  # saved, so it has a name
-        raise
     return proof
 
 
@@ -1378,6 +1362,26 @@ def document_upload(*, application_id: int, by: User, kind: str, file) -> Docume
         # The state decides what may be handed in now: a conflict, not bad input.
         raise DomainError(_("Diese Art von Unterlage können Sie jetzt nicht hochladen."))
     return _document_store(application, by=by, kind=kind, file=file)
+
+
+@contextlib.contextmanager
+def _files_undone_on_failure():
+    """Yield ``_document_store`` for files that come with a larger write: if the write fails, their files go too.
+
+    The rows roll back with the transaction; the files in the storage do not, so they are deleted here.
+    """
+    stored: list[Document] = []
+
+    def store(application: GrantApplication, *, by: User, kind: str, file) -> Document:
+        stored.append(_document_store(application, by=by, kind=kind, file=file))
+        return stored[-1]
+
+    try:
+        yield store
+    except BaseException:
+        for document in stored:
+            document.file.storage.delete(document.file.name)  # type: ignore[arg-type]  # saved, so it has a name
+        raise
 
 
 def _document_store(application: GrantApplication, *, by: User, kind: str, file) -> Document:
