@@ -20,6 +20,8 @@ from fractions import Fraction
 
 from django.utils.translation import gettext as _
 
+from core.money import format_amount
+
 from .models import BaseRate
 
 SURCHARGE = Decimal("5")  # percentage points above the base rate, § 49a (3) sentence 1 VwVfG
@@ -103,3 +105,127 @@ def interest_49a(amount: Decimal, *, from_day: date, until: date, rates=None) ->
         pieces.append(Piece(day, stop - timedelta(days=1), base, rate, days, year_days, max(interest, Fraction(0))))
         day = stop
     return Interest(amount, from_day, until - timedelta(days=1), tuple(pieces))
+
+
+# --- a reclaim's account: principal, interest, and how each repayment is credited -----------------------------
+
+
+@dataclass(frozen=True)
+class Tranche:
+    """Part of the principal that bears interest from ``start`` (the later of the payment and the day the notice
+    ceased to be effective)."""
+
+    amount: Decimal
+    start: date
+
+
+@dataclass(frozen=True)
+class Credit:
+    """How one repayment was credited, and the interest accrued up to the day it came in."""
+
+    received_on: date
+    amount: Decimal
+    interest_part: Decimal
+    principal_part: Decimal
+
+
+@dataclass(frozen=True)
+class Account:
+    credits: tuple[Credit, ...]
+    principal_open: Decimal  # the principal still owed
+    interest_accrued: Decimal  # all interest accrued up to ``on`` (paid or not)
+    interest_open: Decimal  # interest owed on ``on``, not yet paid
+    on: date
+
+    @property
+    def total_open(self) -> Decimal:
+        return self.principal_open + self.interest_open
+
+
+class Overpayment(ValueError):
+    """A repayment larger than what is owed on its day; the message names what is owed."""
+
+
+def tranches_of(principal: Decimal, payments: list[tuple[date, Decimal]], *, effective_from: date) -> list[Tranche]:
+    """The principal as tranches of the payments it repays, each bearing interest from the later of its payment and
+    ``effective_from``. The money paid last is repaid first (the burden on the owner is the smaller, § 366 (2) BGB's
+    order read for the debtor) — docs/domain.md, "Reclaim with interest"."""
+    left = Decimal(principal)
+    tranches: list[Tranche] = []
+    for day, amount in sorted(payments, reverse=True):
+        if left <= 0:
+            break
+        part = min(left, Decimal(amount))
+        tranches.append(Tranche(part, max(day, effective_from)))
+        left -= part
+    if left > 0:  # more reclaimed than the payments on record show (bookings from before they were kept)
+        tranches.append(Tranche(left, effective_from))
+    return sorted(tranches, key=lambda t: t.start)
+
+
+def reclaim_account(
+    tranches: list[Tranche],
+    repayments: list[tuple[date, Decimal]],
+    *,
+    on: date,
+    interest_first: bool = True,
+    interest_waived: bool = False,
+    extra_interest: Decimal = Decimal("0.00"),
+    rates=None,
+) -> Account:
+    """The state of a reclaim on ``on``: each repayment credited in the order of receipt.
+
+    Between two events each tranche bears interest on what is left of it (``interest_49a``, rounded per period to
+    the cent); a repayment is credited to the interest first and then to the principal (§ 367 (1) BGB), or the other
+    way round where the programme says so; the principal is repaid oldest tranche first (it bears the most interest,
+    § 366 (2) BGB). ``extra_interest`` (interest for late use, § 49a (4)) is owed from the start. A repayment beyond
+    what is owed on its day raises Overpayment.
+    """
+    left = [[t.amount, t.start, t.start] for t in sorted(tranches, key=lambda t: t.start)]  # amount, start, accrued to
+    accrued = Decimal(extra_interest)
+    interest_paid = Decimal("0.00")
+    credits = []
+
+    def accrue(until: date) -> None:
+        nonlocal accrued
+        for tranche in left:
+            if tranche[0] > 0 and until > tranche[2]:
+                if not interest_waived:
+                    accrued += interest_49a(tranche[0], from_day=tranche[2], until=until, rates=rates).total
+                tranche[2] = until
+
+    for received_on, amount in sorted(repayments, key=lambda r: r[0]):
+        amount = Decimal(amount)
+        accrue(received_on)
+        principal = sum((t[0] for t in left), Decimal("0.00"))
+        interest = accrued - interest_paid
+        if amount > principal + interest:
+            raise Overpayment(
+                _("Am %(day)s waren %(owed)s € offen (Hauptforderung %(principal)s €, Zinsen %(interest)s €).")
+                % {
+                    "day": f"{received_on:%d.%m.%Y}",
+                    "owed": _euro(principal + interest),
+                    "principal": _euro(principal),
+                    "interest": _euro(interest),
+                }
+            )
+        if interest_first:
+            to_interest = min(amount, interest)
+            to_principal = amount - to_interest
+        else:
+            to_principal = min(amount, principal)
+            to_interest = amount - to_principal
+        interest_paid += to_interest
+        rest = to_principal
+        for tranche in left:  # oldest first
+            part = min(rest, tranche[0])
+            tranche[0] -= part
+            rest -= part
+        credits.append(Credit(received_on, amount, to_interest, to_principal))
+    accrue(on)
+    principal = sum((t[0] for t in left), Decimal("0.00"))
+    return Account(tuple(credits), principal, accrued, accrued - interest_paid, on)
+
+
+def _euro(amount: Decimal) -> str:
+    return format_amount(amount)

@@ -156,4 +156,66 @@ Nicht benötigt und freigegeben: {{ released_amount|euro }}{% endif %}
 Der Betrag wird in den nächsten Tagen auf Ihr Konto {{ applicant.iban }} überwiesen. Bitte denken Sie an die Zweckbindungsfrist von {{ guideline.commitment_years }} Jahren.""",
         "legal_remedy_notice": "",
     },
+    LetterKind.HEARING: {
+        "subject": "Anhörung vor einem Widerruf – {{ programme.name }} – {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+wir beabsichtigen, den Zuwendungsbescheid vom {{ application.approved_at|date:"d.m.Y" }} (Aktenzeichen {{ application.file_number }}) {% if revocation.intended_full %}ganz{% else %}in Höhe von {{ revocation.intended_amount|euro }}{% endif %} aufzuheben und, soweit die Zuwendung schon ausgezahlt ist, zurückzufordern.
+
+Grund: {{ revocation.reason }}
+
+Sachverhalt:
+{{ revocation.facts }}
+
+Bewilligt sind {{ revocation.grant|euro }}, ausgezahlt {{ revocation.paid|euro }}. Wird der Bescheid aufgehoben, ist die Zuwendung, soweit sie ausgezahlt ist, zu erstatten und vom Eintritt der Unwirksamkeit an mit fünf Prozentpunkten über dem Basiszinssatz jährlich zu verzinsen (§ 49a VwVfG).
+
+Bevor wir entscheiden, geben wir Ihnen Gelegenheit, sich zu den für die Entscheidung erheblichen Tatsachen zu äußern (§ 28 VwVfG). Bitte äußern Sie sich bis zum {{ revocation.hearing_deadline|date:"d.m.Y" }} schriftlich oder in unserem Portal unter „Meine Anträge“. Nach Ablauf der Frist entscheiden wir nach Aktenlage.""",
+        "legal_remedy_notice": "",
+    },
+    LetterKind.REVOCATION: {
+        "subject": "{{ revocation.title }} – {{ programme.name }} – {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+{% if revocation.interest_only %}der Zuwendungsbescheid vom {{ application.approved_at|date:"d.m.Y" }} bleibt bestehen. Die ausgezahlte Zuwendung von {{ revocation.late_use_amount|euro }} haben Sie jedoch nicht alsbald nach der Auszahlung am {{ revocation.late_use_from|date:"d.m.Y" }} für den Zuwendungszweck verwendet, sondern erst am {{ revocation.late_use_until|date:"d.m.Y" }}. Für diese Zeit setzen wir nach § 49a Abs. 4 VwVfG Zinsen fest.{% else %}nach Ihrer Anhörung {% if revocation.answered %}und unter Würdigung Ihrer Äußerung vom {{ revocation.answered_at|date:"d.m.Y" }} {% endif %}entscheiden wir:
+
+1. Der Zuwendungsbescheid vom {{ application.approved_at|date:"d.m.Y" }} wird {% if revocation.full %}ganz{% else %}in Höhe von {{ revocation.revoked_amount|euro }}{% endif %} mit Wirkung vom {{ revocation.effective_from|date:"d.m.Y" }} {% if revocation.withdrawal %}zurückgenommen (§ 48 VwVfG){% else %}widerrufen (§ 49 Abs. 3 VwVfG){% endif %}. Die Zuwendung beträgt nun {{ revocation.remaining|euro }} (bisher {{ revocation.grant_before|euro }}).
+{% if revocation.principal %}
+2. Von der ausgezahlten Zuwendung ({{ revocation.paid_before|euro }}) ist ein Betrag von {{ revocation.principal|euro }} zu erstatten (§ 49a Abs. 1 VwVfG).
+{% if revocation.interest_waived %}
+3. Von der Geltendmachung der Zinsen sehen wir ab (§ 49a Abs. 3 Satz 2 VwVfG).{% else %}
+3. Der zu erstattende Betrag ist vom Eintritt der Unwirksamkeit an, frühestens ab der Auszahlung, mit fünf Prozentpunkten über dem Basiszinssatz jährlich zu verzinsen (§ 49a Abs. 3 VwVfG). {% if revocation.account.missing_rate %}Die Zinsen teilen wir Ihnen gesondert mit.{% else %}Bis zum Fälligkeitstag sind das {{ revocation.interest_at_due|euro }}; sie laufen bis zum Tag der Zahlung weiter.{% endif %}{% endif %}{% endif %}{% endif %}
+{% if revocation.late_use_interest %}
+Zinsen für verspätete Verwendung (§ 49a Abs. 4 VwVfG) auf {{ revocation.late_use_amount|euro }} vom {{ revocation.late_use_from|date:"d.m.Y" }} bis {{ revocation.late_use_until|date:"d.m.Y" }}: {{ revocation.late_use_interest|euro }}.{% endif %}
+{% if revocation.due_on %}
+Bitte überweisen Sie den Betrag bis zum {{ revocation.due_on|date:"d.m.Y" }} unter Angabe des Aktenzeichens {{ application.file_number }} an die Kasse der {{ municipality.official_name|default:municipality.name }}. Zahlungen rechnen wir {% if revocation.interest_first %}zuerst auf die Zinsen, dann auf die Hauptforderung an (§ 367 Abs. 1 BGB){% else %}zuerst auf die Hauptforderung, dann auf die Zinsen an{% endif %}.{% endif %}
+
+Begründung:
+{{ comment }}""",
+        "legal_remedy_notice": LEGAL_REMEDY_NOTICE,
+    },
+    LetterKind.REVOCATION_CLOSED: {
+        "subject": "Einstellung des Widerrufsverfahrens – {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+das mit unserem Schreiben vom {{ revocation.opened_at|date:"d.m.Y" }} eingeleitete Verfahren zum Widerruf des Zuwendungsbescheids vom {{ application.approved_at|date:"d.m.Y" }} stellen wir ein. Der Bescheid bleibt, wie er ist; es ist nichts weiter zu tun.
+
+{{ comment }}""",
+        "legal_remedy_notice": "",
+    },
+    LetterKind.RECLAIM_REMINDER: {
+        "subject": "Zahlungserinnerung – Erstattung zu {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+mit Bescheid vom {{ revocation.decided_at|date:"d.m.Y" }} haben wir eine Erstattung festgesetzt, fällig am {{ revocation.due_on|date:"d.m.Y" }}. Bis heute ist sie nicht vollständig eingegangen.
+
+{% if revocation.account.missing_rate %}Offene Hauptforderung: {{ revocation.account.principal_open|euro }}; die Zinsen teilen wir Ihnen gesondert mit.{% else %}Offen sind heute, am {{ today|date:"d.m.Y" }}:
+Hauptforderung: {{ revocation.account.principal_open|euro }}
+Zinsen: {{ revocation.account.interest_open|euro }}
+Zusammen: {{ revocation.account.total_open|euro }}{% endif %}
+
+Bitte überweisen Sie den Betrag umgehend unter Angabe des Aktenzeichens {{ application.file_number }}. Die Zinsen laufen bis zum Tag der Zahlung weiter.
+
+{{ comment }}""",
+        "legal_remedy_notice": "",
+    },
 }

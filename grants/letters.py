@@ -30,6 +30,7 @@ from .models import (
     LetterTemplate,
     MeasureKind,
     Notice,
+    Revocation,
 )
 from .steps import LETTER_FOR_TRANSITION
 from .wording import WORDING_ENGINE
@@ -89,6 +90,7 @@ def letter_context(application: GrantApplication, *, comment: str = "") -> dict:
         "extension": _last_extension(application),
         "change": _last_change(application),
         "partial": _last_partial_payment(application),
+        "revocation": _last_revocation(application),
         "partial_paid": partial_paid,
         "final_transfer": application.paid_amount - partial_paid if application.paid_at and partial_paid else None,
     }
@@ -120,6 +122,54 @@ def _last_partial_payment(application: GrantApplication) -> dict | None:
         "amount": payment.amount,
         "invoices": list(payment.invoices.order_by("issued_on", "id")),
         "percent": application.programme.partial_payment_percent,
+    }
+
+
+def _last_revocation(application: GrantApplication) -> dict | None:
+    """The case's latest revocation case, for its hearing, decision, closing and reminder letters."""
+    from .revocations import account_text
+
+    revocation = application.revocations.order_by("-opened_at", "-id").first()
+    if revocation is None:
+        return None
+    outcome = Revocation.Outcome
+    decided = revocation.outcome not in (outcome.OPEN, outcome.CLOSED, outcome.ENDED)
+    at_due = account_text(revocation, on=revocation.due_on) if decided and revocation.due_on else {}
+    titles = {
+        outcome.WITHDRAWN: "Rücknahmebescheid mit Erstattung",
+        outcome.INTEREST: "Zinsbescheid (§ 49a Abs. 4 VwVfG)",
+    }
+    return {
+        "title": titles.get(revocation.outcome, "Widerrufsbescheid mit Erstattung"),
+        "reason": revocation.get_reason_display(),
+        "facts": revocation.facts,
+        "intended_amount": revocation.intended_amount,
+        "intended_full": revocation.intended_amount == (revocation.grant_before or application.approved_grant),
+        "grant": application.approved_grant,
+        "paid": application.paid_amount or Decimal("0.00"),
+        "opened_at": revocation.opened_at,
+        "hearing_deadline": revocation.hearing_deadline,
+        "answered": revocation.answered_at is not None,
+        "answered_at": revocation.answered_at,
+        "decided_at": revocation.decided_at,
+        "interest_only": revocation.outcome == outcome.INTEREST,
+        "withdrawal": revocation.outcome == outcome.WITHDRAWN,
+        "full": revocation.full,
+        "grant_before": revocation.grant_before,
+        "revoked_amount": revocation.revoked_amount,
+        "remaining": revocation.remaining_grant,
+        "effective_from": revocation.effective_from,
+        "paid_before": revocation.paid_before,
+        "principal": revocation.principal,
+        "interest_waived": revocation.interest_waived,
+        "late_use_amount": revocation.late_use_amount,
+        "late_use_from": revocation.late_use_from,
+        "late_use_until": revocation.late_use_until,
+        "late_use_interest": revocation.late_use_interest,
+        "due_on": revocation.due_on,
+        "interest_first": application.programme.repayment_order == "interest_first",
+        "account": account_text(revocation) if decided else {},
+        "interest_at_due": at_due.get("interest_open"),
     }
 
 

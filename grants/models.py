@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.template import Context, TemplateDoesNotExist, TemplateSyntaxError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import GET_STATE, FSMField, FSMModelMixin, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 from simple_history.models import HistoricalRecords
 
@@ -80,6 +80,17 @@ class Programme(models.Model):
             "Vor dem Verwendungsnachweis werden auf geprüfte Rechnungen höchstens so viel Prozent des bewilligten "
             "Zuschusses ausgezahlt; 0 heißt: keine Abschlagszahlungen."
         ),
+    )
+    # § 367 (1) BGB: a repayment settles costs, then interest, then the principal; the programme's rules (or the
+    # municipality's practice) may credit the principal first, which stops the interest sooner.
+    repayment_order = models.CharField(
+        _("Anrechnung von Rückzahlungen"),
+        max_length=20,
+        choices=[
+            ("interest_first", _("erst Zinsen, dann Hauptforderung (§ 367 Abs. 1 BGB)")),
+            ("principal_first", _("erst Hauptforderung, dann Zinsen")),
+        ],
+        default="interest_first",
     )
     retention_years = models.PositiveSmallIntegerField(
         _("Aufbewahrung personenbezogener Daten in Jahren"),
@@ -469,6 +480,26 @@ def _while_approved(name: str, *conditions):
     return fsm_log_by(fsm_log_description(guarded))
 
 
+def _keeping_state(name: str, sources: tuple[str, ...], *conditions):
+    """A step that leaves the case in the state it is in, from any of ``sources`` (the revocation's steps).
+
+    As ``_while_approved`` for more than one state: django-fsm's target is the state the case is in, one of them.
+    """
+
+    def step(self, *, by=None, description=None) -> None:
+        pass
+
+    step.__name__ = step.__qualname__ = name
+    guarded = transition(
+        field="state",
+        source=list(sources),
+        target=GET_STATE(lambda instance, *args, **kwargs: instance.state, states=list(sources)),
+        conditions=list(conditions),
+        permission=_permitted(name),
+    )(step)
+    return fsm_log_by(fsm_log_description(guarded))
+
+
 def refused_with(message):
     """Give a django-fsm condition the words a refused step shows while it is not met (read by grants.steps)."""
 
@@ -577,6 +608,64 @@ def proof_waiting(application: GrantApplication) -> bool:
 # A case whose owner's proof of use waits for the caseworker's check (the queues).
 PROOF_SUBMITTED = Q(proof_submitted_at__isnull=False)
 
+
+# --- revocation (Widerruf, Rücknahme) and reclaim (Erstattung) -----------------------------------
+
+# The states a notice granting money can be revoked in, and those in which what it reclaims is repaid.
+REVOCABLE = ("approved", "paid", "documented")
+RECLAIMABLE = (*REVOCABLE, "revoked")
+
+
+@refused_with(_("Zu diesem Antrag läuft ein Widerrufsverfahren; bis zu seinem Abschluss ruht dieser Schritt."))
+def no_open_revocation(application: GrantApplication) -> bool:
+    return application.open_revocation_id is None
+
+
+@refused_with(_("Zu diesem Antrag läuft keine Anhörung vor einem Widerruf."))
+def revocation_in_hearing(application: GrantApplication) -> bool:
+    revocation = application.open_revocation
+    return revocation is not None and revocation.outcome == Revocation.Outcome.OPEN
+
+
+@refused_with(_("Die Antragsteller/in hat sich zu der Anhörung schon geäußert."))
+def hearing_unanswered(application: GrantApplication) -> bool:
+    revocation = application.open_revocation
+    return revocation is None or revocation.answered_at is None
+
+
+@refused_with(
+    _(
+        "Die Frist zur Äußerung in der Anhörung läuft noch (§ 28 VwVfG); entschieden wird nach der Antwort oder "
+        "nach Ablauf der Frist."
+    )
+)
+def hearing_over(application: GrantApplication) -> bool:
+    revocation = application.open_revocation
+    return revocation is None or revocation.hearing_over(timezone.localdate())
+
+
+@refused_with(_("Zu diesem Antrag ist keine Erstattung offen."))
+def reclaim_open(application: GrantApplication) -> bool:
+    revocation = application.open_revocation
+    return revocation is not None and revocation.outcome != Revocation.Outcome.OPEN
+
+
+@refused_with(_("Die Erstattung ist noch nicht fällig; erinnert wird erst nach dem Fälligkeitstag."))
+def reclaim_overdue(application: GrantApplication) -> bool:
+    revocation = application.open_revocation
+    return revocation is None or (revocation.due_on is not None and revocation.due_on < timezone.localdate())
+
+
+def _after_decision(application: GrantApplication, *args, **kwargs) -> str:
+    """Where a decision on the revocation leaves the case: revoked as a whole when nothing of the grant is left
+    (grants.revocations sets the grant the decision leaves before it takes the step), else as it was."""
+    return "revoked" if application.approved_grant == 0 else application.state
+
+
+# Revocation cases in their hearing, and those whose reclaim waits for the repayment (the queues).
+IN_HEARING = Q(open_revocation__isnull=False, open_revocation__outcome="open")
+RECLAIM_OPEN = Q(open_revocation__isnull=False) & ~Q(open_revocation__outcome="open")
+
 # The limits of the free texts without a max_length of their own, for every door (API, portal, workspace).
 DESCRIPTION_MAX_LENGTH = 5000  # an application's description of its measures
 COMMENT_MAX_LENGTH = 2000  # the comment of a step, kept in the application's history
@@ -594,6 +683,7 @@ class GrantApplication(FSMModelMixin, models.Model):
         DOCUMENTED = "documented", _("abgeschlossen")
         REJECTED = "rejected", _("abgelehnt")
         WITHDRAWN = "withdrawn", _("zurückgezogen")
+        REVOKED = "revoked", _("aufgehoben")  # the whole grant revoked (§ 49 VwVfG) or withdrawn (§ 48 VwVfG)
 
     programme = models.ForeignKey(
         Programme, verbose_name=_("Förderprogramm"), on_delete=models.PROTECT, related_name="applications"
@@ -674,6 +764,18 @@ class GrantApplication(FSMModelMixin, models.Model):
     proof_accepted_at = models.DateTimeField(
         _("Verwendungsnachweis anerkannt am"), null=True, blank=True, editable=False
     )
+    # The revocation case (Widerrufsverfahren) not yet finished: from its hearing until what it reclaims is repaid.
+    open_revocation = models.ForeignKey(
+        "Revocation",
+        verbose_name=_("offenes Widerrufsverfahren"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    # What a revocation asks back of the paid grant and is not repaid yet (its principal; interest is apart).
+    reclaim_outstanding = MoneyField(_("offene Erstattung"), default=Decimal("0.00"), editable=False)
     updated_at = models.DateTimeField(_("zuletzt geändert am"), auto_now=True)
     anonymised_at = models.DateTimeField(_("anonymisiert am"), null=True, blank=True, editable=False)
 
@@ -696,7 +798,8 @@ class GrantApplication(FSMModelMixin, models.Model):
             models.CheckConstraint(
                 condition=Q(approved_grant__isnull=True)
                 | Q(paid_amount__isnull=True)
-                | Q(paid_amount__lte=models.F("approved_grant")),
+                | Q(paid_amount__lte=models.F("approved_grant") + models.F("reclaim_outstanding")),
+                # What a revocation lowered the grant below is owed back (reclaim_outstanding) until it is repaid.
                 name="never_pay_more_than_approved",
             ),
         ]
@@ -799,7 +902,7 @@ class GrantApplication(FSMModelMixin, models.Model):
         pass
 
     # Sachlich richtig: the application stays approved; the step is logged like every other.
-    certify_invoices = _while_approved("certify_invoices", no_open_change, no_proof_waiting)
+    certify_invoices = _while_approved("certify_invoices", no_open_change, no_proof_waiting, no_open_revocation)
 
     @fsm_log_by
     @fsm_log_description
@@ -807,7 +910,7 @@ class GrantApplication(FSMModelMixin, models.Model):
         field=state,
         source=State.APPROVED,
         target=State.PAID,
-        conditions=[invoices_certified],
+        conditions=[invoices_certified, no_open_revocation],
         permission=_permitted("pay"),
     )
     def pay(self, *, by=None, description=None) -> None:
@@ -816,7 +919,9 @@ class GrantApplication(FSMModelMixin, models.Model):
     # Invoices as records: each one certified on its own, partial payments against them; the case stays approved.
     record_invoice = _while_approved("record_invoice", invoices_not_certified)
     certify_invoice = _while_approved("certify_invoice", invoices_not_certified, invoice_to_certify)
-    pay_partial = _while_approved("pay_partial", invoices_not_certified, partial_payments_allowed, invoice_to_pay)
+    pay_partial = _while_approved(
+        "pay_partial", invoices_not_certified, partial_payments_allowed, invoice_to_pay, no_open_revocation
+    )
 
     @fsm_log_by
     @fsm_log_description
@@ -839,6 +944,25 @@ class GrantApplication(FSMModelMixin, models.Model):
     submit_proof = _while_approved("submit_proof", invoices_not_certified, no_proof_waiting, proof_not_accepted)
     accept_proof = _while_approved("accept_proof", proof_waiting)
     return_proof = _while_approved("return_proof", proof_waiting)
+
+    # Revocation (Widerruf § 49, Rücknahme § 48 VwVfG): hearing, the owner's answer, the decision, the reclaim.
+    open_revocation_case = _keeping_state("open_revocation_case", REVOCABLE, no_open_revocation)
+    answer_hearing = _keeping_state("answer_hearing", REVOCABLE, revocation_in_hearing, hearing_unanswered)
+    close_revocation = _keeping_state("close_revocation", REVOCABLE, revocation_in_hearing)
+    remind_reclaim = _keeping_state("remind_reclaim", RECLAIMABLE, reclaim_open, reclaim_overdue)
+    book_repayment = _keeping_state("book_repayment", RECLAIMABLE, reclaim_open)
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(
+        field=state,
+        source=list(REVOCABLE),
+        target=GET_STATE(_after_decision, states=list(RECLAIMABLE)),
+        conditions=[revocation_in_hearing, hearing_over],
+        permission=_permitted("decide_revocation"),
+    )
+    def decide_revocation(self, *, by=None, description=None) -> None:
+        pass
 
 
 class MeasureComponent(models.Model):
@@ -975,6 +1099,10 @@ class LetterKind(models.TextChoices):
     CHANGE = "change", _("Änderungsbescheid")
     CHANGE_REFUSAL = "change_refusal", _("Ablehnung des Änderungsantrags")
     PARTIAL_PAYMENT = "partial_payment", _("Mitteilung über eine Abschlagszahlung")
+    HEARING = "hearing", _("Anhörung vor Widerruf oder Rücknahme")
+    REVOCATION = "revocation", _("Widerrufs- oder Rücknahmebescheid mit Erstattung")
+    REVOCATION_CLOSED = "revocation_closed", _("Einstellung des Widerrufsverfahrens")
+    RECLAIM_REMINDER = "reclaim_reminder", _("Zahlungserinnerung zur Erstattung")
 
 
 class LetterTemplate(models.Model):
@@ -1090,6 +1218,7 @@ NOTICE_KINDS = frozenset(
         LetterKind.EXTENSION_REFUSAL,
         LetterKind.CHANGE,
         LetterKind.CHANGE_REFUSAL,
+        LetterKind.REVOCATION,
     }
 )
 
@@ -1692,3 +1821,152 @@ class ProofOfUse(OwnerRequest):
 
     def photos(self) -> list[Document]:
         return [d for d in self.documents.all() if d.kind == Document.Kind.PHOTO_AFTER]
+
+
+class Revocation(models.Model):
+    """Widerrufsverfahren: a revocation case on a granting notice, from its hearing to the repayment it asks.
+
+    Staff open it for a reason, with the facts and a hearing deadline (Anhörung, § 28 VwVfG); the owner answers in
+    the portal; a second person decides: the grant revoked (§ 49 (3) VwVfG) or withdrawn (§ 48 VwVfG) in full or in
+    part, effective from a day, or only interest for late use (§ 49a (4) VwVfG), or the case closed without. What
+    was paid beyond the grant left is to be repaid (§ 49a (1)) with interest (§ 49a (3)); ``Repayment`` rows book it.
+    """
+
+    class Reason(models.TextChoices):
+        PURPOSE = "purpose", _("Zuwendungszweck nicht erreicht")
+        CONDITIONS = "conditions", _("Auflagen nicht oder nicht fristgerecht erfüllt")
+        NOT_FINISHED = "not_finished", _("Maßnahme nicht oder nicht fristgerecht abgeschlossen")
+        SALE = "sale", _("Veräußerung oder Nutzungsänderung in der Zweckbindungsfrist")
+        FALSE_STATEMENTS = "false_statements", _("unrichtige oder unvollständige Angaben")
+        LATE_USE = "late_use", _("Zuwendung nicht alsbald verwendet")
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", _("Anhörung")
+        REVOKED = "revoked", _("Widerruf (§ 49 Abs. 3 VwVfG)")
+        WITHDRAWN = "withdrawn", _("Rücknahme (§ 48 VwVfG)")
+        INTEREST = "interest", _("nur Zinsen für verspätete Verwendung (§ 49a Abs. 4 VwVfG)")
+        CLOSED = "closed", _("eingestellt ohne Widerruf")
+        ENDED = "ended", _("mit dem Antrag zurückgezogen")
+
+    application = models.ForeignKey(
+        GrantApplication, verbose_name=_("Antrag"), on_delete=models.PROTECT, related_name="revocations"
+    )
+    reason = models.CharField(_("Grund"), max_length=20, choices=Reason.choices)
+    facts = models.TextField(_("Sachverhalt"), max_length=DESCRIPTION_MAX_LENGTH)
+    intended_amount = MoneyField(_("beabsichtigter Widerruf über"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("eröffnet von"), on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField(_("eröffnet am"), auto_now_add=True)
+    hearing_deadline = models.DateField(_("Frist zur Äußerung"))
+    answer = models.TextField(_("Äußerung der Antragsteller/in"), max_length=DESCRIPTION_MAX_LENGTH, blank=True)
+    answered_at = models.DateTimeField(_("geäußert am"), null=True, blank=True)
+
+    outcome = models.CharField(_("Entscheidung"), max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entschieden von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("entschieden am"), null=True, blank=True)
+    decision_comment = models.TextField(_("Begründung der Entscheidung"), blank=True)
+    grant_before = MoneyField(_("Zuschuss vor der Entscheidung"), null=True, blank=True)
+    revoked_amount = MoneyField(_("aufgehoben"), null=True, blank=True)
+    effective_from = models.DateField(_("unwirksam ab"), null=True, blank=True)
+    paid_before = MoneyField(_("ausgezahlt vor der Entscheidung"), null=True, blank=True)
+    principal = MoneyField(_("zu erstatten"), default=Decimal("0.00"))
+    due_on = models.DateField(_("fällig am"), null=True, blank=True)
+    interest_waived = models.BooleanField(
+        _("von Zinsen abgesehen (§ 49a Abs. 3 Satz 2 VwVfG)"), default=False
+    )
+    # § 49a (4) VwVfG: interest on money paid and not used for its purpose soon after (within two months).
+    late_use_amount = MoneyField(_("verspätet verwendeter Betrag"), null=True, blank=True)
+    late_use_from = models.DateField(_("ausgezahlt am"), null=True, blank=True)
+    late_use_until = models.DateField(_("verwendet am"), null=True, blank=True)
+    late_use_interest = MoneyField(_("Zinsen für verspätete Verwendung"), default=Decimal("0.00"))
+    reminders = models.PositiveSmallIntegerField(_("Zahlungserinnerungen"), default=0)
+    last_reminded_on = models.DateField(_("zuletzt erinnert am"), null=True, blank=True)
+    settled_at = models.DateTimeField(_("erledigt am"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Widerrufsverfahren")
+        verbose_name_plural = _("Widerrufsverfahren")
+        ordering = ["opened_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"], condition=Q(settled_at__isnull=True), name="one_open_revocation_per_case"
+            ),
+            models.CheckConstraint(condition=~Q(facts=""), name="revocation_facts_not_empty"),
+            models.CheckConstraint(condition=Q(intended_amount__gte=0), name="revocation_intended_not_negative"),
+            models.CheckConstraint(condition=Q(principal__gte=0), name="revocation_principal_not_negative"),
+            models.CheckConstraint(
+                condition=Q(outcome="open") | Q(decided_at__isnull=False), name="revocation_decided_with_date"
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_amount__isnull=True) | Q(grant_before__isnull=True)
+                | Q(revoked_amount__lte=F("grant_before")),
+                name="revocation_within_grant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Widerrufsverfahren zu %(case)s vom %(date)s") % {
+            "case": self.application,
+            "date": f"{self.opened_at:%d.%m.%Y}" if self.opened_at else "",
+        }
+
+    def hearing_over(self, today: date) -> bool:
+        """§ 28 VwVfG: decided only once the owner has answered or the deadline has passed."""
+        return self.answered_at is not None or today > self.hearing_deadline
+
+    @property
+    def remaining_grant(self) -> Decimal | None:
+        if self.grant_before is None or self.revoked_amount is None:
+            return None
+        return self.grant_before - self.revoked_amount
+
+    @property
+    def full(self) -> bool:
+        return self.remaining_grant == 0
+
+
+class Repayment(models.Model):
+    """A repayment received on a reclaim, and how it was credited: to the interest and to the principal."""
+
+    revocation = models.ForeignKey(
+        Revocation, verbose_name=_("Widerrufsverfahren"), on_delete=models.PROTECT, related_name="repayments"
+    )
+    application = models.ForeignKey(
+        GrantApplication, verbose_name=_("Antrag"), on_delete=models.PROTECT, related_name="repayments"
+    )
+    received_on = models.DateField(_("eingegangen am"))
+    amount = MoneyField(_("Betrag"))
+    principal_part = MoneyField(_("auf die Hauptforderung"))
+    interest_part = MoneyField(_("auf die Zinsen"))
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("gebucht von"), on_delete=models.PROTECT, related_name="+"
+    )
+    booked_at = models.DateTimeField(_("gebucht am"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Rückzahlung")
+        verbose_name_plural = _("Rückzahlungen")
+        ordering = ["received_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="repayment_positive"),
+            models.CheckConstraint(
+                condition=Q(principal_part__gte=0, interest_part__gte=0), name="repayment_parts_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount=F("principal_part") + F("interest_part")), name="repayment_parts_sum"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Rückzahlung vom %(date)s zu %(case)s") % {
+            "date": f"{self.received_on:%d.%m.%Y}" if self.received_on else "",
+            "case": self.application,
+        }

@@ -112,6 +112,7 @@ class OwnerSteps:
     request_change: bool = False
     record_invoice: bool = False
     submit_proof: bool = False
+    answer_hearing: bool = False
 
 
 def owner_steps(user: User, application: GrantApplication) -> OwnerSteps:
@@ -125,6 +126,7 @@ def owner_steps(user: User, application: GrantApplication) -> OwnerSteps:
         request_change="request_change" in possible and is_owner(user, application),
         record_invoice="record_invoice" in possible and is_owner(user, application),
         submit_proof="submit_proof" in possible and is_owner(user, application),
+        answer_hearing="answer_hearing" in possible and is_owner(user, application),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
@@ -460,12 +460,16 @@ def application_withdraw(*, application_id: int, by: User, comment: str = "") ->
         _decide(extension, DeadlineExtension.Outcome.WITHDRAWN, by=by, comment="")
     if (proof := application.proofs.filter(outcome=ProofOfUse.Outcome.OPEN).first()) is not None:
         _decide(proof, ProofOfUse.Outcome.WITHDRAWN, by=by, comment="")
+    if application.open_revocation_id is not None:  # a hearing; nothing is paid, so nothing is to be repaid
+        from .revocations import revocation_end_with_case
+
+        revocation_end_with_case(application, by=by)
     return _run(
         application,
         "withdraw",
         by=by,
         comment=comment,
-        then={"open_change": None, "extension_requested_at": None, "proof_submitted_at": None},
+        then={"open_change": None, "extension_requested_at": None, "proof_submitted_at": None, "open_revocation": None},
     )
 
 
@@ -1075,7 +1079,9 @@ def invoices_grant(application: GrantApplication, invoices: Iterable[Invoice]) -
 
 
 def paid_so_far(application: GrantApplication) -> Decimal:
-    return sum((p.amount for p in application.partial_payments.all()), Decimal("0.00"))
+    """The partial payments, less what a revocation had repaid of them (grants.revocations)."""
+    paid = sum((p.amount for p in application.partial_payments.all()), Decimal("0.00"))
+    return paid - sum((r.principal_part for r in application.repayments.all()), Decimal("0.00"))
 
 
 def partial_payment_due(application: GrantApplication) -> Decimal:
@@ -1275,9 +1281,28 @@ def application_approve_queued(*, application_id: int, by_id: int, comment: str 
     return True
 
 
-# The steps that take a comment only (one workspace form and one API endpoint each), by name; a step of the
-# registry without its service fails here, at import.
-TRANSITIONS = {step.name: SERVICES[step.name] for step in TRANSITION_STEPS if not step.own_form}
+class _CommentSteps(Mapping[str, Callable[..., GrantApplication]]):
+    """The services of the steps that take a comment only (one workspace form and one API endpoint each), by name.
+
+    Read at the call: the revocation steps' services (grants.revocations) register after this module.
+    grants.apps checks at start-up that every step of the registry has its service.
+    """
+
+    names = tuple(step.name for step in TRANSITION_STEPS if not step.own_form)
+
+    def __getitem__(self, name: str) -> Callable[..., GrantApplication]:
+        if name not in self.names:
+            raise KeyError(name)
+        return SERVICES[name]
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+TRANSITIONS = _CommentSteps()
 
 
 # --- the owner portal: a draft step by step, documents -----------------------------------

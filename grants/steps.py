@@ -30,8 +30,10 @@ from .models import (
     CHANGE_TO_CHECK,
     CHANGE_TO_DECIDE,
     EXTENSION_REQUESTED,
+    IN_HEARING,
     INVOICES_CERTIFIED,
     PROOF_SUBMITTED,
+    RECLAIM_OPEN,
     GrantApplication,
     LetterKind,
 )
@@ -94,7 +96,11 @@ class Step:
         """The states the step leads to."""
         if self.transition is None:
             return set()
-        return {t.target for t in self.transition._django_fsm.transitions.values()}
+        targets: set[str] = set()
+        for t in self.transition._django_fsm.transitions.values():
+            # A target computed at the step (django-fsm's GET_STATE) is one of the states it names.
+            targets.update(getattr(t.target, "allowed_states", None) or [t.target])
+        return targets
 
     def four_eyes_refuses(self, application: GrantApplication, user_id: int) -> bool:
         """Whether four-eyes keeps the user (by id) from this step on the application: they took the earlier one."""
@@ -333,6 +339,92 @@ _STEPS = (
         tells_owner=_("Ihr Förderfall ist abgeschlossen. Bitte beachten Sie die Zweckbindungsfrist."),
         queue=Queue(Role.CASEWORKER, Q(state=State.PAID), since="paid_at"),
     ),
+    # Revocation (Widerruf, Rücknahme) and reclaim, grants.revocations.
+    Step(
+        "open_revocation",
+        GrantApplication.open_revocation_case,
+        staff=frozenset({Role.CASEWORKER}),
+        label=_("Widerrufsverfahren eröffnen"),
+        history_label=_("Widerrufsverfahren eröffnet (Anhörung)"),
+        help="Widerrufsverfahren eröffnen (Sachbearbeitung): Grund, Sachverhalt, beabsichtigter Betrag und Frist zur "
+        "Äußerung; die Anhörung nach § 28 VwVfG geht an die Antragsteller/in.",
+        letter=LetterKind.HEARING,
+        tells_owner=_(
+            "Bitte äußern Sie sich bis zu der im Schreiben genannten Frist; das geht auch im Portal. Erst danach "
+            "wird entschieden."
+        ),
+        own_form=True,
+        not_now=_("Ein Widerrufsverfahren gibt es nur zu bewilligten oder ausgezahlten Anträgen."),
+    ),
+    Step(
+        "decide_revocation",
+        GrantApplication.decide_revocation,
+        staff=frozenset({Role.APPROVER}),
+        label=_("Über den Widerruf entscheiden"),
+        history_label=_("Widerruf entschieden"),
+        help="Über den Widerruf entscheiden (Bewilligung, nie wer das Verfahren eröffnet hat), nach der Äußerung oder "
+        "dem Ablauf der Frist: Widerruf (§ 49 Abs. 3) oder Rücknahme (§ 48 VwVfG) ganz oder teilweise ab einem Tag, "
+        "oder nur Zinsen für verspätete Verwendung (§ 49a Abs. 4); mit Begründung (Pflicht), Erstattung und "
+        "Fälligkeit.",
+        comment_required=_("Bitte begründen Sie die Entscheidung (§ 39 VwVfG)."),
+        letter=LetterKind.REVOCATION,
+        tells_owner=_(
+            "Die Entscheidung, der zu erstattende Betrag und seine Fälligkeit stehen im beigefügten Bescheid."
+        ),
+        queue=Queue(Role.APPROVER, Q(state__in=("approved", "paid", "documented")) & IN_HEARING, since="open_revocation__hearing_deadline"),
+        four_eyes="open_revocation__opened_by_id",
+        four_eyes_reason=_(
+            "Sie haben dieses Widerrufsverfahren eröffnet; entscheiden muss eine andere Person."
+        ),
+        own_form=True,
+        not_now=_("Über einen Widerruf wird nur bei bewilligten oder ausgezahlten Anträgen entschieden."),
+    ),
+    Step(
+        "close_revocation",
+        GrantApplication.close_revocation,
+        staff=frozenset({Role.APPROVER}),
+        label=_("Widerrufsverfahren einstellen"),
+        history_label=_("Widerrufsverfahren eingestellt"),
+        help="Widerrufsverfahren einstellen (Bewilligung, nie wer es eröffnet hat) mit Begründung (Pflicht): der "
+        "Bescheid bleibt, wie er ist.",
+        comment_required=_("Bitte begründen Sie, warum das Verfahren ohne Widerruf endet."),
+        letter=LetterKind.REVOCATION_CLOSED,
+        tells_owner=_("Der Zuwendungsbescheid bleibt, wie er ist; es ist nichts weiter zu tun."),
+        four_eyes="open_revocation__opened_by_id",
+        four_eyes_reason=_(
+            "Sie haben dieses Widerrufsverfahren eröffnet; einstellen muss es eine andere Person."
+        ),
+        not_now=_("Ein Widerrufsverfahren gibt es nur zu bewilligten oder ausgezahlten Anträgen."),
+    ),
+    Step(
+        "book_repayment",
+        GrantApplication.book_repayment,
+        staff=frozenset({Role.FINANCE}),
+        label=_("Rückzahlung buchen"),
+        history_label=_("Rückzahlung gebucht"),
+        help="Eine eingegangene Rückzahlung buchen (Kasse, nie wer über den Widerruf entschieden hat): erst auf die "
+        "Zinsen, dann auf die Hauptforderung (§ 367 BGB, sofern das Programm nichts anderes sagt); die Hauptforderung "
+        "als Rückforderung je Finanzierungsanteil.",
+        tells_owner=_("Ihre Zahlung ist eingegangen und verbucht."),
+        queue=Queue(Role.FINANCE, RECLAIM_OPEN, since="open_revocation__due_on"),
+        four_eyes="open_revocation__decided_by_id",
+        four_eyes_reason=_(
+            "Sie haben über den Widerruf entschieden; die Rückzahlung muss eine andere Person buchen."
+        ),
+        own_form=True,
+        not_now=_("Zu diesem Antrag ist keine Erstattung offen."),
+    ),
+    Step(
+        "remind_reclaim",
+        GrantApplication.remind_reclaim,
+        staff=frozenset({Role.FINANCE}),
+        label=_("Zahlungserinnerung senden"),
+        history_label=_("an die Erstattung erinnert"),
+        help="An die Erstattung erinnern (Kasse), nach dem Fälligkeitstag: mit dem heute offenen Betrag und den Zinsen.",
+        letter=LetterKind.RECLAIM_REMINDER,
+        tells_owner=_("Bitte überweisen Sie den offenen Betrag; die Zinsen laufen bis zum Tag der Zahlung weiter."),
+        not_now=_("Zu diesem Antrag ist keine Erstattung offen."),
+    ),
     Step(
         "return_to_applicant",
         GrantApplication.return_to_applicant,
@@ -401,6 +493,15 @@ _STEPS = (
         "Abschlusses der Arbeiten; Schlussrechnungen und Fotos nach der Maßnahme liegen dem Antrag bei.",
         own_form=True,
         not_now=_("Ein Verwendungsnachweis kann nur zu einem bewilligten Antrag eingereicht werden."),
+    ),
+    Step(
+        "answer_hearing",
+        GrantApplication.answer_hearing,
+        owner=True,
+        history_label=_("zur Anhörung geäußert"),
+        help="Sich in der Anhörung äußern (Antragsteller/in): was gegen den beabsichtigten Widerruf spricht.",
+        own_form=True,
+        not_now=_("Zu diesem Antrag läuft keine Anhörung."),
     ),
     Step("edit", owner=True),
     # Workspace actions that are not transitions; the auditor holds none of them (read only).
