@@ -18,7 +18,7 @@ from core.api import ID, FilterSet, IdFilter, NotFoundAlike
 from core.errors import Code, DomainError
 from core.parsers import JSONParser
 
-from . import batches, services
+from . import batches, revocations, services
 from .files import letter_response
 from .models import Document, GrantApplication, Letter, LetterKind, Programme
 from .rules import visible_applications, visible_programmes
@@ -35,11 +35,15 @@ from .serializers import (
     GrantApplicationCreateSerializer,
     GrantApplicationSerializer,
     GrantApplicationUpdateSerializer,
+    HearingAnswerSerializer,
     HistoryEntrySerializer,
     InvoiceInputSerializer,
     LetterSerializer,
     ProgrammeSerializer,
     ProofOfUseInputSerializer,
+    RepaymentSerializer,
+    RevocationDecisionSerializer,
+    RevocationOpenSerializer,
     TransitionSerializer,
     TransitionWithReasonSerializer,
     component_inputs,
@@ -168,6 +172,10 @@ class ApplicationViewSet(
         "request_change",
         "record_invoice",
         "submit_proof",
+        "open_revocation",
+        "answer_hearing",
+        "decide_revocation",
+        "book_repayment",
     }
 
     def get_queryset(self):
@@ -331,6 +339,54 @@ class ApplicationViewSet(
             application_id=int(pk), by=request.user, completed_on=data["completed_on"], report=data["report"]
         )
         return self._answer(pk)
+
+    @extend_schema(
+        summary="Widerrufsverfahren eröffnen",
+        description=STEPS["open_revocation"].help,
+        request=RevocationOpenSerializer,
+        responses={200: GrantApplicationSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="open-revocation")
+    def open_revocation(self, request, pk=None, format=None):
+        data = self._valid(RevocationOpenSerializer, request.data)
+        revocations.revocation_open(application_id=int(pk), by=request.user, **data)
+        return self._answer(pk)
+
+    @extend_schema(
+        summary="Sich in der Anhörung äußern",
+        description=STEPS["answer_hearing"].help,
+        request=HearingAnswerSerializer,
+        responses={200: GrantApplicationSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="answer-hearing")
+    def answer_hearing(self, request, pk=None, format=None):
+        data = self._valid(HearingAnswerSerializer, request.data)
+        revocations.hearing_answer(application_id=int(pk), by=request.user, answer=data["answer"])
+        return self._answer(pk)
+
+    @extend_schema(
+        summary="Über den Widerruf entscheiden",
+        description=STEPS["decide_revocation"].help,
+        request=RevocationDecisionSerializer,
+        responses={200: GrantApplicationSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="decide-revocation")
+    def decide_revocation(self, request, pk=None, format=None):
+        data = self._valid(RevocationDecisionSerializer, request.data)
+        revocations.revocation_decide(application_id=int(pk), by=request.user, **data)
+        return self._answer(pk)
+
+    @extend_schema(
+        summary="Rückzahlung buchen",
+        description=STEPS["book_repayment"].help,
+        request=RepaymentSerializer,
+        responses={201: GrantApplicationSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="book-repayment")
+    def book_repayment(self, request, pk=None, format=None):
+        data = self._valid(RepaymentSerializer, request.data)
+        revocations.repayment_book(application_id=int(pk), by=request.user, **data)
+        return self._answer(pk, status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Schlussrechnungen als sachlich richtig bestätigen",

@@ -11,7 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from core.models import Municipality
 from core.text import TextFormField, text_formfield
 
-from .models import COMMENT_MAX_LENGTH, Appeal, GrantApplication, LetterTemplate, Programme
+from .models import (
+    COMMENT_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
+    Appeal,
+    GrantApplication,
+    LetterTemplate,
+    Programme,
+    Revocation,
+)
 from .selectors import APPLICATION_SORTS, DEFAULT_SORT
 from .services import ComponentInput, CostInput
 
@@ -252,3 +260,59 @@ class AppealDecisionForm(forms.Form):
     notes = TextFormField(
         label=_("Vermerk zur Entscheidung"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000
     )
+
+
+class RevocationOpenForm(forms.Form):
+    """A revocation case opened: reason, facts, the amount meant to be revoked, and the owner's time to answer."""
+
+    reason = forms.ChoiceField(label=_("Grund"), choices=[("", _("– bitte wählen –")), *Revocation.Reason.choices])
+    facts = TextFormField(
+        label=_("Sachverhalt"),
+        max_length=DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Was festgestellt wurde, wann und wodurch; es steht so im Anhörungsschreiben."),
+    )
+    intended_amount = AmountField(
+        label=_("beabsichtigter Widerruf in €"),
+        required=False,
+        help_text=_("Ohne Angabe: der ganze bewilligte Zuschuss."),
+    )
+    hearing_deadline = DayField(
+        label=_("Frist zur Äußerung"), help_text=_("Angemessen nach § 28 VwVfG: frühestens in zwei Wochen.")
+    )
+
+
+class RevocationDecisionForm(forms.Form):
+    """The decision after the hearing: revocation or withdrawal by an amount from a day, or interest for late use."""
+
+    outcome = forms.ChoiceField(
+        label=_("Entscheidung"),
+        choices=[
+            (Revocation.Outcome.REVOKED, Revocation.Outcome.REVOKED.label),
+            (Revocation.Outcome.WITHDRAWN, Revocation.Outcome.WITHDRAWN.label),
+            (Revocation.Outcome.INTEREST, Revocation.Outcome.INTEREST.label),
+        ],
+        widget=forms.RadioSelect(attrs={"class": "kern-form-check__radio"}),
+    )
+    revoked_amount = AmountField(label=_("aufgehobener Betrag in €"), required=False)
+    effective_from = DayField(label=_("unwirksam ab"), required=False)
+    due_on = DayField(label=_("zu erstatten bis"), required=False)
+    interest_waived = forms.BooleanField(
+        label=_("von Zinsen absehen (§ 49a Abs. 3 Satz 2 VwVfG)"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "kern-form-check__checkbox"}),
+    )
+    late_use_amount = AmountField(label=_("verspätet verwendeter Betrag in € (§ 49a Abs. 4 VwVfG)"), required=False)
+    late_use_from = DayField(label=_("ausgezahlt am"), required=False)
+    late_use_until = DayField(label=_("zweckentsprechend verwendet am"), required=False)
+    comment = TextFormField(
+        label=_("Begründung"),
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Mit dem Ermessen und der Würdigung der Äußerung (§ 39 VwVfG); sie steht so im Bescheid."),
+    )
+
+
+class RepaymentForm(forms.Form):
+    received_on = DayField(label=_("eingegangen am"))
+    amount = AmountField(label=_("Betrag in €"))

@@ -1879,9 +1879,7 @@ class Revocation(models.Model):
     paid_before = MoneyField(_("ausgezahlt vor der Entscheidung"), null=True, blank=True)
     principal = MoneyField(_("zu erstatten"), default=Decimal("0.00"))
     due_on = models.DateField(_("fällig am"), null=True, blank=True)
-    interest_waived = models.BooleanField(
-        _("von Zinsen abgesehen (§ 49a Abs. 3 Satz 2 VwVfG)"), default=False
-    )
+    interest_waived = models.BooleanField(_("von Zinsen abgesehen (§ 49a Abs. 3 Satz 2 VwVfG)"), default=False)
     # § 49a (4) VwVfG: interest on money paid and not used for its purpose soon after (within two months).
     late_use_amount = MoneyField(_("verspätet verwendeter Betrag"), null=True, blank=True)
     late_use_from = models.DateField(_("ausgezahlt am"), null=True, blank=True)
@@ -1906,7 +1904,8 @@ class Revocation(models.Model):
                 condition=Q(outcome="open") | Q(decided_at__isnull=False), name="revocation_decided_with_date"
             ),
             models.CheckConstraint(
-                condition=Q(revoked_amount__isnull=True) | Q(grant_before__isnull=True)
+                condition=Q(revoked_amount__isnull=True)
+                | Q(grant_before__isnull=True)
                 | Q(revoked_amount__lte=F("grant_before")),
                 name="revocation_within_grant",
             ),

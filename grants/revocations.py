@@ -59,6 +59,11 @@ def due_default(on: date) -> date:
     return on + relativedelta(months=DUE_DEFAULT_MONTHS)
 
 
+def ensure_may(user: User, action: str, application: GrantApplication) -> None:
+    """Whether ``user`` may take the revocation step now, as its service asks (for the pages before the form)."""
+    _ensure_allowed(user, action, application)
+
+
 def _open(application: GrantApplication) -> Revocation:
     revocation = application.open_revocation
     if revocation is None:  # the conditions say so first; no step may take it for granted
@@ -83,7 +88,9 @@ def _amount(value, *, words: str, allow_zero: bool = False) -> Decimal:
     except ArithmeticError:
         amount = None
     if amount is None or not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise DomainError(_("%(what)s: bitte einen Betrag in Euro und Cent angeben.") % {"what": words}, code=Code.INVALID)
+        raise DomainError(
+            _("%(what)s: bitte einen Betrag in Euro und Cent angeben.") % {"what": words}, code=Code.INVALID
+        )
     if amount < 0 or (amount == 0 and not allow_zero) or amount > MAX_AMOUNT:
         raise DomainError(_("%(what)s: bitte einen positiven Betrag angeben.") % {"what": words}, code=Code.INVALID)
     return amount.quantize(Decimal("0.01"))
@@ -116,7 +123,9 @@ def revocation_open(
     if not facts:
         problems.append(_("Bitte beschreiben Sie den Sachverhalt."))
     elif len(facts) > DESCRIPTION_MAX_LENGTH:
-        problems.append(_("Der Sachverhalt ist zu lang: höchstens %(limit)s Zeichen.") % {"limit": DESCRIPTION_MAX_LENGTH})
+        problems.append(
+            _("Der Sachverhalt ist zu lang: höchstens %(limit)s Zeichen.") % {"limit": DESCRIPTION_MAX_LENGTH}
+        )
     earliest = today() + relativedelta(days=HEARING_MIN_DAYS)
     if hearing_deadline is None:
         problems.append(_("Bitte geben Sie die Frist zur Äußerung an."))
@@ -190,7 +199,9 @@ def _late_use(application: GrantApplication, amount, paid_on, used_on, *, on: da
         return None
     problems = []
     if paid_on is None or used_on is None:
-        problems.append(_("Für Zinsen wegen verspäteter Verwendung braucht es den Tag der Auszahlung und der Verwendung."))
+        problems.append(
+            _("Für Zinsen wegen verspäteter Verwendung braucht es den Tag der Auszahlung und der Verwendung.")
+        )
     try:
         value = _amount(amount, words=_("Verspätet verwendeter Betrag"))
     except DomainError as error:
@@ -199,7 +210,8 @@ def _late_use(application: GrantApplication, amount, paid_on, used_on, *, on: da
     paid = application.paid_amount or Decimal("0.00")
     if value > paid:
         problems.append(
-            _("Verspätet verwendet sein kann höchstens, was ausgezahlt ist: %(paid)s €.") % {"paid": format_amount(paid)}
+            _("Verspätet verwendet sein kann höchstens, was ausgezahlt ist: %(paid)s €.")
+            % {"paid": format_amount(paid)}
         )
     if paid_on and used_on:
         if used_on > on:
@@ -248,7 +260,9 @@ def revocation_decide(
     paid = application.paid_amount or Decimal("0.00")
     problems: list[str] = []
     if outcome not in (Outcome.REVOKED, Outcome.WITHDRAWN, Outcome.INTEREST):
-        raise DomainError(_("Bitte wählen Sie die Entscheidung: Widerruf, Rücknahme oder nur Zinsen."), code=Code.INVALID)
+        raise DomainError(
+            _("Bitte wählen Sie die Entscheidung: Widerruf, Rücknahme oder nur Zinsen."), code=Code.INVALID
+        )
     revoked = Decimal("0.00")
     if outcome != Outcome.INTEREST:
         try:
@@ -382,7 +396,9 @@ def payments_of(application: GrantApplication) -> list[tuple[date, Decimal]]:
 def tranches(revocation: Revocation) -> list[Tranche]:
     if not revocation.principal or revocation.effective_from is None:
         return []
-    return tranches_of(revocation.principal, payments_of(revocation.application), effective_from=revocation.effective_from)
+    return tranches_of(
+        revocation.principal, payments_of(revocation.application), effective_from=revocation.effective_from
+    )
 
 
 def account_of(
@@ -419,6 +435,14 @@ def account_text(revocation: Revocation, *, on: date | None = None) -> dict:
         "total_open": account.total_open,
         "on": account.on,
     }
+
+
+def reclaim_summary(application: GrantApplication) -> dict | None:
+    """What a decided revocation leaves owed today, for the case pages; None where nothing is open."""
+    revocation = application.open_revocation
+    if revocation is None or revocation.outcome == Outcome.OPEN:
+        return None
+    return account_text(revocation)
 
 
 @_serves("remind_reclaim")

@@ -47,6 +47,7 @@ from .models import (
     PartialPayment,
     Programme,
     ProofOfUse,
+    Revocation,
     _normalise_street,
 )
 from .rules import staff_applications, visible_applications
@@ -251,6 +252,7 @@ def workspace_application(user: User, pk: int) -> GrantApplication:
             "letters__notice__appeals",
             "internal_notes__author",
             "proofs__documents",
+            "revocations__repayments",
             "guideline_version__component_rules",
             "guideline_version__funding_area",
             "programme__current_version__component_rules",
@@ -277,6 +279,7 @@ def applications_with_details(applications: QuerySet[GrantApplication]) -> Query
         Prefetch("partial_payments", queryset=PartialPayment.objects.order_by("number")),
         # With their documents (one more query only where a case has a proof of use).
         Prefetch("proofs", queryset=ProofOfUse.objects.order_by("submitted_at", "id").prefetch_related("documents")),
+        Prefetch("revocations", queryset=Revocation.objects.order_by("opened_at", "id").prefetch_related("repayments")),
     )
 
 
@@ -476,6 +479,7 @@ def owner_application(user: User, pk: int) -> GrantApplication:
             "documents",
             "letters__notice__appeals",
             "proofs__documents",
+            "revocations__repayments",
             "guideline_version__component_rules",
             "programme__current_version__component_rules",
         )

@@ -34,6 +34,8 @@ from .models import (
     PartialPayment,
     Programme,
     ProofOfUse,
+    Repayment,
+    Revocation,
 )
 from .rules import visible_programmes
 from .services import ComponentInput, CostInput, InvoiceInput
@@ -245,6 +247,49 @@ class ProofOfUseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RepaymentOutSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Repayment
+        fields = ["id", "received_on", "amount", "principal_part", "interest_part", "booked_at"]
+        read_only_fields = fields
+
+
+class RevocationSerializer(serializers.ModelSerializer):
+    repayments = RepaymentOutSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Revocation
+        fields = [
+            "id",
+            "reason",
+            "facts",
+            "intended_amount",
+            "opened_at",
+            "hearing_deadline",
+            "answer",
+            "answered_at",
+            "outcome",
+            "decided_at",
+            "decision_comment",
+            "grant_before",
+            "revoked_amount",
+            "effective_from",
+            "paid_before",
+            "principal",
+            "due_on",
+            "interest_waived",
+            "late_use_amount",
+            "late_use_from",
+            "late_use_until",
+            "late_use_interest",
+            "reminders",
+            "last_reminded_on",
+            "settled_at",
+            "repayments",
+        ]
+        read_only_fields = fields
+
+
 class PartialPaymentSerializer(serializers.ModelSerializer):
     class Meta:
         model = PartialPayment
@@ -269,6 +314,11 @@ class GrantApplicationSerializer(serializers.ModelSerializer):
     )
     extensions = DeadlineExtensionSerializer(
         many=True, read_only=True, help_text="Fristverlängerungen: beantragt, bewilligt oder abgelehnt, älteste zuerst."
+    )
+    revocations = RevocationSerializer(
+        many=True,
+        read_only=True,
+        help_text="Widerrufsverfahren, älteste zuerst: Anhörung, Äußerung, Entscheidung, Erstattung und Rückzahlungen.",
     )
     programme_name = serializers.CharField(source="programme.name", read_only=True)
     applicant_name = serializers.CharField(source="applicant.__str__", read_only=True)
@@ -322,6 +372,9 @@ class GrantApplicationSerializer(serializers.ModelSerializer):
             "proof_submitted_at",
             "proof_accepted_at",
             "proofs",
+            "open_revocation",
+            "reclaim_outstanding",
+            "revocations",
             "components",
         ]
         read_only_fields = fields
@@ -525,6 +578,51 @@ class CertifyInvoiceSerializer(serializers.Serializer):
     reason = TextSerializerField(
         required=False, default="", allow_blank=True, max_length=COMMENT_MAX_LENGTH, help_text="Grund einer Kürzung."
     )
+
+
+class RevocationOpenSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=Revocation.Reason.choices, help_text="Grund des Widerrufs.")
+    facts = TextSerializerField(max_length=DESCRIPTION_MAX_LENGTH, help_text="Sachverhalt (Pflicht).")
+    hearing_deadline = serializers.DateField(help_text="Frist zur Äußerung (JJJJ-MM-TT), frühestens in zwei Wochen.")
+    intended_amount = Money(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=Decimal("0.00"),
+        max_value=MAX_AMOUNT,
+        help_text="Beabsichtigter Widerruf in Euro; ohne Angabe der ganze Zuschuss.",
+    )
+
+
+class HearingAnswerSerializer(serializers.Serializer):
+    answer = TextSerializerField(max_length=DESCRIPTION_MAX_LENGTH, help_text="Ihre Äußerung (Pflicht).")
+
+
+class RevocationDecisionSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=[
+            (Revocation.Outcome.REVOKED, Revocation.Outcome.REVOKED.label),
+            (Revocation.Outcome.WITHDRAWN, Revocation.Outcome.WITHDRAWN.label),
+            (Revocation.Outcome.INTEREST, Revocation.Outcome.INTEREST.label),
+        ]
+    )
+    revoked_amount = Money(
+        required=False, allow_null=True, default=None, min_value=Decimal("0.00"), max_value=MAX_AMOUNT
+    )
+    effective_from = serializers.DateField(required=False, allow_null=True, default=None)
+    due_on = serializers.DateField(required=False, allow_null=True, default=None)
+    interest_waived = serializers.BooleanField(required=False, default=False)
+    late_use_amount = Money(
+        required=False, allow_null=True, default=None, min_value=Decimal("0.00"), max_value=MAX_AMOUNT
+    )
+    late_use_from = serializers.DateField(required=False, allow_null=True, default=None)
+    late_use_until = serializers.DateField(required=False, allow_null=True, default=None)
+    comment = TextSerializerField(max_length=COMMENT_MAX_LENGTH, help_text="Begründung (Pflicht, § 39 VwVfG).")
+
+
+class RepaymentSerializer(serializers.Serializer):
+    received_on = serializers.DateField(help_text="Tag des Eingangs (JJJJ-MM-TT).")
+    amount = Money(min_value=Decimal("0.01"), max_value=MAX_AMOUNT, help_text="Eingegangener Betrag in Euro.")
 
 
 # --- documents and history ------------------------------------------------------------------

@@ -371,11 +371,13 @@ _STEPS = (
         tells_owner=_(
             "Die Entscheidung, der zu erstattende Betrag und seine Fälligkeit stehen im beigefügten Bescheid."
         ),
-        queue=Queue(Role.APPROVER, Q(state__in=("approved", "paid", "documented")) & IN_HEARING, since="open_revocation__hearing_deadline"),
-        four_eyes="open_revocation__opened_by_id",
-        four_eyes_reason=_(
-            "Sie haben dieses Widerrufsverfahren eröffnet; entscheiden muss eine andere Person."
+        queue=Queue(
+            Role.APPROVER,
+            Q(state__in=("approved", "paid", "documented")) & IN_HEARING,
+            since="open_revocation__hearing_deadline",
         ),
+        four_eyes="open_revocation__opened_by_id",
+        four_eyes_reason=_("Sie haben dieses Widerrufsverfahren eröffnet; entscheiden muss eine andere Person."),
         own_form=True,
         not_now=_("Über einen Widerruf wird nur bei bewilligten oder ausgezahlten Anträgen entschieden."),
     ),
@@ -391,9 +393,7 @@ _STEPS = (
         letter=LetterKind.REVOCATION_CLOSED,
         tells_owner=_("Der Zuwendungsbescheid bleibt, wie er ist; es ist nichts weiter zu tun."),
         four_eyes="open_revocation__opened_by_id",
-        four_eyes_reason=_(
-            "Sie haben dieses Widerrufsverfahren eröffnet; einstellen muss es eine andere Person."
-        ),
+        four_eyes_reason=_("Sie haben dieses Widerrufsverfahren eröffnet; einstellen muss es eine andere Person."),
         not_now=_("Ein Widerrufsverfahren gibt es nur zu bewilligten oder ausgezahlten Anträgen."),
     ),
     Step(
@@ -408,9 +408,7 @@ _STEPS = (
         tells_owner=_("Ihre Zahlung ist eingegangen und verbucht."),
         queue=Queue(Role.FINANCE, RECLAIM_OPEN, since="open_revocation__due_on"),
         four_eyes="open_revocation__decided_by_id",
-        four_eyes_reason=_(
-            "Sie haben über den Widerruf entschieden; die Rückzahlung muss eine andere Person buchen."
-        ),
+        four_eyes_reason=_("Sie haben über den Widerruf entschieden; die Rückzahlung muss eine andere Person buchen."),
         own_form=True,
         not_now=_("Zu diesem Antrag ist keine Erstattung offen."),
     ),
@@ -420,7 +418,8 @@ _STEPS = (
         staff=frozenset({Role.FINANCE}),
         label=_("Zahlungserinnerung senden"),
         history_label=_("an die Erstattung erinnert"),
-        help="An die Erstattung erinnern (Kasse), nach dem Fälligkeitstag: mit dem heute offenen Betrag und den Zinsen.",
+        help="An die Erstattung erinnern (Kasse), nach dem Fälligkeitstag: mit dem heute offenen Betrag und den "
+        "Zinsen.",
         letter=LetterKind.RECLAIM_REMINDER,
         tells_owner=_("Bitte überweisen Sie den offenen Betrag; die Zinsen laufen bis zum Tag der Zahlung weiter."),
         not_now=_("Zu diesem Antrag ist keine Erstattung offen."),

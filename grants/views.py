@@ -21,7 +21,7 @@ from core.money import format_amount
 from core.views import workspace_view
 from grants.batches import letter_batch_create
 
-from . import services
+from . import revocations, services
 from .audit import KINDS, audit_history, audit_rows
 from .exports import applications_workbook
 from .files import document_response, letter_response
@@ -35,6 +35,9 @@ from .forms import (
     LinkConsultationForm,
     NoteForm,
     RebaseForm,
+    RepaymentForm,
+    RevocationDecisionForm,
+    RevocationOpenForm,
     SendingForm,
     StepForm,
     WaiverForm,
@@ -220,6 +223,11 @@ def _detail_context(request, application: GrantApplication, **extra) -> dict:
         "steps": [(a, STEP_LABELS[a], bool(STEPS[a].comment_required)) for a in steps.allowed if not STEPS[a].own_form],
         "may_certify": "certify_invoices" in steps.allowed,
         "may_certify_invoice": "certify_invoice" in steps.allowed,
+        "may_open_revocation": "open_revocation" in steps.allowed,
+        "may_decide_revocation": "decide_revocation" in steps.allowed,
+        "may_book_repayment": "book_repayment" in steps.allowed,
+        "reclaim": revocations.reclaim_summary(application),
+        "repayment_form": RepaymentForm(initial={"received_on": timezone.localdate()}),
         "refused_steps": [(STEP_LABELS[a], reason) for a, reason in steps.refused],
         "terms": application.terms(),
         "rebase_to": services.rebase_target(application)
@@ -563,3 +571,116 @@ def appeal_decision(request, pk: int, appeal_id: int):
         ),
         _("Die Entscheidung über den Rechtsbehelf ist erfasst."),
     )
+
+
+# --- revocation (Widerruf, Rücknahme) and reclaim ---------------------------------------------------------
+
+
+def _revocation_form_page(request, pk: int, action: str, form_class, *, initial: dict, write, page: dict):
+    """A revocation step's own page: its form, the service's refusal on it (400) or on the case page (403/409)."""
+    application = _application_or_404(request.user, pk)
+    try:
+        revocations.ensure_may(request.user, action, application)
+    except DomainError as refusal:
+        return _refused(request, application, refusal)
+    form = form_class(request.POST or None, initial=initial)
+    errors: list[str] = []
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                write(application, form.cleaned_data)
+            except DomainError as refusal:
+                if refusal.code != Code.INVALID:
+                    return _refused(request, application, refusal)
+                errors = refusal.reasons
+            else:
+                messages.success(request, page["done"])
+                return redirect(
+                    reverse("workspace:application", kwargs={"pk": application.pk}) + "#revocations-heading"
+                )
+        else:
+            errors = _form_refusal(form).reasons
+    return render(
+        request,
+        "workspace/revocation.html",
+        {"nav": "applications", "application": application, "form": form, "errors": errors, **page},
+        status=400 if errors else 200,
+    )
+
+
+@workspace_view
+def revocation_new(request, pk: int):
+    today = timezone.localdate()
+    return _revocation_form_page(
+        request,
+        pk,
+        "open_revocation",
+        RevocationOpenForm,
+        initial={"hearing_deadline": revocations.hearing_default(today)},
+        write=lambda application, data: revocations.revocation_open(
+            application_id=application.pk, by=request.user, **data
+        ),
+        page={
+            "title": _("Widerrufsverfahren eröffnen"),
+            "intro": _(
+                "Die Antragsteller/in erhält ein Anhörungsschreiben (§ 28 VwVfG) mit dem Sachverhalt und der Frist und "
+                "kann sich im Portal äußern. Entscheiden muss danach eine andere Person."
+            ),
+            "legend": _("Grund, Sachverhalt und Frist"),
+            "submit": _("Anhörung einleiten"),
+            "done": _("Das Widerrufsverfahren ist eröffnet; das Anhörungsschreiben geht an die Antragsteller/in."),
+        },
+    )
+
+
+@workspace_view
+def revocation_decision(request, pk: int):
+    application = _application_or_404(request.user, pk)
+    revocation = application.open_revocation
+    today = timezone.localdate()
+    return _revocation_form_page(
+        request,
+        pk,
+        "decide_revocation",
+        RevocationDecisionForm,
+        initial={
+            "outcome": "revoked",
+            "revoked_amount": format_amount(revocation.intended_amount) if revocation else "",
+            "effective_from": today,
+            "due_on": revocations.due_default(today),
+        },
+        write=lambda application, data: revocations.revocation_decide(
+            application_id=application.pk, by=request.user, **data
+        ),
+        page={
+            "title": _("Über den Widerruf entscheiden"),
+            "intro": _(
+                "Die Zuwendung sinkt um den aufgehobenen Betrag; was darüber hinaus ausgezahlt ist, ist zu erstatten "
+                "und ab dem Tag der Unwirksamkeit, frühestens ab der Auszahlung, zu verzinsen (§ 49a VwVfG). Der "
+                "Bescheid geht mit Begründung und Rechtsbehelfsbelehrung an die Antragsteller/in."
+            ),
+            "legend": _("Entscheidung"),
+            "submit": _("Bescheid erlassen"),
+            "done": _("Die Entscheidung ist erfasst; der Bescheid geht an die Antragsteller/in."),
+            "revocation": revocation,
+        },
+    )
+
+
+@workspace_view
+@require_POST
+def repayment_new(request, pk: int):
+    application = _application_or_404(request.user, pk)
+    form = RepaymentForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, application, _form_refusal(form))
+    try:
+        repayment = revocations.repayment_book(application_id=application.pk, by=request.user, **form.cleaned_data)
+    except DomainError as refusal:
+        return _refused(request, application, refusal)
+    messages.success(
+        request,
+        _("Die Rückzahlung ist gebucht: %(interest)s € auf die Zinsen, %(principal)s € auf die Hauptforderung.")
+        % {"interest": format_amount(repayment.interest_part), "principal": format_amount(repayment.principal_part)},
+    )
+    return redirect(reverse("workspace:application", kwargs={"pk": application.pk}) + "#revocations-heading")

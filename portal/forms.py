@@ -536,3 +536,17 @@ class WaiverForm(forms.Form):
         label=_("Ja, ich verzichte auf Widerspruch und Klage gegen diesen Bescheid."),
         error_messages={"required": _("Bitte bestätigen Sie, dass Sie auf Rechtsbehelfe verzichten möchten.")},
     )
+
+
+class HearingAnswerForm(forms.Form):
+    """The owner's answer in the hearing before a revocation (§ 28 VwVfG)."""
+
+    answer = TextFormField(
+        label=_("Ihre Äußerung"),
+        max_length=DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_(
+            "Was gegen den beabsichtigten Widerruf spricht: Tatsachen, Gründe, was Sie inzwischen getan haben."
+        ),
+        error_messages={"required": _("Bitte schreiben Sie Ihre Äußerung.")},
+    )

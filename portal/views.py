@@ -23,7 +23,7 @@ from applicants.models import Applicant
 from applicants.services import applicant_save
 from core.errors import Code, DomainError
 from core.tenancy import may_use_portal
-from grants import services
+from grants import revocations, services
 from grants.files import document_response
 from grants.labels import computation_rows, history_rows
 from grants.models import Document, GrantApplication
@@ -46,6 +46,7 @@ from .forms import (
     ApplicantForm,
     ChangeForm,
     ExtensionForm,
+    HearingAnswerForm,
     InvoiceForm,
     MeasuresForm,
     ProofForm,
@@ -181,6 +182,7 @@ def application_detail(request, pk: int):
             "letters": list(application.letters.all()),
             "may": owner_steps(request.user, application),
             "invoices_to_record": invoices_without_row(application),
+            "reclaim": revocations.reclaim_summary(application),
         },
     )
 
@@ -690,3 +692,29 @@ def waive_appeal(request, pk: int, letter_id: int):
         messages.success(request, _("Ihr Verzicht ist eingegangen; der Bescheid ist ab heute bestandskräftig."))
         return redirect("portal:application", pk=application.pk)
     return render(request, "portal/waive_appeal.html", context, status=400 if form.errors else 200)
+
+
+@portal_view
+def answer_hearing(request, pk: int):
+    """The owner answers the hearing before a revocation, until the decision."""
+    application = _own(request.user, pk)
+    if not owner_steps(request.user, application).answer_hearing:
+        messages.info(request, _("Zu diesem Antrag läuft keine Anhörung, zu der Sie sich noch äußern könnten."))
+        return redirect("portal:application", pk=application.pk)
+    form = HearingAnswerForm(_posted(request))
+    context = {
+        "nav": "applications",
+        "application": application,
+        "form": form,
+        "revocation": application.open_revocation,
+    }
+    if request.method == "POST" and form.is_valid():
+        try:
+            revocations.hearing_answer(
+                application_id=application.pk, by=request.user, answer=form.cleaned_data["answer"]
+            )
+        except DomainError as refusal:
+            return _refusal_response(request, refusal, "portal/answer_hearing.html", context)
+        messages.success(request, _("Ihre Äußerung ist eingegangen; sie wird bei der Entscheidung berücksichtigt."))
+        return redirect("portal:application", pk=application.pk)
+    return render(request, "portal/answer_hearing.html", context, status=400 if form.errors else 200)

@@ -344,6 +344,8 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         "workspace:document_preview": b.document.pk,
         "workspace:letter_template": b.template.pk,
         "workspace:personal_data": b.approved.pk,
+        "workspace:revocation_new": b.approved.pk,
+        "workspace:revocation_decision": b.approved.pk,
     }
     if name in details:
         url = reverse(name, args=[details[name]])
@@ -363,6 +365,9 @@ def probes_for(route: Route, b) -> list[Probe] | None:
     if name == "workspace:appeal_decision":
         url = reverse(name, args=[b.approved.pk, b.appeal.pk])
         return [Probe("post", url, "not_found", {"outcome": "rejected", "decided_on": "01.01.2025"})]
+    if name == "workspace:repayment_new":
+        url = reverse(name, args=[b.approved.pk])
+        return [Probe("post", url, "not_found", {"received_on": "01.01.2025", "amount": "1,00"})]
     if name == "workspace:note":
         return [Probe("post", reverse(name, args=[b.approved.pk]), "not_found", {"text": "Fremder Vermerk"})]
     if name == "workspace:letter_template_new":  # Nordheim's municipality and programme are no choice

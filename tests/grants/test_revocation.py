@@ -7,8 +7,8 @@ credited to interest first (§ 367 BGB) and booked per funding share exactly. In
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 import calendar
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from io import StringIO
@@ -17,8 +17,14 @@ from unittest import mock
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django_fsm_log.models import StateLog
 from pypdf import PdfReader
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from budgets.interest import Tranche, reclaim_account, tranches_of
 from budgets.models import Allocation, BaseRate, LedgerEntry
@@ -134,11 +140,15 @@ def test_the_money_paid_last_is_repaid_first_and_bears_interest_from_its_payment
     # Paid 3,000 € on 1 March and 5,000 € on 1 June 2025; 6,000 € to repay, the notice void from 1 January 2025.
     # The 5,000 € of June are repaid first, then 1,000 € of March; neither bears interest before it was paid.
     assert tranches_of(
-        D("6000.00"), [(date(2025, 3, 1), D("3000.00")), (date(2025, 6, 1), D("5000.00"))], effective_from=date(2025, 1, 1)
+        D("6000.00"),
+        [(date(2025, 3, 1), D("3000.00")), (date(2025, 6, 1), D("5000.00"))],
+        effective_from=date(2025, 1, 1),
     ) == [Tranche(D("1000.00"), date(2025, 3, 1)), Tranche(D("5000.00"), date(2025, 6, 1))]
     # Void only from 1 May: the March money bears interest from 1 May.
     assert tranches_of(
-        D("6000.00"), [(date(2025, 3, 1), D("3000.00")), (date(2025, 6, 1), D("5000.00"))], effective_from=date(2025, 5, 1)
+        D("6000.00"),
+        [(date(2025, 3, 1), D("3000.00")), (date(2025, 6, 1), D("5000.00"))],
+        effective_from=date(2025, 5, 1),
     )[0] == Tranche(D("1000.00"), date(2025, 5, 1))
 
 
@@ -162,7 +172,9 @@ def test_hearing_answer_and_full_revocation_of_a_paid_case_then_the_repayment_cl
     assert application.open_revocation == revocation and application.state == State.PAID
     hearing = application.letters.get(kind=LetterKind.HEARING)
     words = text_of(hearing)
-    assert "§ 28 VwVfG" in words and "7.200,00 €" in words and (TODAY + timedelta(days=28)).strftime("%d.%m.%Y") in words
+    assert (
+        "§ 28 VwVfG" in words and "7.200,00 €" in words and (TODAY + timedelta(days=28)).strftime("%d.%m.%Y") in words
+    )
     assert "Anhörung" in mail.outbox[-1].subject
 
     # The decision waits for the answer or the deadline.
@@ -178,7 +190,11 @@ def test_hearing_answer_and_full_revocation_of_a_paid_case_then_the_repayment_cl
     application.refresh_from_db()
     revocation.refresh_from_db()
     assert application.state == State.REVOKED and application.approved_grant == D("0.00")
-    assert (revocation.outcome, revocation.principal, revocation.decided_by) == (Outcome.REVOKED, D("7200.00"), people.approver)
+    assert (revocation.outcome, revocation.principal, revocation.decided_by) == (
+        Outcome.REVOKED,
+        D("7200.00"),
+        people.approver,
+    )
     assert application.reclaim_outstanding == D("7200.00") and application.open_revocation == revocation
     notice = application.letters.get(kind=LetterKind.REVOCATION)
     words = text_of(notice)
@@ -427,9 +443,11 @@ def test_a_failing_ledger_leaves_nothing_booked(case, people):
     answer(application, people)
     decide(application, people, revoked_amount=D("7200.00"))
     before = (list(LedgerEntry.objects.values()), StateLog.objects.count())
-    with mock.patch("grants.revocations.ledger_release", side_effect=RuntimeError("Datenbank weg")):
-        with pytest.raises(RuntimeError):
-            repay(application, people, "7200.00")
+    with (
+        mock.patch("grants.revocations.ledger_release", side_effect=RuntimeError("Datenbank weg")),
+        pytest.raises(RuntimeError),
+    ):
+        repay(application, people, "7200.00")
     assert (list(LedgerEntry.objects.values()), StateLog.objects.count()) == before
     assert not Repayment.objects.exists()
     application.refresh_from_db()
@@ -453,8 +471,9 @@ def test_a_reminder_after_the_due_day(case, people, django_capture_on_commit_cal
     decide(application, people, revoked_amount=D("7200.00"), interest_waived=True)
     with pytest.raises(DomainError, match="noch nicht fällig"):
         revocations.reclaim_remind(application_id=application.pk, by=people.finance)
-    with mock.patch("grants.models.timezone.localdate", return_value=TODAY + timedelta(days=31)), mock.patch(
-        "grants.revocations.today", return_value=TODAY + timedelta(days=31)
+    with (
+        mock.patch("grants.models.timezone.localdate", return_value=TODAY + timedelta(days=31)),
+        mock.patch("grants.revocations.today", return_value=TODAY + timedelta(days=31)),
     ):
         with django_capture_on_commit_callbacks(execute=True):
             revocations.reclaim_remind(application_id=application.pk, by=people.finance)
@@ -463,3 +482,143 @@ def test_a_reminder_after_the_due_day(case, people, django_capture_on_commit_cal
     letter = application.letters.get(kind=LetterKind.RECLAIM_REMINDER)
     assert "7.200,00 €" in text_of(letter)
     assert Revocation.objects.get().reminders == 1
+
+
+# --- through the workspace, the portal and the API ------------------------------------------------------------
+
+
+def web(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def api(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def test_the_workspace_and_the_portal_carry_a_revocation_from_hearing_to_repayment(
+    case, people, django_capture_on_commit_callbacks
+):
+    application = case("paid")
+    page = reverse("workspace:application", args=[application.pk])
+    assert "Widerrufsverfahren eröffnen" in web(people.caseworker).get(page).content.decode()
+    assert "Widerrufsverfahren eröffnen" not in web(people.finance).get(page).content.decode()
+
+    new = reverse("workspace:revocation_new", args=[application.pk])
+    form = web(people.caseworker).get(new)
+    assert form.status_code == 200 and "Frist zur Äußerung" in form.content.decode()
+    # A deadline too short and no facts: the form says both, nothing is written.
+    refused = web(people.caseworker).post(new, {"reason": "sale", "facts": "", "hearing_deadline": "01.01.2020"})
+    assert refused.status_code == 400 and not Revocation.objects.exists()
+    assert "Sachverhalt" in refused.content.decode()
+    deadline = (TODAY + timedelta(days=21)).strftime("%d.%m.%Y")
+    with django_capture_on_commit_callbacks(execute=True):
+        done = web(people.caseworker).post(
+            new,
+            {"reason": "sale", "facts": "Verkauf am 1. Oktober", "hearing_deadline": deadline, "intended_amount": ""},
+        )
+    assert done.status_code == 302 and Revocation.objects.get().intended_amount == D("7200.00")
+    # The finance role may not open one: 403 on the page.
+    assert web(people.finance).get(new).status_code == 403
+
+    portal = web(people.owner).get(reverse("portal:application", args=[application.pk])).content.decode()
+    assert "Zur Anhörung äußern" in portal and deadline in portal
+    answer_url = reverse("portal:answer_hearing", args=[application.pk])
+    assert web(people.owner).post(answer_url, {"answer": " "}).status_code == 400
+    assert web(people.owner).post(answer_url, {"answer": "Der Käufer führt die Zweckbindung fort."}).status_code == 302
+    assert Revocation.objects.get().answer == "Der Käufer führt die Zweckbindung fort."
+    assert web(people.other_owner).get(answer_url).status_code == 404
+
+    decision = reverse("workspace:revocation_decision", args=[application.pk])
+    assert web(people.caseworker).get(decision).status_code == 403
+    shown = web(people.approver).get(decision)
+    assert shown.status_code == 200 and "Der Käufer führt die Zweckbindung fort." in shown.content.decode()
+    data = {
+        "outcome": "revoked",
+        "revoked_amount": "2.000,00",
+        "effective_from": TODAY.strftime("%d.%m.%Y"),
+        "due_on": (TODAY + timedelta(days=30)).strftime("%d.%m.%Y"),
+        "comment": "",
+    }
+    assert web(people.approver).post(decision, data).status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        assert (
+            web(people.approver).post(decision, {**data, "comment": "Teilweise: Zweckbindung 4 Jahre"}).status_code
+            == 302
+        )
+    application.refresh_from_db()
+    assert application.approved_grant == D("5200.00") and application.reclaim_outstanding == D("2000.00")
+    shown = web(people.finance).get(page).content.decode()
+    assert "Offene Erstattung" in shown and "Rückzahlung buchen" in shown
+
+    repayment = reverse("workspace:repayment_new", args=[application.pk])
+    refused = web(people.finance).post(repayment, {"received_on": TODAY.strftime("%d.%m.%Y"), "amount": "2.500,00"})
+    assert refused.status_code == 400 and "höher als die offene Forderung" in refused.content.decode()
+    assert web(people.approver).post(repayment, {"received_on": TODAY.isoformat(), "amount": "1,00"}).status_code == 403
+    done = web(people.finance).post(repayment, {"received_on": TODAY.strftime("%d.%m.%Y"), "amount": "2.000,00"})
+    assert done.status_code == 302
+    application.refresh_from_db()
+    assert application.open_revocation is None and application.paid_amount == D("5200.00")
+    assert (
+        "Widerrufsverfahren"
+        in web(people.owner).get(reverse("portal:application", args=[application.pk])).content.decode()
+    )
+
+
+def test_the_api_opens_answers_decides_and_books(case, people):
+    application = case("paid")
+    base = f"/api/applications/{application.pk}"
+    body = {
+        "reason": "conditions",
+        "facts": "Auflage Nr. 2 nicht erfüllt",
+        "hearing_deadline": str(TODAY + timedelta(days=15)),
+    }
+    assert api(people.approver).post(f"{base}/open-revocation/", body, format="json").status_code == 403
+    too_short = {**body, "hearing_deadline": str(TODAY + timedelta(days=3))}
+    answer_ = api(people.caseworker).post(f"{base}/open-revocation/", too_short, format="json")
+    assert answer_.status_code == 400 and "zwei Wochen" in str(answer_.json())
+    assert api(people.caseworker).post(f"{base}/open-revocation/", body, format="json").status_code == 200
+    assert api(people.caseworker).post(f"{base}/open-revocation/", body, format="json").status_code == 409
+    # Before the answer or the deadline: 409 with the reason.
+    decision = {"outcome": "withdrawn", "revoked_amount": "7200.00", "effective_from": str(TODAY),
+                "due_on": str(TODAY + timedelta(days=30)), "comment": "Rücknahme: falsche Angaben"}  # fmt: skip
+    early = api(people.approver).post(f"{base}/decide-revocation/", decision, format="json")
+    assert early.status_code == 409 and "Frist zur Äußerung" in str(early.json())
+    assert (
+        api(people.owner).post(f"{base}/answer-hearing/", {"answer": "Stimmt nicht."}, format="json").status_code == 200
+    )
+    shown = api(people.approver).post(f"{base}/decide-revocation/", decision, format="json")
+    assert shown.status_code == 200 and shown.json()["state"] == "revoked"
+    (revocation,) = shown.json()["revocations"]
+    assert revocation["outcome"] == "withdrawn" and revocation["principal"] == "7200.00"
+    booked = api(people.finance).post(
+        f"{base}/book-repayment/", {"received_on": str(TODAY), "amount": "7200.00"}, format="json"
+    )
+    assert booked.status_code == 201 and booked.json()["revocations"][0]["repayments"][0]["principal_part"] == "7200.00"
+    assert booked.json()["paid_amount"] == "0.00" and booked.json()["open_revocation"] is None
+    again = api(people.finance).post(
+        f"{base}/book-repayment/", {"received_on": str(TODAY), "amount": "1.00"}, format="json"
+    )
+    assert again.status_code == 409
+
+
+def test_the_case_page_reads_revocations_in_a_fixed_number_of_queries(case, people, django_assert_max_num_queries):
+    application = case("paid")
+    open_case(application, people)
+    answer(application, people)
+    decide(application, people, revoked_amount=D("100.00"), interest_waived=True)
+    for amount in ("10.00", "20.00", "30.00"):
+        repay(application, people, amount)
+    client = web(people.finance)
+    page = reverse("workspace:application", args=[application.pk])
+    client.get(page)
+    with CaptureQueriesContext(connection) as three:
+        assert client.get(page).status_code == 200
+    repay(application, people, "40.00")  # settles it
+    open_case(application, people)
+    with CaptureQueriesContext(connection) as more:
+        assert client.get(page).status_code == 200
+    assert len(more) <= len(three) + 2  # the open hearing shows; the rows of repayments and cases cost nothing more
