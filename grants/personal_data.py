@@ -264,6 +264,34 @@ def _application(application: GrantApplication) -> dict:
             }
             for p in application.proofs.all()
         ],
+        "widerrufsverfahren": [
+            {
+                "eroeffnet_am": _plain(r.opened_at),
+                "grund": r.get_reason_display(),
+                "sachverhalt": r.facts,
+                "frist_zur_aeusserung": _plain(r.hearing_deadline),
+                "aeusserung": r.answer,
+                "geaeussert_am": _plain(r.answered_at),
+                "entscheidung": r.get_outcome_display(),
+                "entschieden_am": _plain(r.decided_at),
+                "begruendung": r.decision_comment,
+                "aufgehoben": _plain(r.revoked_amount),
+                "unwirksam_ab": _plain(r.effective_from),
+                "zu_erstatten": _plain(r.principal),
+                "faellig_am": _plain(r.due_on),
+                "zinsen_verspaetete_verwendung": _plain(r.late_use_interest),
+                "rueckzahlungen": [
+                    {
+                        "eingegangen_am": _plain(p.received_on),
+                        "betrag": _plain(p.amount),
+                        "auf_zinsen": _plain(p.interest_part),
+                        "auf_hauptforderung": _plain(p.principal_part),
+                    }
+                    for p in r.repayments.all()
+                ],
+            }
+            for r in application.revocations.all()
+        ],
         "aenderungsprotokoll": [
             {
                 "zeitpunkt": _plain(h.history_date),

@@ -37,12 +37,14 @@ from .models import (
     MeasureComponent,
     OutboundEmail,
     ProofOfUse,
+    Revocation,
 )
 
 logger = logging.getLogger(__name__)
 State = GrantApplication.State
 
-CLOSED_STATES = (State.DOCUMENTED, State.REJECTED, State.WITHDRAWN)
+# A revoked case is closed once what it reclaims is repaid (no revocation case open): then as a rejected one.
+CLOSED_STATES = (State.DOCUMENTED, State.REJECTED, State.WITHDRAWN, State.REVOKED)
 ANONYMISED = "anonymisiert"
 REDACTED = "[anonymisiert]"
 REMOVED_DOCUMENT_NAME = "gelöscht"
@@ -70,7 +72,9 @@ def _closed_at() -> Subquery:
 def closed_applications() -> QuerySet[GrantApplication]:
     """Documented, rejected and withdrawn cases not yet anonymised, with ``closed_at``."""
     return (
-        GrantApplication.objects.filter(state__in=CLOSED_STATES, anonymised_at__isnull=True)
+        GrantApplication.objects.filter(
+            state__in=CLOSED_STATES, anonymised_at__isnull=True, open_revocation__isnull=True
+        )
         .annotate(closed_at=Coalesce(_closed_at(), "paid_at", "submitted_at", "created_at"))
         .select_related("programme", "guideline_version")
     )
@@ -248,6 +252,8 @@ def application_anonymise(*, application_id: int) -> GrantApplication:
         change.save(update_fields=["reason", "decision_comment", "measures_before", "measures"])
     # The owner's proofs of use: the factual report and the check's remarks go; the dates and the invoice list stay.
     ProofOfUse.objects.filter(application=application).update(report=REDACTED, decision_comment="")
+    # Revocation cases: the facts, the owner's answer and the reasons go; reason, dates and amounts stay.
+    Revocation.objects.filter(application=application).update(facts=REDACTED, answer="", decision_comment="")
     applicant = application.applicant
     names = tuple(n for n in (applicant.name, applicant.organisation) if n)
     for log in StateLog.objects.for_(application).exclude(description__isnull=True).exclude(description=""):

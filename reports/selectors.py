@@ -7,8 +7,10 @@ from django.db.models.functions import Coalesce
 
 from budgets.models import SHARES, Allocation, LedgerEntry
 from budgets.selectors import netted
+from budgets.services import case_figures
+from budgets.shares import split, to_cents, to_euros
 from core.money import ZERO
-from grants.models import GrantApplication, MeasureComponent, MeasureKind
+from grants.models import GrantApplication, MeasureComponent, MeasureKind, Repayment
 
 Kind = LedgerEntry.Kind
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -111,3 +113,33 @@ def statement_state_counts(*, programmes, year: int) -> dict[str, int]:
         .order_by()
     )
     return {row["state"]: row["n"] for row in rows}
+
+
+def statement_reclaims(allocations) -> dict:
+    """Reclaims and § 49a interest on the allocations, per funding share.
+
+    ``reclaimed``: the RECLAIM bookings (principal repaid), as the ledger splits them. ``interest``: the interest
+    received on those cases (Repayment.interest_part), kept apart from the allocation and split by each case's
+    commitment shares to the cent (largest remainder), so the funding bodies see their part of it.
+    """
+    ids = [a.pk for a in allocations]
+    by_kind = LedgerEntry.objects.filter(allocation__in=ids, kind=LedgerEntry.Kind.RECLAIM).aggregate(
+        total=Coalesce(Sum("amount"), Value(ZERO), output_field=MONEY),
+        **{s: Coalesce(Sum(f"{s}_amount"), Value(ZERO), output_field=MONEY) for s in SHARES},
+    )
+    interest = dict.fromkeys(SHARES, 0)
+    by_allocation = {(a.programme_id, a.year): a for a in allocations}
+    repayments = Repayment.objects.filter(
+        interest_part__gt=0, application__programme__in=[a.programme_id for a in allocations]
+    )
+    for repayment in repayments.select_related("application"):
+        allocation = by_allocation.get((repayment.application.programme_id, repayment.application.budget_year))
+        if allocation is None:
+            continue
+        reference = case_figures(allocation, repayment.application).reference or allocation.shares
+        for share, cents in split(to_cents(repayment.interest_part), reference).items():
+            interest[share] += cents
+    return {
+        "reclaimed": {"total": by_kind["total"], **{s: by_kind[s] for s in SHARES}},
+        "interest": {"total": to_euros(sum(interest.values())), **{s: to_euros(c) for s, c in interest.items()}},
+    }

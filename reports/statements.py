@@ -30,7 +30,13 @@ from core.money import EXCEL_EURO_FORMAT as EURO
 from core.spreadsheets import euro_cell, text_cell
 from grants.models import GrantApplication, MeasureKind, Programme
 
-from .selectors import statement_allocations, statement_payments, statement_rows, statement_state_counts
+from .selectors import (
+    statement_allocations,
+    statement_payments,
+    statement_reclaims,
+    statement_rows,
+    statement_state_counts,
+)
 
 DATE = "DD.MM.YYYY"
 PAPERSIZE_A4 = "9"
@@ -428,6 +434,11 @@ def _write_summary(sheet, programmes, allocations, year: int, totals: StatementT
         _euro(sheet, c.get("commitment_total", ZERO)),
         _euro(sheet, c.get("paid_total", ZERO)),
     )
+    line()
+    # Reclaims are in "ausgezahlt" already (payments − reclaims); the interest is not in the allocation at all.
+    line(*(_bold(sheet, t) for t in (_("Rückforderungen (§ 49a VwVfG)"), _("erstattet"), _("Zinsen vereinnahmt"))))
+    for label, reclaimed, interest in figures["reclaims"]:
+        line(label, _euro(sheet, reclaimed), _euro(sheet, interest))
 
 
 def summary_figures(*, programmes, allocations: list[Allocation], year: int) -> dict:
@@ -458,7 +469,16 @@ def summary_figures(*, programmes, allocations: list[Allocation], year: int) -> 
             for state in GrantApplication.State
             if state != GrantApplication.State.DRAFT
         ],
+        "reclaims": _reclaim_lines(statement_reclaims(allocations)),
     }
+
+
+def _reclaim_lines(reclaims: dict) -> list[tuple[str, Decimal, Decimal]]:
+    """Per funding share and in total: principal reclaimed (in the ledger) and § 49a interest received (apart)."""
+    return [
+        *((str(SHARE_LABELS[s]), reclaims["reclaimed"][s], reclaims["interest"][s]) for s in SHARES),
+        (_("Summe"), reclaims["reclaimed"]["total"], reclaims["interest"]["total"]),
+    ]
 
 
 def _sum_cell(sheet, column: str, first: int, last: int):

@@ -11,7 +11,7 @@ import calendar
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from io import StringIO
+from io import BytesIO, StringIO
 from unittest import mock
 
 import pytest
@@ -22,6 +22,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_fsm_log.models import StateLog
+from openpyxl import load_workbook
 from pypdf import PdfReader
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -33,6 +34,7 @@ from budgets.shares import SHARES
 from core.errors import DomainError
 from grants import revocations, services
 from grants.models import GrantApplication, LetterKind, Repayment, Revocation
+from reports.statements import write_statement
 
 from ..factories import UserFactory
 from .test_invoices import certify, record
@@ -622,3 +624,58 @@ def test_the_case_page_reads_revocations_in_a_fixed_number_of_queries(case, peop
     with CaptureQueriesContext(connection) as more:
         assert client.get(page).status_code == 200
     assert len(more) <= len(three) + 2  # the open hearing shows; the rows of repayments and cases cost nothing more
+
+
+def test_the_statement_shows_reclaims_per_share_and_the_interest_apart(case, people, programme):
+    # A full revocation repaid, and 139.97 € of interest for late use (test_only_interest_for_late_use's figure).
+    application = case("paid")
+    open_case(application, people)
+    answer(application, people)
+    decide(
+        application,
+        people,
+        revoked_amount=D("7200.00"),
+        interest_waived=True,
+        late_use_amount=D("5760.00"),
+        late_use_from=date(2025, 3, 1),
+        late_use_until=date(2025, 7, 1),
+    )
+    repay(application, people, "7339.97")  # interest first: 139.97 €, then 7,200.00 €
+    (repayment,) = Repayment.objects.all()
+    assert (repayment.interest_part, repayment.principal_part) == (D("139.97"), D("7200.00"))
+    target = BytesIO()
+    write_statement([programme], application.budget_year, target, narrative="Bericht")
+    rows = [list(r) for r in load_workbook(BytesIO(target.getvalue()))["Übersicht"].iter_rows(values_only=True)]
+    start = next(i for i, r in enumerate(rows) if r[0] == "Rückforderungen (§ 49a VwVfG)")
+    lines = {r[0]: (D(str(r[1])), D(str(r[2]))) for r in rows[start + 1 : start + 6]}
+    reclaim = LedgerEntry.objects.get(kind="reclaim")
+    for share, label in (("federal", "Bund"), ("state", "Land"), ("municipal", "Kommune"), ("private", "Private")):
+        assert lines[label][0] == getattr(reclaim, f"{share}_amount")
+    assert lines["Summe"] == (D("7200.00"), D("139.97"))
+    assert sum(v[1] for k, v in lines.items() if k != "Summe") == D("139.97")  # split to the cent
+    # The allocation is untouched by the interest: paid is back to nothing, the commitment released.
+    assert sum(case_figures(Allocation.objects.get(), application).paid.values()) == 0
+
+
+def test_a_settled_revoked_case_is_exported_and_later_anonymised(case, people):
+    from grants.personal_data import personal_data
+    from grants.privacy import application_anonymise, closed_applications
+
+    application = case("paid")
+    open_case(application, people)
+    answer(application, people, "Meine Gründe stehen hier.")
+    decide(application, people, revoked_amount=D("7200.00"))
+    # While the reclaim is open, the case is not closed: its data stay.
+    assert application.pk not in set(closed_applications().values_list("pk", flat=True))
+    repay(application, people, "7200.00")
+    assert application.pk in set(closed_applications().values_list("pk", flat=True))
+    (exported,) = [a for a in personal_data(applicant=people.alice)["antraege"] if a["id"] == application.pk]
+    (revocation,) = exported["widerrufsverfahren"]
+    assert (
+        revocation["aeusserung"] == "Meine Gründe stehen hier."
+        and revocation["rueckzahlungen"][0]["betrag"] == "7200.00"
+    )
+    application_anonymise(application_id=application.pk)
+    row = Revocation.objects.get()
+    assert (row.facts, row.answer, row.decision_comment) == ("[anonymisiert]", "", "")
+    assert row.principal == D("7200.00") and row.reason == Revocation.Reason.SALE

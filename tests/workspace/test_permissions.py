@@ -71,10 +71,11 @@ STEPS = [
     ("checked", "caseworker", ["reject", "withdraw"]),
     ("checked", "approver", ["approve", "reject"]),
     ("checked", "finance", []),
-    ("approved", "caseworker", ["certify_invoices", "withdraw"]),
+    # A revocation case can be opened on every approved or paid case (it has its own page).
+    ("approved", "caseworker", ["certify_invoices", "open_revocation", "withdraw"]),
     ("approved", "approver", []),
     ("approved", "finance", []),  # nothing to pay before the invoices are certified
-    ("paid", "caseworker", ["document"]),
+    ("paid", "caseworker", ["document", "open_revocation"]),
     ("paid", "finance", []),
     ("paid", "auditor", []),
 ]
