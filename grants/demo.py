@@ -22,7 +22,7 @@ from budgets.models import Allocation
 from core.models import Municipality
 from core.money import CENT
 
-from . import services
+from . import revocations, services
 from .imports import import_workbook, parse_row, read_rows
 from .letter_defaults import DEFAULTS
 from .models import (
@@ -33,6 +33,7 @@ from .models import (
     MeasureKind,
     Programme,
     ProgrammeComponentRule,
+    Revocation,
 )
 from .services import ComponentInput, CostInput
 
@@ -316,6 +317,16 @@ def load_demo_data(*, workbook: str | Path | None = None) -> bool:
                         CostInput("Bauleistung laut neuem Angebot", Decimal("24000.00"), Decimal("4560.00")),
                     ))],
                 )  # fmt: skip
+            elif step == "hearing":  # a sale within the commitment period: the hearing before a partial revocation
+                revocations.revocation_open(
+                    application_id=application.pk,
+                    by=caseworker,
+                    reason=Revocation.Reason.SALE,
+                    facts="Laut Grundbuchamt ist das Grundstück verkauft; der Käufer nutzt das Erdgeschoss als Lager. "
+                    "Beabsichtigt ist ein anteiliger Widerruf für die restliche Zweckbindungsfrist.",
+                    hearing_deadline=revocations.hearing_default(timezone.localdate()),
+                    intended_amount=(application.approved_grant * Decimal("0.7")).quantize(CENT),
+                )
             elif step == "document":
                 _document(application, Document.Kind.PHOTO_AFTER, caseworker)
                 services.application_document(application_id=application.pk, by=caseworker, comment="Abnahme vor Ort")
@@ -334,6 +345,8 @@ def load_demo_data(*, workbook: str | Path | None = None) -> bool:
          "submit", "check", "approve", "pay")  # fmt: skip
     walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "7", "facade", "200", "20000.00"),
          "submit", "check", "approve", "pay", "document")  # fmt: skip
+    walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "9", "facade", "160", "18000.00"),
+         "submit", "check", "approve", "pay", "document", "hearing")  # fmt: skip
     walk(_case(shop, owner, "Café Markt OHG", "Marktplatz", "5", "shop_window", "12", "9000.00",
                kind=Applicant.Kind.ORGANISATION, organisation="Café Markt OHG", may_deduct_input_vat=True,
                standing=Applicant.Standing.TENANT), "submit", "reject")  # fmt: skip
