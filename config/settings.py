@@ -227,6 +227,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "daily-digest": {"task": "grants.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
     "deadline-reminders": {"task": "grants.tasks.send_reminders", "schedule": crontab(hour=6, minute=30)},
+    # Once a year per case in its commitment period, and at its end (grants.notifications).
+    "commitment-reminders": {"task": "grants.tasks.send_commitment_reminders", "schedule": crontab(hour=6, minute=45)},
     # Letters and e-mails whose task was lost (broker down at commit) or failed for good.
     "missed-notifications": {"task": "grants.tasks.notify_missed_transitions", "schedule": crontab(minute="*/15")},
 }

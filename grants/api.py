@@ -18,7 +18,7 @@ from core.api import ID, FilterSet, IdFilter, NotFoundAlike
 from core.errors import Code, DomainError
 from core.parsers import JSONParser
 
-from . import batches, revocations, services
+from . import batches, commitment, revocations, services
 from .files import letter_response
 from .models import Document, GrantApplication, Letter, LetterKind, Programme
 from .rules import visible_applications, visible_programmes
@@ -37,6 +37,7 @@ from .serializers import (
     GrantApplicationUpdateSerializer,
     HearingAnswerSerializer,
     HistoryEntrySerializer,
+    InspectionInputSerializer,
     InvoiceInputSerializer,
     LetterSerializer,
     ProgrammeSerializer,
@@ -44,6 +45,7 @@ from .serializers import (
     RepaymentSerializer,
     RevocationDecisionSerializer,
     RevocationOpenSerializer,
+    SaleReportInputSerializer,
     TransitionSerializer,
     TransitionWithReasonSerializer,
     component_inputs,
@@ -176,6 +178,8 @@ class ApplicationViewSet(
         "answer_hearing",
         "decide_revocation",
         "book_repayment",
+        "record_inspection",
+        "report_sale",
     }
 
     def get_queryset(self):
@@ -375,6 +379,30 @@ class ApplicationViewSet(
         data = self._valid(RevocationDecisionSerializer, request.data)
         revocations.revocation_decide(application_id=int(pk), by=request.user, **data)
         return self._answer(pk)
+
+    @extend_schema(
+        summary="Vor-Ort-Kontrolle erfassen",
+        description=STEPS["record_inspection"].help + " Fotos nimmt der Arbeitsplatz entgegen.",
+        request=InspectionInputSerializer,
+        responses={201: GrantApplicationSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="record-inspection")
+    def record_inspection(self, request, pk=None, format=None):
+        data = self._valid(InspectionInputSerializer, request.data)
+        commitment.inspection_record(application_id=int(pk), by=request.user, **data)
+        return self._answer(pk, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Veräußerung oder Umnutzung melden",
+        description=STEPS["report_sale"].help,
+        request=SaleReportInputSerializer,
+        responses={201: GrantApplicationSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="report-sale")
+    def report_sale(self, request, pk=None, format=None):
+        data = self._valid(SaleReportInputSerializer, request.data)
+        commitment.sale_report(application_id=int(pk), by=request.user, **data)
+        return self._answer(pk, status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Rückzahlung buchen",

@@ -10,7 +10,7 @@ class GrantsConfig(AppConfig):
     def ready(self) -> None:
         # The revocation steps' services register themselves with grants.services.SERVICES; a step of the
         # registry without its service fails here, at start-up.
-        from . import revocations  # noqa: F401
+        from . import commitment, revocations  # noqa: F401
         from .services import SERVICES
         from .steps import TRANSITION_STEPS
 

@@ -318,6 +318,7 @@ def load_demo_data(*, workbook: str | Path | None = None) -> bool:
                     ))],
                 )  # fmt: skip
             elif step == "hearing":  # a sale within the commitment period: the hearing before a partial revocation
+                application.refresh_from_db()
                 revocations.revocation_open(
                     application_id=application.pk,
                     by=caseworker,

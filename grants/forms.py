@@ -16,6 +16,7 @@ from .models import (
     DESCRIPTION_MAX_LENGTH,
     Appeal,
     GrantApplication,
+    Inspection,
     LetterTemplate,
     Programme,
     Revocation,
@@ -94,6 +95,48 @@ class ApplicationFilterForm(forms.Form):
             "applicant": data.get("applicant") or "",
             "q": data.get("q") or "",
             "sort": data.get("sort") or DEFAULT_SORT,
+        }
+
+
+class CommitmentFilterForm(forms.Form):
+    """The list of cases in their commitment period: what stands where, by programme, by the year it ends."""
+
+    STATUSES = [
+        ("running", _("läuft")),
+        ("inspection_due", _("Kontrolle fällig (keine in den letzten zwölf Monaten)")),
+        ("ending", _("endet in den nächsten zwölf Monaten")),
+        ("sale", _("Veräußerung gemeldet")),
+        ("broken", _("Widerrufsverfahren")),
+        ("fulfilled", _("erfüllt")),
+        ("all", _("alle")),
+    ]
+
+    q = forms.CharField(label=_("Suche"), required=False, help_text=_("Aktenzeichen, Name oder Adresse"))
+    programme = forms.TypedChoiceField(label=_("Programm"), required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(label=_("Stand"), required=False, choices=STATUSES, initial="running")
+    ends_by = forms.TypedChoiceField(label=_("endet spätestens im Jahr"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, programmes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.utils import timezone
+
+        this_year = timezone.localdate().year
+        self.fields["programme"].choices = [("", _("alle")), *((p.pk, p.name) for p in programmes)]
+        self.fields["ends_by"].choices = [("", _("alle")), *((y, str(y)) for y in range(this_year, this_year + 31))]
+
+    @classmethod
+    def defaults(cls) -> dict:
+        return {"programme": None, "status": "running", "ends_by": None, "q": ""}
+
+    def filters(self) -> dict:
+        """The selector's keyword arguments; an invalid field is simply not applied."""
+        self.is_valid()
+        data = {k: v for k, v in getattr(self, "cleaned_data", {}).items() if k not in self.errors}
+        return {
+            "programme": data.get("programme"),
+            "status": data.get("status") or "running",
+            "ends_by": data.get("ends_by"),
+            "q": data.get("q") or "",
         }
 
 
@@ -316,3 +359,55 @@ class RevocationDecisionForm(forms.Form):
 class RepaymentForm(forms.Form):
     received_on = DayField(label=_("eingegangen am"))
     amount = AmountField(label=_("Betrag in €"))
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern); each is checked by the upload service."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "widget",
+            MultipleFileInput(
+                # .xml: a final invoice may be an XRechnung; the upload service refuses it for any other kind.
+                attrs={"accept": ".pdf,.jpg,.jpeg,.png,.xml,application/pdf,image/jpeg,image/png,application/xml"}
+            ),
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)] if data else single(data, initial)
+
+
+class InspectionForm(forms.Form):
+    """An inspection on site in the commitment period: the day, the finding, what was found, photos."""
+
+    inspected_on = DayField(label=_("kontrolliert am"))
+    finding = forms.ChoiceField(
+        label=_("Befund"),
+        choices=Inspection.Finding.choices,
+        initial=Inspection.Finding.OK,
+        widget=forms.RadioSelect(attrs={"class": "kern-form-check__radio"}),
+    )
+    notes = TextFormField(
+        label=_("Feststellungen"),
+        max_length=DESCRIPTION_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_(
+            "Pflicht bei einer Beanstandung: sie eröffnet das Widerrufsverfahren, und dieser Text steht im "
+            "Anhörungsschreiben."
+        ),
+    )
+    photos = MultipleFileField(
+        label=_("Fotos"),
+        required=False,
+        help_text=_("JPEG, PNG oder PDF, mehrere möglich."),
+        widget=MultipleFileInput(attrs={"accept": ".jpg,.jpeg,.png,.pdf,image/jpeg,image/png,application/pdf"}),
+    )

@@ -662,6 +662,26 @@ def _after_decision(application: GrantApplication, *args, **kwargs) -> str:
     return "revoked" if application.approved_grant == 0 else application.state
 
 
+# --- commitment period (Zweckbindung) ----------------------------------------------------------
+
+# The states of a paid case, whose commitment period runs (grants.commitment).
+COMMITTED = ("paid", "documented")
+
+
+@refused_with(_("Der Antrag ist nicht in seiner Zweckbindungsfrist."))
+def in_commitment_period(application: GrantApplication) -> bool:
+    start, end = application.commitment_from, application.commitment_until
+    return start is not None and end is not None and start <= timezone.localdate() <= end
+
+
+@refused_with(_("Zu diesem Antrag ist schon eine Veräußerung gemeldet; sie wird geprüft."))
+def no_sale_pending(application: GrantApplication) -> bool:
+    return application.sale_reported_at is None
+
+
+# A reported sale the caseworker has not taken up in a revocation case yet (the queue).
+SALE_REPORTED = Q(sale_reported_at__isnull=False, open_revocation__isnull=True)
+
 # Revocation cases in their hearing, and those whose reclaim waits for the repayment (the queues).
 IN_HEARING = Q(open_revocation__isnull=False, open_revocation__outcome="open")
 RECLAIM_OPEN = Q(open_revocation__isnull=False) & ~Q(open_revocation__outcome="open")
@@ -742,6 +762,12 @@ class GrantApplication(FSMModelMixin, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
     )
     paid_at = models.DateTimeField(_("ausgezahlt am"), null=True, blank=True, editable=False)
+    # The commitment period (Zweckbindungsfrist), set by the final payment: from the completion the accepted proof of
+    # use states (else the day of payment), for the guideline's years (grants.commitment).
+    commitment_from = models.DateField(_("Zweckbindung ab"), null=True, blank=True, editable=False)
+    commitment_until = models.DateField(_("Zweckbindung bis"), null=True, blank=True, editable=False)
+    # The owner's report of a sale or change of use, until staff take it up in a revocation case (the queue).
+    sale_reported_at = models.DateTimeField(_("Veräußerung gemeldet am"), null=True, blank=True, editable=False)
     paid_amount = MoneyField(_("ausgezahlter Betrag"), null=True, blank=True, editable=False)
     # Set while a deadline extension waits for its decision (DeadlineExtension holds the request itself).
     extension_requested_at = models.DateTimeField(
@@ -951,6 +977,29 @@ class GrantApplication(FSMModelMixin, models.Model):
     close_revocation = _keeping_state("close_revocation", REVOCABLE, revocation_in_hearing)
     remind_reclaim = _keeping_state("remind_reclaim", RECLAIMABLE, reclaim_open, reclaim_overdue)
     book_repayment = _keeping_state("book_repayment", RECLAIMABLE, reclaim_open)
+    # The commitment period: an inspection on site, and the owner's report of a sale or change of use.
+    record_inspection = _keeping_state("record_inspection", COMMITTED, in_commitment_period)
+    report_sale = _keeping_state("report_sale", COMMITTED, in_commitment_period, no_sale_pending, no_open_revocation)
+
+    class Commitment(models.TextChoices):
+        RUNNING = "running", _("läuft")
+        FULFILLED = "fulfilled", _("erfüllt")
+        BROKEN = "broken", _("Widerruf")
+
+    def commitment_status(self, on: date | None = None) -> str | None:
+        """Where the commitment period stands: running, fulfilled after its end, or broken by a revocation case."""
+        if self.commitment_until is None:
+            return None
+        if self.state == "revoked" or self.open_revocation_id is not None:
+            return self.Commitment.BROKEN
+        if any(r.outcome in ("revoked", "withdrawn") for r in self.revocations.all()):  # prefetched on the lists
+            return self.Commitment.BROKEN
+        on = on or timezone.localdate()
+        return self.Commitment.FULFILLED if on > self.commitment_until else self.Commitment.RUNNING
+
+    def commitment_label(self) -> str:
+        status = self.commitment_status()
+        return str(self.Commitment(status).label) if status else ""
 
     @fsm_log_by
     @fsm_log_description
@@ -1051,6 +1100,7 @@ class Document(models.Model):
         CHANGE = "change", _("Unterlage zum Änderungsantrag")
         PAYMENT_PROOF = "payment_proof", _("Zahlungsnachweis")
         PHOTO_AFTER = "photo_after", _("Foto nach der Maßnahme")
+        INSPECTION = "inspection", _("Foto der Vor-Ort-Kontrolle")
         OTHER = "other", _("Sonstiges")
 
     application = models.ForeignKey(GrantApplication, on_delete=models.PROTECT, related_name="documents")
@@ -1967,5 +2017,77 @@ class Repayment(models.Model):
     def __str__(self) -> str:
         return _("Rückzahlung vom %(date)s zu %(case)s") % {
             "date": f"{self.received_on:%d.%m.%Y}" if self.received_on else "",
+            "case": self.application,
+        }
+
+
+class Inspection(models.Model):
+    """Vor-Ort-Kontrolle in the commitment period: the day, the finding, notes and photos (grants.commitment)."""
+
+    class Finding(models.TextChoices):
+        OK = "ok", _("ohne Beanstandung")
+        DEFECT = "defect", _("geförderter Zustand nicht erhalten")
+        USE = "use", _("zweckfremde Nutzung")
+        SALE = "sale", _("Veräußerung festgestellt")
+
+    application = models.ForeignKey(
+        GrantApplication, verbose_name=_("Antrag"), on_delete=models.PROTECT, related_name="inspections"
+    )
+    inspected_on = models.DateField(_("kontrolliert am"))
+    finding = models.CharField(_("Befund"), max_length=10, choices=Finding.choices)
+    notes = models.TextField(_("Feststellungen"), max_length=DESCRIPTION_MAX_LENGTH, blank=True)
+    photos = models.ManyToManyField(Document, verbose_name=_("Fotos"), blank=True, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("erfasst von"), on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("erfasst am"), auto_now_add=True)
+    # The revocation case the finding started, if it started one.
+    revocation = models.ForeignKey(
+        Revocation, verbose_name=_("Widerrufsverfahren"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="inspections",
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name = _("Vor-Ort-Kontrolle")
+        verbose_name_plural = _("Vor-Ort-Kontrollen")
+        ordering = ["inspected_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(finding="ok") | ~Q(notes=""), name="inspection_finding_explained"),
+        ]
+
+    def __str__(self) -> str:
+        return _("Vor-Ort-Kontrolle vom %(date)s zu %(case)s") % {
+            "date": f"{self.inspected_on:%d.%m.%Y}" if self.inspected_on else "",
+            "case": self.application,
+        }
+
+
+class SaleReport(models.Model):
+    """The owner's report of a sale or change of use in the commitment period; staff take it up in a revocation."""
+
+    application = models.ForeignKey(
+        GrantApplication, verbose_name=_("Antrag"), on_delete=models.PROTECT, related_name="sale_reports"
+    )
+    sold_on = models.DateField(_("veräußert oder umgenutzt am"))
+    buyer = models.CharField(_("Erwerber/in oder neue Nutzung"), max_length=200)
+    buyer_continues = models.BooleanField(_("Die Erwerber/in übernimmt die Zweckbindung"), default=False)
+    notes = models.TextField(_("Erläuterung"), max_length=DESCRIPTION_MAX_LENGTH, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("gemeldet von"), on_delete=models.PROTECT, related_name="+"
+    )
+    reported_at = models.DateTimeField(_("gemeldet am"), auto_now_add=True)
+    revocation = models.ForeignKey(
+        Revocation, verbose_name=_("Widerrufsverfahren"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="sale_reports",
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name = _("Veräußerungsmeldung")
+        verbose_name_plural = _("Veräußerungsmeldungen")
+        ordering = ["reported_at", "id"]
+
+    def __str__(self) -> str:
+        return _("Meldung vom %(date)s zu %(case)s") % {
+            "date": f"{timezone.localdate(self.reported_at):%d.%m.%Y}" if self.reported_at else "",
             "case": self.application,
         }

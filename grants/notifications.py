@@ -233,3 +233,66 @@ def send_reminders(*, on=None) -> int:
             )
         )
     return sent
+
+
+# A yearly reminder is sent on the first run on or after the day its commitment year begins, within this window.
+COMMITMENT_REMINDER_WINDOW = timedelta(days=60)
+
+
+def send_commitment_reminders(*, on=None) -> int:
+    """Once in every year of a commitment period, and once at its end, tell the municipality's caseworkers.
+
+    The yearly reminder names the year, the end and the last inspection, so that the case is checked; the last one
+    says the period ended and the commitment counts as fulfilled. Cases with a revocation case are left out: they are
+    in the caseworkers' queues already.
+    """
+    from dateutil.relativedelta import relativedelta
+    from django.db.models import Max
+
+    on = on or timezone.localdate()
+    sent = 0
+    cases = (
+        GrantApplication.objects.filter(
+            state__in=("paid", "documented"),
+            open_revocation__isnull=True,
+            commitment_from__isnull=False,
+            commitment_from__lte=on - relativedelta(years=1),
+            commitment_until__gte=on - COMMITMENT_REMINDER_WINDOW,
+        )
+        .exclude(revocations__outcome__in=("revoked", "withdrawn"))
+        .select_related("programme__municipality")
+        .annotate(last_inspection=Max("inspections__inspected_on"))
+    )
+    caseworkers: dict[int, list[str]] = {}
+    for application in cases.iterator():
+        ended = on > application.commitment_until
+        years = relativedelta(application.commitment_until, application.commitment_from).years
+        number = relativedelta(on, application.commitment_from).years
+        began = application.commitment_until if ended else application.commitment_from + relativedelta(years=number)
+        if on - began > COMMITMENT_REMINDER_WINDOW:
+            continue
+        municipality = application.programme.municipality_id
+        if municipality not in caseworkers:
+            caseworkers[municipality] = list(
+                User.objects.filter(is_active=True, municipalities=municipality, groups__name=Role.CASEWORKER)
+                .order_by("pk")
+                .values_list("email", flat=True)
+            )
+        context = {"application": application, "number": number + 1, "years": years, "ended": ended}
+        subject = (
+            f"Zweckbindung erfüllt: {application.file_number}"
+            if ended
+            else f"Zweckbindung {application.file_number}: Jahr {number + 1} von {years}"
+        )
+        with translation.override("de"):
+            body = render_to_string("emails/reminder_commitment.txt", context)
+        sent += bool(
+            email_send_once(
+                key=f"reminder:commitment:{application.pk}:{'end' if ended else number + 1}",
+                to=caseworkers[municipality],
+                subject=subject,
+                body=body,
+                application=application,
+            )
+        )
+    return sent

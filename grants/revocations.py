@@ -35,6 +35,7 @@ from budgets.services import BudgetError, ledger_reclaim, ledger_release
 from core.errors import Code, DomainError
 from core.money import MAX_AMOUNT, format_amount
 
+from .commitment import take_up_sale
 from .models import DESCRIPTION_MAX_LENGTH, GrantApplication, Repayment, Revocation
 from .services import _budget_year, _ensure_allowed, _lock, _release, _require_comment, _run, _serves, today
 from .steps import STEPS
@@ -82,6 +83,14 @@ def _text(value: str, *, missing: str, limit: int = DESCRIPTION_MAX_LENGTH) -> s
     return value
 
 
+def _refuse(problems: list[str], conflicts: list[str]) -> None:
+    """Bad input is a 400; what only the case or today's date rules out (a limit, a day too early) is a 409."""
+    if problems:
+        raise DomainError(problems + conflicts, code=Code.INVALID)
+    if conflicts:
+        raise DomainError(conflicts)
+
+
 def _amount(value, *, words: str, allow_zero: bool = False) -> Decimal:
     try:
         amount = Decimal(str(value)) if value not in (None, "") else None
@@ -116,7 +125,8 @@ def revocation_open(
     """
     application = _lock(application_id)
     _ensure_allowed(by, "open_revocation", application)
-    problems = []
+    problems: list[str] = []
+    conflicts: list[str] = []
     if reason not in Revocation.Reason.values:
         problems.append(_("Bitte wählen Sie den Grund des Widerrufs."))
     facts = (facts or "").strip()
@@ -130,7 +140,7 @@ def revocation_open(
     if hearing_deadline is None:
         problems.append(_("Bitte geben Sie die Frist zur Äußerung an."))
     elif hearing_deadline < earliest:
-        problems.append(
+        conflicts.append(
             _("Die Frist zur Äußerung muss angemessen sein: frühestens der %(day)s (zwei Wochen).")
             % {"day": f"{earliest:%d.%m.%Y}"}
         )
@@ -144,12 +154,11 @@ def revocation_open(
             problems.extend(error.reasons)
             intended = grant
         if intended > grant:
-            problems.append(
+            conflicts.append(
                 _("Widerrufen werden kann höchstens der bewilligte Zuschuss von %(grant)s €.")
                 % {"grant": format_amount(grant)}
             )
-    if problems:
-        raise DomainError(problems, code=Code.INVALID)
+    _refuse(problems, conflicts)
     revocation = Revocation.objects.create(
         application=application,
         reason=reason,
@@ -160,6 +169,7 @@ def revocation_open(
     )
     # After the transition: its condition is that no revocation case is open, which this one now is.
     _run(application, "open_revocation", by=by, comment=facts[:300], then={"open_revocation": revocation})
+    take_up_sale(application, revocation)  # an owner's report of a sale waiting for it
     return revocation
 
 
@@ -197,7 +207,8 @@ def late_use_interest(late: LateUse, *, rates=None) -> Decimal:
 def _late_use(application: GrantApplication, amount, paid_on, used_on, *, on: date) -> LateUse | None:
     if amount in (None, "") and paid_on is None and used_on is None:
         return None
-    problems = []
+    problems: list[str] = []
+    conflicts: list[str] = []
     if paid_on is None or used_on is None:
         problems.append(
             _("Für Zinsen wegen verspäteter Verwendung braucht es den Tag der Auszahlung und der Verwendung.")
@@ -209,22 +220,21 @@ def _late_use(application: GrantApplication, amount, paid_on, used_on, *, on: da
         value = Decimal("0.00")
     paid = application.paid_amount or Decimal("0.00")
     if value > paid:
-        problems.append(
+        conflicts.append(
             _("Verspätet verwendet sein kann höchstens, was ausgezahlt ist: %(paid)s €.")
             % {"paid": format_amount(paid)}
         )
     if paid_on and used_on:
         if used_on > on:
-            problems.append(_("Der Tag der Verwendung liegt in der Zukunft."))
+            conflicts.append(_("Der Tag der Verwendung liegt in der Zukunft."))
         if used_on <= paid_on + relativedelta(months=LATE_USE_MONTHS):
-            problems.append(
+            conflicts.append(
                 _(
                     "Verwendet binnen zwei Monaten nach der Auszahlung ist alsbald verwendet: dafür gibt es keine "
                     "Zinsen (§ 49a Abs. 4 VwVfG)."
                 )
             )
-    if problems:
-        raise DomainError(problems, code=Code.INVALID)
+    _refuse(problems, conflicts)
     return LateUse(value, paid_on, used_on)  # type: ignore[arg-type]  # both checked above
 
 
@@ -259,6 +269,7 @@ def revocation_decide(
     grant = application.approved_grant or Decimal("0.00")
     paid = application.paid_amount or Decimal("0.00")
     problems: list[str] = []
+    conflicts: list[str] = []
     if outcome not in (Outcome.REVOKED, Outcome.WITHDRAWN, Outcome.INTEREST):
         raise DomainError(
             _("Bitte wählen Sie die Entscheidung: Widerruf, Rücknahme oder nur Zinsen."), code=Code.INVALID
@@ -270,7 +281,7 @@ def revocation_decide(
         except DomainError as error:
             problems.extend(error.reasons)
         if revoked > grant:
-            problems.append(
+            conflicts.append(
                 _("Aufgehoben werden kann höchstens der bewilligte Zuschuss von %(grant)s €.")
                 % {"grant": format_amount(grant)}
             )
@@ -278,7 +289,7 @@ def revocation_decide(
         if effective_from is None:
             problems.append(_("Bitte geben Sie an, ab wann der Bescheid unwirksam wird."))
         elif approved_on and effective_from < approved_on:
-            problems.append(
+            conflicts.append(
                 _("Unwirksam werden kann der Bescheid frühestens ab seinem Erlass am %(day)s.")
                 % {"day": f"{approved_on:%d.%m.%Y}"}
             )
@@ -289,18 +300,17 @@ def revocation_decide(
     try:
         late = _late_use(application, late_use_amount, late_use_from, late_use_until, on=on)
     except DomainError as error:
-        problems.extend(error.reasons)
+        (problems if error.code == Code.INVALID else conflicts).extend(error.reasons)
         late = None
-    if outcome == Outcome.INTEREST and late is None and not problems:
+    if outcome == Outcome.INTEREST and late is None and not problems and not conflicts:
         problems.append(_("Bitte geben Sie Betrag, Auszahlung und Verwendung für die Zinsen nach § 49a Abs. 4 an."))
     owed = principal > 0 or late is not None
     if owed:
         if due_on is None:
             problems.append(_("Bitte geben Sie an, bis wann zu erstatten ist."))
         elif due_on <= on:
-            problems.append(_("Die Erstattung kann frühestens morgen fällig werden."))
-    if problems:
-        raise DomainError(problems, code=Code.INVALID)
+            conflicts.append(_("Die Erstattung kann frühestens morgen fällig werden."))
+    _refuse(problems, conflicts)
     interest = Decimal("0.00")
     if late is not None:
         try:
@@ -471,7 +481,8 @@ def repayment_book(*, application_id: int, by: User, received_on: date | None, a
     application = _lock(application_id)
     _ensure_allowed(by, "book_repayment", application)
     revocation = _open(application)
-    problems = []
+    problems: list[str] = []
+    conflicts: list[str] = []
     try:
         value = _amount(amount, words=_("Betrag"))
     except DomainError as error:
@@ -482,27 +493,24 @@ def repayment_book(*, application_id: int, by: User, received_on: date | None, a
     if received_on is None:
         problems.append(_("Bitte geben Sie an, wann die Zahlung eingegangen ist."))
     elif received_on > today():
-        problems.append(_("Der Tag des Eingangs liegt in der Zukunft."))
+        conflicts.append(_("Der Tag des Eingangs liegt in der Zukunft."))
     elif decided_on and received_on < decided_on:
-        problems.append(
+        conflicts.append(
             _("Eingegangen sein kann die Erstattung erst nach der Entscheidung vom %(day)s.")
             % {"day": f"{decided_on:%d.%m.%Y}"}
         )
     elif last and received_on < last:
-        problems.append(
+        conflicts.append(
             _("Rückzahlungen werden in der Reihenfolge ihres Eingangs gebucht; die letzte ging am %(day)s ein.")
             % {"day": f"{last:%d.%m.%Y}"}
         )
-    if problems:
-        raise DomainError(problems, code=Code.INVALID)
+    _refuse(problems, conflicts)
     try:
         account = account_of(revocation, adding=(received_on, value))  # type: ignore[arg-type]  # checked above
     except MissingBaseRate as error:
         raise DomainError(str(error)) from None
     except Overpayment as error:
-        raise DomainError(
-            [_("Der Betrag ist höher als die offene Forderung."), str(error)], code=Code.INVALID
-        ) from None
+        raise DomainError([_("Der Betrag ist höher als die offene Forderung."), str(error)]) from None
     credit = account.credits[-1]
     words = {"file": application.file_number}
     if credit.principal_part > 0:

@@ -113,6 +113,7 @@ class OwnerSteps:
     record_invoice: bool = False
     submit_proof: bool = False
     answer_hearing: bool = False
+    report_sale: bool = False
 
 
 def owner_steps(user: User, application: GrantApplication) -> OwnerSteps:
@@ -127,6 +128,7 @@ def owner_steps(user: User, application: GrantApplication) -> OwnerSteps:
         record_invoice="record_invoice" in possible and is_owner(user, application),
         submit_proof="submit_proof" in possible and is_owner(user, application),
         answer_hearing="answer_hearing" in possible and is_owner(user, application),
+        report_sale="report_sale" in possible and is_owner(user, application),
     )
 
 

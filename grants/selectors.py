@@ -7,12 +7,14 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from dateutil.relativedelta import relativedelta
 from django.db.models import (
     Case,
     Count,
     DateTimeField,
     Exists,
     F,
+    Max,
     Min,
     OuterRef,
     Prefetch,
@@ -40,6 +42,7 @@ from .models import (
     DeadlineExtension,
     Document,
     GrantApplication,
+    Inspection,
     Invoice,
     LetterKind,
     MeasureComponent,
@@ -48,6 +51,7 @@ from .models import (
     Programme,
     ProofOfUse,
     Revocation,
+    SaleReport,
     _normalise_street,
 )
 from .rules import staff_applications, visible_applications
@@ -162,6 +166,60 @@ def workspace_applications(
     return applications.order_by(*_ordering(sort))
 
 
+def commitment_cases(
+    user: User,
+    *,
+    today: date,
+    programme: int | None = None,
+    status: str = "running",
+    ends_by: int | None = None,
+    q: str = "",
+) -> QuerySet[GrantApplication]:
+    """The paid cases with their commitment period, each with its last inspection; ending soonest first.
+
+    ``status``: running, inspection_due (none in the last twelve months), ending (in the next twelve months), sale (a
+    report waits), broken (a revocation case), fulfilled (ended without one), all.
+    """
+    broken = Exists(
+        Revocation.objects.filter(application=OuterRef("pk"), outcome__in=(Revocation.Outcome.REVOKED, "withdrawn"))
+    )
+    cases = (
+        staff_applications(user)
+        .filter(commitment_until__isnull=False)
+        .select_related("programme", "applicant", "property")
+        .annotate(last_inspection=Max("inspections__inspected_on"), broken=broken)
+    )
+    intact = Q(broken=False, open_revocation__isnull=True) & ~Q(state=GrantApplication.State.REVOKED)
+    year_ago, in_a_year = today - relativedelta(years=1), today + relativedelta(years=1)
+    running = intact & Q(commitment_until__gte=today)
+    if status == "running":
+        cases = cases.filter(running)
+    elif status == "inspection_due":
+        cases = cases.filter(running).filter(
+            Q(last_inspection__isnull=True, commitment_from__lte=year_ago) | Q(last_inspection__lt=year_ago)
+        )
+    elif status == "ending":
+        cases = cases.filter(running, commitment_until__lte=in_a_year)
+    elif status == "sale":
+        cases = cases.filter(sale_reported_at__isnull=False)
+    elif status == "broken":
+        cases = cases.filter(~intact)
+    elif status == "fulfilled":
+        cases = cases.filter(intact, commitment_until__lt=today)
+    if programme:
+        cases = cases.filter(programme_id=programme)
+    if ends_by:
+        cases = cases.filter(commitment_until__year__lte=ends_by)
+    for word in q.split():
+        match = Q()
+        for field in SEARCH_FIELDS:
+            match |= Q(**{f"{field}__icontains": word})
+        cases = cases.filter(match)
+    return cases.prefetch_related(
+        Prefetch("revocations", queryset=Revocation.objects.only("id", "application_id", "outcome"))
+    ).order_by("commitment_until", "id")
+
+
 def application_years(user: User) -> list[int]:
     """The years the list can be filtered by: from the first submission to this year."""
     # The bounds of the range only: the staff member's own cases (excluded from the list) do not matter here.
@@ -253,6 +311,10 @@ def workspace_application(user: User, pk: int) -> GrantApplication:
             "internal_notes__author",
             "proofs__documents",
             "revocations__repayments",
+            Prefetch(
+                "inspections", queryset=Inspection.objects.select_related("recorded_by").prefetch_related("photos")
+            ),
+            Prefetch("sale_reports", queryset=SaleReport.objects.order_by("reported_at", "id")),
             "guideline_version__component_rules",
             "guideline_version__funding_area",
             "programme__current_version__component_rules",
@@ -280,6 +342,9 @@ def applications_with_details(applications: QuerySet[GrantApplication]) -> Query
         # With their documents (one more query only where a case has a proof of use).
         Prefetch("proofs", queryset=ProofOfUse.objects.order_by("submitted_at", "id").prefetch_related("documents")),
         Prefetch("revocations", queryset=Revocation.objects.order_by("opened_at", "id").prefetch_related("repayments")),
+        # The commitment period: inspections (with their photos, only where there are inspections) and sale reports.
+        Prefetch("inspections", queryset=Inspection.objects.order_by("inspected_on", "id").prefetch_related("photos")),
+        Prefetch("sale_reports", queryset=SaleReport.objects.order_by("reported_at", "id")),
     )
 
 
@@ -480,6 +545,7 @@ def owner_application(user: User, pk: int) -> GrantApplication:
             "letters__notice__appeals",
             "proofs__documents",
             "revocations__repayments",
+            Prefetch("sale_reports", queryset=SaleReport.objects.order_by("reported_at", "id")),
             "guideline_version__component_rules",
             "programme__current_version__component_rules",
         )

@@ -26,6 +26,7 @@ from .models import (
     Document,
     GrantApplication,
     GuidelineVersion,
+    Inspection,
     Invoice,
     Letter,
     MeasureComponent,
@@ -36,6 +37,7 @@ from .models import (
     ProofOfUse,
     Repayment,
     Revocation,
+    SaleReport,
 )
 from .rules import visible_programmes
 from .services import ComponentInput, CostInput, InvoiceInput
@@ -290,6 +292,22 @@ class RevocationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class InspectionSerializer(serializers.ModelSerializer):
+    photos = serializers.PrimaryKeyRelatedField(many=True, read_only=True, help_text="Die Fotos (Unterlagen).")
+
+    class Meta:
+        model = Inspection
+        fields = ["id", "inspected_on", "finding", "notes", "photos", "recorded_at", "revocation"]
+        read_only_fields = fields
+
+
+class SaleReportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SaleReport
+        fields = ["id", "sold_on", "buyer", "buyer_continues", "notes", "reported_at", "revocation"]
+        read_only_fields = fields
+
+
 class PartialPaymentSerializer(serializers.ModelSerializer):
     class Meta:
         model = PartialPayment
@@ -319,6 +337,16 @@ class GrantApplicationSerializer(serializers.ModelSerializer):
         many=True,
         read_only=True,
         help_text="Widerrufsverfahren, älteste zuerst: Anhörung, Äußerung, Entscheidung, Erstattung und Rückzahlungen.",
+    )
+    inspections = InspectionSerializer(
+        many=True, read_only=True, help_text="Vor-Ort-Kontrollen in der Zweckbindungsfrist, älteste zuerst."
+    )
+    sale_reports = SaleReportSerializer(
+        many=True, read_only=True, help_text="Gemeldete Veräußerungen oder Umnutzungen in der Zweckbindungsfrist."
+    )
+    commitment_status = serializers.SerializerMethodField(
+        help_text="Stand der Zweckbindung: running (läuft), fulfilled (nach dem Ende erfüllt), broken "
+        "(Widerrufsverfahren); null vor der Auszahlung."
     )
     programme_name = serializers.CharField(source="programme.name", read_only=True)
     applicant_name = serializers.CharField(source="applicant.__str__", read_only=True)
@@ -375,9 +403,21 @@ class GrantApplicationSerializer(serializers.ModelSerializer):
             "open_revocation",
             "reclaim_outstanding",
             "revocations",
+            "commitment_from",
+            "commitment_until",
+            "commitment_status",
+            "inspections",
+            "sale_reported_at",
+            "sale_reports",
             "components",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=GrantApplication.Commitment.choices, allow_null=True)  # type: ignore[arg-type]
+    )
+    def get_commitment_status(self, application) -> str | None:
+        return application.commitment_status()
 
 
 # --- input ----------------------------------------------------------------------------------
@@ -618,6 +658,32 @@ class RevocationDecisionSerializer(serializers.Serializer):
     late_use_from = serializers.DateField(required=False, allow_null=True, default=None)
     late_use_until = serializers.DateField(required=False, allow_null=True, default=None)
     comment = TextSerializerField(max_length=COMMENT_MAX_LENGTH, help_text="Begründung (Pflicht, § 39 VwVfG).")
+
+
+class InspectionInputSerializer(serializers.Serializer):
+    inspected_on = serializers.DateField(help_text="Tag der Kontrolle (JJJJ-MM-TT), nicht in der Zukunft.")
+    finding = serializers.ChoiceField(
+        choices=Inspection.Finding.choices,
+        help_text="Befund; jeder außer ok eröffnet das Widerrufsverfahren mit der Anhörung.",
+    )
+    notes = TextSerializerField(
+        max_length=DESCRIPTION_MAX_LENGTH,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Feststellungen; Pflicht bei einer Beanstandung.",
+    )
+
+
+class SaleReportInputSerializer(serializers.Serializer):
+    sold_on = serializers.DateField(help_text="Tag der Veräußerung oder Umnutzung (JJJJ-MM-TT).")
+    buyer = TextSerializerField(max_length=200, help_text="Erwerber/in oder die neue Nutzung.")
+    buyer_continues = serializers.BooleanField(
+        required=False, default=False, help_text="Die Erwerber/in übernimmt die Zweckbindung."
+    )
+    notes = TextSerializerField(
+        max_length=DESCRIPTION_MAX_LENGTH, required=False, default="", allow_blank=True, help_text="Erläuterung."
+    )
 
 
 class RepaymentSerializer(serializers.Serializer):

@@ -540,9 +540,12 @@ def application_pay(*, application_id: int, by: User, comment: str = "") -> Gran
         by=by,
         comment=_("Auszahlung %(file)s") % {"file": application.file_number},
     )
+    from .commitment import set_commitment  # it builds on these services
+
     application.paid_by = by
     application.paid_at = timezone.now()
     application.paid_amount = application.payable_amount
+    set_commitment(application, timezone.localdate(application.paid_at))
     return _run(application, "pay", by=by, comment=comment)
 
 

@@ -34,6 +34,7 @@ from .models import (
     INVOICES_CERTIFIED,
     PROOF_SUBMITTED,
     RECLAIM_OPEN,
+    SALE_REPORTED,
     GrantApplication,
     LetterKind,
 )
@@ -353,6 +354,8 @@ _STEPS = (
             "Bitte äußern Sie sich bis zu der im Schreiben genannten Frist; das geht auch im Portal. Erst danach "
             "wird entschieden."
         ),
+        # A sale the owner reported waits here; the form starts from the report.
+        queue=Queue(Role.CASEWORKER, SALE_REPORTED, since="sale_reported_at"),
         own_form=True,
         not_now=_("Ein Widerrufsverfahren gibt es nur zu bewilligten oder ausgezahlten Anträgen."),
     ),
@@ -423,6 +426,18 @@ _STEPS = (
         letter=LetterKind.RECLAIM_REMINDER,
         tells_owner=_("Bitte überweisen Sie den offenen Betrag; die Zinsen laufen bis zum Tag der Zahlung weiter."),
         not_now=_("Zu diesem Antrag ist keine Erstattung offen."),
+    ),
+    # The commitment period (Zweckbindung), grants.commitment.
+    Step(
+        "record_inspection",
+        GrantApplication.record_inspection,
+        staff=frozenset({Role.CASEWORKER}),
+        label=_("Vor-Ort-Kontrolle erfassen"),
+        history_label=_("Vor-Ort-Kontrolle erfasst"),
+        help="Vor-Ort-Kontrolle erfassen (Sachbearbeitung), in der Zweckbindungsfrist: Tag, Befund, Feststellungen und "
+        "Fotos; ein Befund mit Beanstandung eröffnet das Widerrufsverfahren mit der Anhörung.",
+        own_form=True,
+        not_now=_("Kontrolliert wird nur ein ausgezahlter Antrag in seiner Zweckbindungsfrist."),
     ),
     Step(
         "return_to_applicant",
@@ -501,6 +516,16 @@ _STEPS = (
         help="Sich in der Anhörung äußern (Antragsteller/in): was gegen den beabsichtigten Widerruf spricht.",
         own_form=True,
         not_now=_("Zu diesem Antrag läuft keine Anhörung."),
+    ),
+    Step(
+        "report_sale",
+        GrantApplication.report_sale,
+        owner=True,
+        history_label=_("Veräußerung oder Umnutzung gemeldet"),
+        help="Eine Veräußerung oder Nutzungsänderung in der Zweckbindungsfrist melden (Antragsteller/in): Tag, "
+        "Erwerber/in oder neue Nutzung, ob die Zweckbindung übernommen wird.",
+        own_form=True,
+        not_now=_("Eine Veräußerung wird nur zu einem ausgezahlten Antrag in seiner Zweckbindungsfrist gemeldet."),
     ),
     Step("edit", owner=True),
     # Workspace actions that are not transitions; the auditor holds none of them (read only).

@@ -33,6 +33,11 @@ def send_reminders() -> int:
     return notifications.send_reminders()
 
 
+@shared_task(**RETRY)
+def send_commitment_reminders() -> int:
+    return notifications.send_commitment_reminders()
+
+
 @shared_task
 def approve_application(*, application_id: int, by_id: int, comment: str = "") -> bool:
     from .services import application_approve_queued  # services queues this task: import when run

@@ -21,7 +21,7 @@ from core.money import format_amount
 from core.views import workspace_view
 from grants.batches import letter_batch_create
 
-from . import revocations, services
+from . import commitment, revocations, services
 from .audit import KINDS, audit_history, audit_rows
 from .exports import applications_workbook
 from .files import document_response, letter_response
@@ -31,7 +31,9 @@ from .forms import (
     ApplicationFilterForm,
     CertifyInvoiceForm,
     CertifyInvoicesForm,
+    CommitmentFilterForm,
     ImportForm,
+    InspectionForm,
     LinkConsultationForm,
     NoteForm,
     RebaseForm,
@@ -51,6 +53,7 @@ from .selectors import (
     application_years,
     applications_waiting_for,
     budget_at_a_glance,
+    commitment_cases,
     completeness_checklist,
     consultation_candidates,
     programmes_of,
@@ -226,6 +229,8 @@ def _detail_context(request, application: GrantApplication, **extra) -> dict:
         "may_open_revocation": "open_revocation" in steps.allowed,
         "may_decide_revocation": "decide_revocation" in steps.allowed,
         "may_book_repayment": "book_repayment" in steps.allowed,
+        "may_record_inspection": "record_inspection" in steps.allowed,
+        "commitment_year": commitment.year_of_period(application, timezone.localdate()),
         "reclaim": revocations.reclaim_summary(application),
         "repayment_form": RepaymentForm(initial={"received_on": timezone.localdate()}),
         "refused_steps": [(STEP_LABELS[a], reason) for a, reason in steps.refused],
@@ -583,7 +588,7 @@ def _revocation_form_page(request, pk: int, action: str, form_class, *, initial:
         revocations.ensure_may(request.user, action, application)
     except DomainError as refusal:
         return _refused(request, application, refusal)
-    form = form_class(request.POST or None, initial=initial)
+    form = form_class(request.POST or None, request.FILES or None, initial=initial)
     errors: list[str] = []
     if request.method == "POST":
         if form.is_valid():
@@ -596,7 +601,8 @@ def _revocation_form_page(request, pk: int, action: str, form_class, *, initial:
             else:
                 messages.success(request, page["done"])
                 return redirect(
-                    reverse("workspace:application", kwargs={"pk": application.pk}) + "#revocations-heading"
+                    reverse("workspace:application", kwargs={"pk": application.pk})
+                    + page.get("anchor", "#revocations-heading")
                 )
         else:
             errors = _form_refusal(form).reasons
@@ -608,6 +614,15 @@ def _revocation_form_page(request, pk: int, action: str, form_class, *, initial:
     )
 
 
+def _revocation_initial(user, pk: int, today) -> dict:
+    """The revocation form starts from the owner's report of a sale, where one waits (grants.commitment)."""
+    initial: dict = {"hearing_deadline": revocations.hearing_default(today)}
+    sale = commitment.revocation_from_sale(_application_or_404(user, pk), today)
+    if sale:
+        initial.update(sale, intended_amount=format_amount(sale["intended_amount"]))
+    return initial
+
+
 @workspace_view
 def revocation_new(request, pk: int):
     today = timezone.localdate()
@@ -616,7 +631,7 @@ def revocation_new(request, pk: int):
         pk,
         "open_revocation",
         RevocationOpenForm,
-        initial={"hearing_deadline": revocations.hearing_default(today)},
+        initial=_revocation_initial(request.user, pk, today),
         write=lambda application, data: revocations.revocation_open(
             application_id=application.pk, by=request.user, **data
         ),
@@ -684,3 +699,49 @@ def repayment_new(request, pk: int):
         % {"interest": format_amount(repayment.interest_part), "principal": format_amount(repayment.principal_part)},
     )
     return redirect(reverse("workspace:application", kwargs={"pk": application.pk}) + "#revocations-heading")
+
+
+# --- the commitment period (Zweckbindung) ------------------------------------------------------------------
+
+
+@workspace_view
+def inspection_new(request, pk: int):
+    return _revocation_form_page(
+        request,
+        pk,
+        "record_inspection",
+        InspectionForm,
+        initial={"inspected_on": timezone.localdate(), "finding": "ok"},
+        write=lambda application, data: commitment.inspection_record(
+            application_id=application.pk, by=request.user, **data
+        ),
+        page={
+            "title": _("Vor-Ort-Kontrolle erfassen"),
+            "intro": _(
+                "Ohne Beanstandung wird die Kontrolle nur erfasst. Eine Beanstandung eröffnet das Widerrufsverfahren: "
+                "Die Antragsteller/in erhält das Anhörungsschreiben mit den Feststellungen; beabsichtigt ist der Teil "
+                "des Zuschusses für die restliche Zweckbindungsfrist."
+            ),
+            "legend": _("Befund"),
+            "submit": _("Kontrolle erfassen"),
+            "done": _("Die Vor-Ort-Kontrolle ist erfasst."),
+            "anchor": "#commitment-heading",
+        },
+    )
+
+
+@workspace_view
+def commitment_list(request):
+    """The cases in their commitment period (and after it), with filters, the last inspection and a reported sale."""
+    today = timezone.localdate()
+    form = CommitmentFilterForm(request.GET or None, programmes=programmes_of(request.user))
+    filters = form.filters() if request.GET else CommitmentFilterForm.defaults()
+    cases = commitment_cases(request.user, today=today, **filters)
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "workspace/commitment_list.html",
+        {"nav": "commitment", "form": form, "page": page, "query": query.urlencode(), "today": today},
+    )

@@ -14,7 +14,7 @@ from applicants.services import ApplicantInput, PropertyInput
 from core.money import CENT, format_amount
 from core.text import TextFormField, max_length_of
 from grants.calculator import BuildingCategory
-from grants.forms import AmountField
+from grants.forms import AmountField, DayField, MultipleFileField, MultipleFileInput
 from grants.models import COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, Document, Invoice, MeasureComponent, MeasureKind
 from grants.services import ComponentInput, CostInput, InvoiceInput
 
@@ -266,30 +266,6 @@ class MeasuresForm(forms.Form):
             initial[f"{component.kind}-note"] = component.description
             initial[f"{component.kind}-category"] = component.category
         return initial
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one field (Django's documented pattern); each is checked by the upload service."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault(
-            "widget",
-            MultipleFileInput(
-                # .xml: a final invoice may be an XRechnung; the upload service refuses it for any other kind.
-                attrs={"accept": ".pdf,.jpg,.jpeg,.png,.xml,application/pdf,image/jpeg,image/png,application/xml"}
-            ),
-        )
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(d, initial) for d in data]
-        return [single(data, initial)] if data else single(data, initial)
 
 
 class UploadForm(forms.Form):
@@ -549,4 +525,30 @@ class HearingAnswerForm(forms.Form):
             "Was gegen den beabsichtigten Widerruf spricht: Tatsachen, Gründe, was Sie inzwischen getan haben."
         ),
         error_messages={"required": _("Bitte schreiben Sie Ihre Äußerung.")},
+    )
+
+
+class SaleReportForm(forms.Form):
+    """The owner's report of a sale or change of use in the commitment period."""
+
+    sold_on = DayField(
+        label=_("veräußert oder umgenutzt am"),
+        error_messages={"required": _("Bitte geben Sie den Tag der Veräußerung oder Umnutzung an.")},
+    )
+    buyer = forms.CharField(
+        label=_("Erwerber/in oder neue Nutzung"),
+        max_length=200,
+        help_text=_("Name der Erwerber/in, oder wie das Gebäude jetzt genutzt wird."),
+        error_messages={"required": _("Bitte nennen Sie die Erwerber/in oder die neue Nutzung.")},
+    )
+    buyer_continues = forms.BooleanField(
+        label=_("Die Erwerber/in übernimmt die Zweckbindung"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "kern-form-check__checkbox"}),
+    )
+    notes = TextFormField(
+        label=_("Erläuterung"),
+        max_length=DESCRIPTION_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
     )

@@ -23,6 +23,7 @@ urlpatterns = [
     path("<int:pk>/rechnungen/<int:document_id>/", views.record_invoice, name="record_invoice"),
     path("<int:pk>/verwendungsnachweis/", views.submit_proof, name="submit_proof"),
     path("<int:pk>/anhoerung/", views.answer_hearing, name="answer_hearing"),
+    path("<int:pk>/veraeusserung/", views.report_sale, name="report_sale"),
     path("<int:pk>/bescheide/<int:letter_id>/verzicht/", views.waive_appeal, name="waive_appeal"),
     path("dokumente/<int:pk>/", views.document_file, name="document"),
     path("meine-daten/", views.my_data, name="my_data"),

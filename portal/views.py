@@ -23,7 +23,7 @@ from applicants.models import Applicant
 from applicants.services import applicant_save
 from core.errors import Code, DomainError
 from core.tenancy import may_use_portal
-from grants import revocations, services
+from grants import commitment, revocations, services
 from grants.files import document_response
 from grants.labels import computation_rows, history_rows
 from grants.models import Document, GrantApplication
@@ -51,6 +51,7 @@ from .forms import (
     MeasuresForm,
     ProofForm,
     PropertyForm,
+    SaleReportForm,
     SubmitForm,
     UploadForm,
     WaiverForm,
@@ -718,3 +719,22 @@ def answer_hearing(request, pk: int):
         messages.success(request, _("Ihre Äußerung ist eingegangen; sie wird bei der Entscheidung berücksichtigt."))
         return redirect("portal:application", pk=application.pk)
     return render(request, "portal/answer_hearing.html", context, status=400 if form.errors else 200)
+
+
+@portal_view
+def report_sale(request, pk: int):
+    """The owner reports a sale or change of use in the commitment period (a duty of the notice)."""
+    application = _own(request.user, pk)
+    if not owner_steps(request.user, application).report_sale:
+        messages.info(request, _("Zu diesem Antrag kann jetzt keine Veräußerung gemeldet werden."))
+        return redirect("portal:application", pk=application.pk)
+    form = SaleReportForm(_posted(request))
+    context = {"nav": "applications", "application": application, "form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            commitment.sale_report(application_id=application.pk, by=request.user, **form.cleaned_data)
+        except DomainError as refusal:
+            return _refusal_response(request, refusal, "portal/report_sale.html", context)
+        messages.success(request, _("Ihre Meldung ist eingegangen; wir melden uns, wie es weitergeht."))
+        return redirect("portal:application", pk=application.pk)
+    return render(request, "portal/report_sale.html", context, status=400 if form.errors else 200)

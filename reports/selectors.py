@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from budgets.models import SHARES, Allocation, LedgerEntry
 from budgets.selectors import netted
-from budgets.services import case_figures
 from budgets.shares import split, to_cents, to_euros
 from core.money import ZERO
 from grants.models import GrantApplication, MeasureComponent, MeasureKind, Repayment
@@ -129,14 +130,27 @@ def statement_reclaims(allocations) -> dict:
     )
     interest = dict.fromkeys(SHARES, 0)
     by_allocation = {(a.programme_id, a.year): a for a in allocations}
-    repayments = Repayment.objects.filter(
-        interest_part__gt=0, application__programme__in=[a.programme_id for a in allocations]
-    )
-    for repayment in repayments.select_related("application"):
-        allocation = by_allocation.get((repayment.application.programme_id, repayment.application.budget_year))
-        if allocation is None:
-            continue
-        reference = case_figures(allocation, repayment.application).reference or allocation.shares
+    repayments = [
+        r
+        for r in Repayment.objects.filter(
+            interest_part__gt=0, application__programme__in=[a.programme_id for a in allocations]
+        ).select_related("application")
+        if (r.application.programme_id, r.application.budget_year) in by_allocation
+    ]
+    # Each case's first commitment is the reference of its split (as in case_figures), read for all cases at once.
+    first: dict[int, dict[str, Fraction]] = {}
+    if repayments:
+        commitments = LedgerEntry.objects.filter(
+            kind=LedgerEntry.Kind.COMMITMENT, application__in={r.application_id for r in repayments}
+        ).order_by("application_id", "id")
+        for entry in commitments.values("application_id", *(f"{s}_amount" for s in SHARES)):
+            if entry["application_id"] not in first:
+                parts = {s: to_cents(entry[f"{s}_amount"]) for s in SHARES}
+                whole = sum(parts.values())
+                first[entry["application_id"]] = {s: Fraction(parts[s], whole) for s in SHARES} if whole else {}
+    for repayment in repayments:
+        allocation = by_allocation[(repayment.application.programme_id, repayment.application.budget_year)]
+        reference = first.get(repayment.application_id) or allocation.shares
         for share, cents in split(to_cents(repayment.interest_part), reference).items():
             interest[share] += cents
     return {

@@ -419,6 +419,12 @@ def _write_summary(sheet, programmes, allocations, year: int, totals: StatementT
     line(_("private Investitionen je Euro Zuschuss"), ratio)
     line(_("durchschnittliche Bearbeitungsdauer (Eingang bis Bewilligung) in Tagen"), totals.average_processing_days)
     line()
+    # Reclaims are in "ausgezahlt" already (payments − reclaims); the interest is not in the allocation at all.
+    # The table stands before the financing rows, which come last, so a reader keyed by label finds those.
+    line(*(_bold(sheet, t) for t in (_("Rückforderungen (§ 49a VwVfG)"), _("erstattet"), _("Zinsen vereinnahmt"))))
+    for label, reclaimed, interest in figures["reclaims"]:
+        line(label, _euro(sheet, reclaimed), _euro(sheet, interest))
+    line()
 
     line(*(_bold(sheet, t) for t in ("", _("laut Bescheid"), _("laut Abrechnung"))))
     c = totals.columns
@@ -434,11 +440,6 @@ def _write_summary(sheet, programmes, allocations, year: int, totals: StatementT
         _euro(sheet, c.get("commitment_total", ZERO)),
         _euro(sheet, c.get("paid_total", ZERO)),
     )
-    line()
-    # Reclaims are in "ausgezahlt" already (payments − reclaims); the interest is not in the allocation at all.
-    line(*(_bold(sheet, t) for t in (_("Rückforderungen (§ 49a VwVfG)"), _("erstattet"), _("Zinsen vereinnahmt"))))
-    for label, reclaimed, interest in figures["reclaims"]:
-        line(label, _euro(sheet, reclaimed), _euro(sheet, interest))
 
 
 def summary_figures(*, programmes, allocations: list[Allocation], year: int) -> dict:

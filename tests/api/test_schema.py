@@ -109,7 +109,9 @@ UNSTATABLE = {
     # The same kind of measure twice in a change request.
     "POST /api/applications/{id}/request-change/": {"components"},
 }
-UNSTATABLE_ANYWHERE = {"iban", "area_m2", "net_amount", "vat_amount"}
+UNSTATABLE_ANYWHERE = {
+    "iban", "area_m2", "net_amount", "vat_amount", "amount", "intended_amount", "revoked_amount", "late_use_amount",
+}  # fmt: skip
 
 
 def _leaves(fields, name="") -> set[str]:

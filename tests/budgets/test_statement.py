@@ -171,8 +171,9 @@ def test_the_workbook_has_euro_cells_frozen_filtered_headers_and_landscape_print
 def test_the_number_of_queries_does_not_grow_with_the_rows(programme, allocation, people, django_assert_num_queries):
     def write():
         # The allocations; the rows (one grouped query with the ledger sums); the Belegliste;
-        # the balance by share per allocation; the applications by state.
-        with django_assert_num_queries(5):
+        # the balance by share per allocation; the applications by state; the reclaims per share and the
+        # repayments with interest (the cases' first commitments only where there are some).
+        with django_assert_num_queries(7):
             write_statement([programme], allocation.year, io.BytesIO(), narrative="Bericht")
 
     advance(make_application(programme=programme, applicant=people.alice), State.PAID, people)

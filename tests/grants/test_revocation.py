@@ -312,7 +312,7 @@ def test_late_use_within_two_months_is_no_late_use(case, people):
             late_use_from=date(2025, 3, 1),
             late_use_until=date(2025, 4, 30),
         )
-    assert refused.value.status == 400
+    assert refused.value.status == 409  # the input is well formed; the law gives nothing for it
 
 
 def test_interest_runs_to_the_receipt_and_a_missing_base_rate_is_named(case, people):
@@ -428,13 +428,17 @@ def test_bad_input_is_refused_with_every_reason_and_nothing_written(case, people
     answer(application, people)
     with pytest.raises(DomainError) as refused:
         decide(application, people, revoked_amount=D("8000.00"), effective_from=date(2000, 1, 1), due_on=TODAY)
-    assert refused.value.status == 400 and len(refused.value.reasons) == 3
+    # Well formed, but beyond what the case and today allow: a conflict, with every reason.
+    assert refused.value.status == 409 and len(refused.value.reasons) == 3
     decide(application, people, revoked_amount=D("200.00"))
     with pytest.raises(DomainError) as refused:
         repay(application, people, "200.01")
-    assert refused.value.status == 400 and "höher als die offene Forderung" in str(refused.value)
+    assert refused.value.status == 409 and "höher als die offene Forderung" in str(refused.value)
     with pytest.raises(DomainError) as refused:
         repay(application, people, "10.00", on=TODAY + timedelta(days=1))
+    assert refused.value.status == 409 and "in der Zukunft" in str(refused.value)
+    with pytest.raises(DomainError) as refused:
+        repay(application, people, "0.00")
     assert refused.value.status == 400
     assert not Repayment.objects.exists()
 
@@ -558,7 +562,7 @@ def test_the_workspace_and_the_portal_carry_a_revocation_from_hearing_to_repayme
 
     repayment = reverse("workspace:repayment_new", args=[application.pk])
     refused = web(people.finance).post(repayment, {"received_on": TODAY.strftime("%d.%m.%Y"), "amount": "2.500,00"})
-    assert refused.status_code == 400 and "höher als die offene Forderung" in refused.content.decode()
+    assert refused.status_code == 409 and "höher als die offene Forderung" in refused.content.decode()
     assert web(people.approver).post(repayment, {"received_on": TODAY.isoformat(), "amount": "1,00"}).status_code == 403
     done = web(people.finance).post(repayment, {"received_on": TODAY.strftime("%d.%m.%Y"), "amount": "2.000,00"})
     assert done.status_code == 302
@@ -581,7 +585,7 @@ def test_the_api_opens_answers_decides_and_books(case, people):
     assert api(people.approver).post(f"{base}/open-revocation/", body, format="json").status_code == 403
     too_short = {**body, "hearing_deadline": str(TODAY + timedelta(days=3))}
     answer_ = api(people.caseworker).post(f"{base}/open-revocation/", too_short, format="json")
-    assert answer_.status_code == 400 and "zwei Wochen" in str(answer_.json())
+    assert answer_.status_code == 409 and "zwei Wochen" in str(answer_.json())
     assert api(people.caseworker).post(f"{base}/open-revocation/", body, format="json").status_code == 200
     assert api(people.caseworker).post(f"{base}/open-revocation/", body, format="json").status_code == 409
     # Before the answer or the deadline: 409 with the reason.
