@@ -181,7 +181,7 @@ def sale_report(
     buyer_continues: bool = False,
     notes: str = "",
 ) -> SaleReport:
-    """The owner reports a sale or change of use in the commitment period (Nr. 4 ANBest-P: a duty to tell).
+    """The owner reports a sale or change of use in the commitment period (Nr. 5 ANBest-P: a duty to notify).
 
     The case waits in the caseworker's queue until a revocation case takes the report up (grants.revocations).
     """

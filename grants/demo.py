@@ -22,13 +22,14 @@ from budgets.models import Allocation
 from core.models import Municipality
 from core.money import CENT
 
-from . import revocations, services
+from . import commitment, revocations, services
 from .imports import import_workbook, parse_row, read_rows
 from .letter_defaults import DEFAULTS
 from .models import (
     Document,
     FundingAreaStreet,
     GuidelineVersion,
+    Inspection,
     LetterTemplate,
     MeasureKind,
     Programme,
@@ -328,6 +329,14 @@ def load_demo_data(*, workbook: str | Path | None = None) -> bool:
                     hearing_deadline=revocations.hearing_default(timezone.localdate()),
                     intended_amount=(application.approved_grant * Decimal("0.7")).quantize(CENT),
                 )
+            elif step == "inspect":  # the first inspection in the commitment period, without objection
+                commitment.inspection_record(
+                    application_id=application.pk,
+                    by=caseworker,
+                    inspected_on=timezone.localdate(),
+                    finding=Inspection.Finding.OK,
+                    notes="Fassade und Fenster wie bewilligt erhalten.",
+                )
             elif step == "document":
                 _document(application, Document.Kind.PHOTO_AFTER, caseworker)
                 services.application_document(application_id=application.pk, by=caseworker, comment="Abnahme vor Ort")
@@ -345,7 +354,7 @@ def load_demo_data(*, workbook: str | Path | None = None) -> bool:
     walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "41", "facade", "120", "12000.00"),
          "submit", "check", "approve", "pay")  # fmt: skip
     walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "7", "facade", "200", "20000.00"),
-         "submit", "check", "approve", "pay", "document")  # fmt: skip
+         "submit", "check", "approve", "pay", "document", "inspect")  # fmt: skip
     walk(_case(facade, owner, "Erika Mustermann", "Hauptstraße", "9", "facade", "160", "18000.00"),
          "submit", "check", "approve", "pay", "document", "hearing")  # fmt: skip
     walk(_case(shop, owner, "Café Markt OHG", "Marktplatz", "5", "shop_window", "12", "9000.00",

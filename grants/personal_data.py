@@ -292,6 +292,26 @@ def _application(application: GrantApplication) -> dict:
             }
             for r in application.revocations.all()
         ],
+        "zweckbindung": {"von": _plain(application.commitment_from), "bis": _plain(application.commitment_until)},
+        "vor_ort_kontrollen": [
+            {
+                "kontrolliert_am": _plain(i.inspected_on),
+                "befund": i.get_finding_display(),
+                "feststellungen": i.notes,
+                "fotos": [d.original_name for d in i.photos.all()],
+            }
+            for i in application.inspections.all()
+        ],
+        "veraeusserungsmeldungen": [
+            {
+                "gemeldet_am": _plain(m.reported_at),
+                "veraeussert_am": _plain(m.sold_on),
+                "erwerber_oder_nutzung": m.buyer,
+                "uebernimmt_zweckbindung": m.buyer_continues,
+                "erlaeuterung": m.notes,
+            }
+            for m in application.sale_reports.all()
+        ],
         "aenderungsprotokoll": [
             {
                 "zeitpunkt": _plain(h.history_date),

@@ -32,12 +32,14 @@ from .models import (
     DeadlineExtension,
     Document,
     GrantApplication,
+    Inspection,
     InternalNote,
     Letter,
     MeasureComponent,
     OutboundEmail,
     ProofOfUse,
     Revocation,
+    SaleReport,
 )
 
 logger = logging.getLogger(__name__)
@@ -254,6 +256,10 @@ def application_anonymise(*, application_id: int) -> GrantApplication:
     ProofOfUse.objects.filter(application=application).update(report=REDACTED, decision_comment="")
     # Revocation cases: the facts, the owner's answer and the reasons go; reason, dates and amounts stay.
     Revocation.objects.filter(application=application).update(facts=REDACTED, answer="", decision_comment="")
+    # The commitment period: what inspections found and the owner's reports of a sale (buyers are people too) go;
+    # the days and findings stay.
+    Inspection.objects.filter(application=application).exclude(notes="").update(notes=REDACTED)
+    SaleReport.objects.filter(application=application).update(buyer=REDACTED, notes="")
     applicant = application.applicant
     names = tuple(n for n in (applicant.name, applicant.organisation) if n)
     for log in StateLog.objects.for_(application).exclude(description__isnull=True).exclude(description=""):

@@ -8,7 +8,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from applicants.models import User
 from budgets.models import Allocation, LedgerEntry
-from grants.models import GrantApplication, Invoice, PartialPayment
+from grants.models import GrantApplication, Inspection, Invoice, PartialPayment
 from tests.second_factor import current_code
 
 pytestmark = pytest.mark.django_db
@@ -40,9 +40,13 @@ def test_the_demo_data_has_every_state_and_a_login_per_role(capsys):
     # The life after approval: a partial payment on a certified invoice, and a change request waiting for its check.
     assert PartialPayment.objects.count() == 1 and Invoice.objects.filter(certified_at__isnull=False).count() == 1
     assert GrantApplication.objects.filter(open_change__isnull=False).count() == 1
+    # And in the commitment period: every paid case has its end, one was inspected, one is in its hearing.
+    assert not GrantApplication.objects.filter(paid_at__isnull=False, commitment_until__isnull=True).exists()
+    assert Inspection.objects.count() == 1
+    assert GrantApplication.objects.filter(open_revocation__isnull=False).count() == 1
 
     call_command("load_demo_data", force=True)  # a second run changes nothing
-    assert GrantApplication.objects.count() == 9
+    assert GrantApplication.objects.count() == 10
     # The demo's allocations are in exact thirds and fifths, and its ledger's kept totals reconcile.
     facade = Allocation.objects.filter(programme__code="FP").first()
     assert facade is not None and [str(f) for f in facade.shares.values()] == ["1/3", "1/3", "1/3", "0"]

@@ -320,6 +320,8 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         "workspace:import_template": [""],
         "workspace:consultations": ["", "?q=Berta Nordmann"],
         "workspace:letter_templates": [""],
+        # Nordheim's paid case is in its commitment period: never on Musterstadt's list.
+        "workspace:commitment": ["", "?status=all", f"?programme={b.programme.pk}", "?q=NH-20", "?q=Berta Nordmann"],
         "workspace:audit": [
             "",
             f"?antrag={b.approved.pk}",
@@ -346,6 +348,7 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         "workspace:personal_data": b.approved.pk,
         "workspace:revocation_new": b.approved.pk,
         "workspace:revocation_decision": b.approved.pk,
+        "workspace:inspection_new": b.applications["paid"].pk,
     }
     if name in details:
         url = reverse(name, args=[details[name]])

@@ -14,12 +14,16 @@ from grants.models import (
     DeadlineExtension,
     Document,
     GrantApplication,
+    Inspection,
     Invoice,
     Letter,
     MeasureComponent,
     PartialPayment,
     Programme,
     ProofOfUse,
+    Repayment,
+    Revocation,
+    SaleReport,
 )
 
 from ..factories import ProgrammeFactory
@@ -61,6 +65,27 @@ def after_approval(applications, people) -> None:
     )
     ProofOfUse.documents.through.objects.bulk_create(
         ProofOfUse.documents.through(proofofuse=proof, document=f) for proof, f in zip(proofs, files, strict=True)
+    )
+    # The life after payment: a revocation case with a repayment, an inspection with a photo, a sale report.
+    revocations = Revocation.objects.bulk_create(
+        Revocation(application=a, reason="sale", facts="Verkauf", intended_amount=Decimal("5.00"),
+                   opened_by=people.caseworker, hearing_deadline=today, outcome="revoked", principal=Decimal("5.00"),
+                   decided_by=people.approver, decided_at=timezone.now())
+        for a in applications
+    )  # fmt: skip
+    Repayment.objects.bulk_create(
+        Repayment(revocation=r, application=r.application, received_on=today, amount=Decimal("5.00"),
+                  principal_part=Decimal("5.00"), interest_part=Decimal("0.00"), booked_by=people.finance)
+        for r in revocations
+    )  # fmt: skip
+    inspections = Inspection.objects.bulk_create(
+        Inspection(application=a, inspected_on=today, finding="ok", recorded_by=people.caseworker) for a in applications
+    )
+    Inspection.photos.through.objects.bulk_create(
+        Inspection.photos.through(inspection=i, document=f) for i, f in zip(inspections, files, strict=True)
+    )
+    SaleReport.objects.bulk_create(
+        SaleReport(application=a, sold_on=today, buyer="Becker", reported_by=people.owner) for a in applications
     )
 
 
@@ -130,9 +155,9 @@ def make_rows(n, *, programme, people):
 # What each list adds on top is noted per line.
 LISTS = [
     # components, their cost items, extensions, change requests, invoices, partial payments, proofs of use and the
-    # proofs' documents, prefetched
-    ("caseworker", "/api/applications/", 5 + 8, "applications"),
-    ("owner", "/api/applications/", 4 + 8, "applications"),
+    # proofs' documents, revocation cases and their repayments, inspections and their photos, sale reports, prefetched
+    ("caseworker", "/api/applications/", 5 + 13, "applications"),
+    ("owner", "/api/applications/", 4 + 13, "applications"),
     # component rules and funding area, prefetched
     ("caseworker", "/api/programmes/", 5 + 2, "programmes"),
     # balances are annotated on the rows

@@ -392,3 +392,21 @@ def test_the_caseworkers_are_reminded_once_in_each_year_of_the_period_and_at_its
 
 def test_the_reminder_task_is_on_the_beat_schedule(settings):
     assert settings.CELERY_BEAT_SCHEDULE["commitment-reminders"]["task"] == "grants.tasks.send_commitment_reminders"
+
+
+def test_inspections_and_sale_reports_are_in_the_art_15_export_and_go_with_the_anonymisation(case, people):
+    from grants.personal_data import personal_data
+    from grants.privacy import application_anonymise
+
+    application = case("documented")
+    inspect(application, people, photos=[png("giebel.png")], notes="Giebel frisch gestrichen.")
+    report(application, people, buyer="Erika Nachbarin", notes="Verkauf an die Nachbarin")
+    (exported,) = [a for a in personal_data(applicant=people.alice)["antraege"] if a["id"] == application.pk]
+    assert exported["zweckbindung"]["bis"] == str(application.commitment_until)
+    assert exported["vor_ort_kontrollen"][0]["fotos"] == ["giebel.png"]
+    assert exported["veraeusserungsmeldungen"][0]["erwerber_oder_nutzung"] == "Erika Nachbarin"
+    application_anonymise(application_id=application.pk)
+    inspection, sale = Inspection.objects.get(), SaleReport.objects.get()
+    assert inspection.notes == "[anonymisiert]" and inspection.finding == Finding.OK
+    assert (sale.buyer, sale.notes) == ("[anonymisiert]", "") and sale.sold_on == TODAY
+    assert all(photo.removed_at for photo in inspection.photos.all())

@@ -449,9 +449,10 @@ def test_the_application_list_of_the_api_costs_the_same_queries_however_many_ver
         new_version(programme, people.caseworker, funding_rate_percent=D(40 - n))
     assert GrantApplication.objects.values("guideline_version").distinct().count() == versions
     client = api(people.caseworker)
-    with django_assert_num_queries(5 + 7):
+    with django_assert_num_queries(5 + 10):
         # token with user, roles, municipalities, count, the page with programme, version, applicant and
         # property joined, then the measures, their cost items, the deadline extensions, the change requests,
-        # the invoices, the partial payments and the proofs of use (prefetched)
+        # the invoices, the partial payments, the proofs of use, the revocation cases, the inspections and the
+        # sale reports (prefetched)
         response = client.get("/api/applications/")
     assert {row["guideline_version"]["number"] for row in response.json()["results"]} == set(range(1, versions + 1))
