@@ -75,7 +75,7 @@ STEPS = [
     ("approved", "caseworker", ["certify_invoices", "open_revocation", "withdraw"]),
     ("approved", "approver", []),
     ("approved", "finance", []),  # nothing to pay before the invoices are certified
-    ("paid", "caseworker", ["document", "open_revocation"]),
+    ("paid", "caseworker", ["document", "open_revocation", "record_inspection"]),
     ("paid", "finance", []),
     ("paid", "auditor", []),
 ]
