@@ -231,3 +231,34 @@ def test_an_owner_submits_the_proof_of_use_on_a_phone(login, people, case):
     expect(proof.get_by_role("cell", name="rechnung.pdf")).to_be_visible()
     assert_accessible(page)  # the case page with the proof waiting for its check
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_an_owner_reports_a_sale_and_answers_the_hearing_on_a_phone(login, people, case):
+    from django.utils import timezone
+
+    from grants import commitment
+
+    application = case("documented")
+    page = login(people.owner, next=f"/meine-antraege/{application.pk}/")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.get_by_text("Zweckbindungsfrist", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Veräußerung oder Umnutzung melden").click()
+    assert_accessible(page)
+    page.get_by_role("button", name="Meldung absenden").click()  # nothing filled in: the error summary
+    assert page.locator("#fehler").evaluate("element => element === document.activeElement")
+    assert_accessible(page)
+    page.get_by_label("veräußert oder umgenutzt am").fill(f"{timezone.localdate():%Y-%m-%d}")
+    page.get_by_label("Erwerber/in oder neue Nutzung").fill("Familie Becker")
+    page.get_by_role("button", name="Meldung absenden").click()
+    expect(page.get_by_text("Ihre Meldung ist eingegangen")).to_be_visible()
+    assert_accessible(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    commitment.inspection_record(
+        application_id=application.pk, by=people.caseworker, inspected_on=timezone.localdate(), finding="sale",
+        notes="Verkauf laut Grundbuch.",
+    )  # fmt: skip
+    page.reload()
+    page.get_by_role("link", name="Zur Anhörung äußern").click()
+    assert_accessible(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -91,3 +91,54 @@ def test_a_caseworker_certifies_the_invoices_and_finance_pays(login, people, cas
     assert_accessible(page)
     application.refresh_from_db()
     assert application.state == "paid" and str(application.paid_amount) == "7200.00"
+
+
+def test_a_caseworker_records_an_inspection_that_opens_the_hearing_and_the_approver_decides(login, people, case):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    application = case("documented")
+    page = login(people.caseworker)
+    page.get_by_role("link", name="Zweckbindung", exact=True).click()
+    expect(page.get_by_role("heading", name="Zweckbindung", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=application.file_number)).to_be_visible()
+    assert_accessible(page)  # the list with its filters
+    page.get_by_role("link", name=application.file_number).click()
+    page.get_by_role("link", name="Vor-Ort-Kontrolle erfassen").click()
+    assert_accessible(page)  # the inspection form
+    page.get_by_label("geförderter Zustand nicht erhalten").check()
+    page.get_by_role("button", name="Kontrolle erfassen").click()  # a finding without notes: the error summary
+    assert_accessible(page)
+    page.get_by_label("Feststellungen").fill("Die Holzfenster sind durch Kunststofffenster ersetzt.")
+    page.get_by_role("button", name="Kontrolle erfassen").click()
+    expect(page.get_by_text("Die Vor-Ort-Kontrolle ist erfasst.")).to_be_visible()
+    expect(
+        page.get_by_role("table", name="Vor-Ort-Kontrollen").get_by_role(
+            "cell", name="Die Holzfenster sind durch Kunststofffenster ersetzt."
+        )
+    ).to_be_visible()
+    assert_accessible(page)  # the case page with the commitment period and the revocation case
+
+    application.refresh_from_db()
+    application.open_revocation.__class__.objects.filter(pk=application.open_revocation_id).update(
+        hearing_deadline=timezone.localdate() - timedelta(days=1)
+    )
+    page = login(people.approver, next=f"/arbeitsplatz/antraege/{application.pk}/widerruf/entscheidung/")
+    expect(page.get_by_role("heading", name="Über den Widerruf entscheiden")).to_be_visible()
+    assert_accessible(page)  # the decision form with the hearing
+
+
+def test_the_revocation_form_starts_from_the_owners_report_of_a_sale(login, people, case):
+    from django.utils import timezone
+
+    from grants import commitment
+
+    application = case("documented")
+    commitment.sale_report(
+        application_id=application.pk, by=people.owner, sold_on=timezone.localdate(), buyer="Familie Becker"
+    )
+    page = login(people.caseworker, next=f"/arbeitsplatz/antraege/{application.pk}/widerruf/")
+    expect(page.get_by_role("heading", name="Widerrufsverfahren eröffnen")).to_be_visible()
+    expect(page.get_by_label("Sachverhalt")).to_contain_text("Familie Becker")
+    assert_accessible(page)
