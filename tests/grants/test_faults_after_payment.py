@@ -19,6 +19,7 @@ from django_fsm_log.models import StateLog
 from PIL import Image
 
 from budgets.models import LedgerEntry
+from core.errors import DomainError
 from grants import commitment, revocations
 from grants.models import Document, GrantApplication, Inspection, Letter, Repayment, Revocation, SaleReport
 
@@ -159,3 +160,65 @@ def test_a_fault_inside_a_step_after_payment_leaves_nothing_behind_and_the_retry
     new_entries = LedgerEntry.objects.exclude(pk__in=[pk for pk, _, _ in before["ledger"]])
     assert new_entries.count() == bookings
     assert Letter.objects.count() == len(before["letters"]) + (1 if letter else 0)
+
+
+def _race(*calls) -> list[str]:
+    """Run the calls at once in threads of their own (their own connections); what each ended with."""
+    import threading
+
+    from django.db import connection
+
+    start = threading.Barrier(len(calls), timeout=60)
+    outcomes: list[str] = []
+
+    def run(call):
+        try:
+            start.wait()
+            call()
+            outcomes.append("done")
+        except DomainError as refused:
+            outcomes.append(str(refused.status))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(outcomes)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_repayments_of_the_whole_sum_at_once_book_once_per_share(case, people, allocation):
+    application = case("paid")
+    for before_step in (_open, _answer, _decide):
+        before_step(application, people)
+
+    def pay():
+        revocations.repayment_book(
+            application_id=application.pk, by=people.finance, received_on=TODAY, amount=Decimal("2000.00")
+        )
+
+    assert _race(pay, pay) == ["409", "done"]  # the second is more than is owed once the first is booked
+    (reclaim,) = LedgerEntry.objects.filter(application=application, kind="reclaim")
+    assert reclaim.amount == Decimal("2000.00") and Repayment.objects.count() == 1
+    application.refresh_from_db()
+    assert application.reclaim_outstanding == Decimal("0.00")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_findings_at_once_open_one_revocation_case(case, people):
+    application = case("paid")
+
+    def find():
+        commitment.inspection_record(
+            application_id=application.pk, by=people.caseworker, inspected_on=TODAY, finding="defect",
+            notes="Fenster ersetzt.",
+        )  # fmt: skip
+
+    assert _race(find, find) == ["done", "done"]  # both inspections are recorded, one after the other
+    assert Inspection.objects.count() == 2 and Revocation.objects.count() == 1
+    assert Inspection.objects.filter(revocation__isnull=False).count() == 1
