@@ -26,6 +26,11 @@ urlpatterns = [
     path("antraege/<int:pk>/auskunft/", grant_views.application_personal_data, name="personal_data"),
     path("antraege/<int:pk>/bescheide/<int:letter_id>/versand/", grant_views.notice_sending, name="notice_sending"),
     path("antraege/<int:pk>/bescheide/<int:letter_id>/verzicht/", grant_views.notice_waiver, name="notice_waiver"),
+    path(
+        "antraege/<int:pk>/bescheide/<int:letter_id>/belehrung/",
+        grant_views.notice_remedy_defect,
+        name="notice_remedy_defect",
+    ),
     path("antraege/<int:pk>/bescheide/<int:letter_id>/rechtsbehelf/", grant_views.appeal_new, name="appeal_new"),
     path(
         "antraege/<int:pk>/rechtsbehelfe/<int:appeal_id>/entscheidung/",

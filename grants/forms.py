@@ -288,6 +288,15 @@ class WaiverForm(forms.Form):
     received_on = DayField(label=_("Verzicht eingegangen am"))
 
 
+class RemedyDefectForm(forms.Form):
+    defect = TextFormField(
+        label=_("Was an der Rechtsbehelfsbelehrung unrichtig ist"),
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Etwa eine falsche Frist, Stelle oder Form; dann gilt die Jahresfrist (§ 58 Abs. 2 VwGO)."),
+    )
+
+
 class AppealForm(forms.Form):
     kind = forms.ChoiceField(label=_("Art"), choices=Appeal.Kind.choices)
     court = forms.CharField(label=_("Gericht (bei einer Klage)"), max_length=200, required=False)

@@ -1323,6 +1323,8 @@ class Notice(models.Model):
 
     letter = models.OneToOneField(Letter, verbose_name=_("Schreiben"), on_delete=models.PROTECT, related_name="notice")
     remedy_notice = models.BooleanField(_("mit Rechtsbehelfsbelehrung"), default=True)
+    # A remedy notice found wrong after the sending (§ 58 (2) VwGO): what is wrong with it; the year applies then.
+    remedy_defect = models.TextField(_("Mangel der Rechtsbehelfsbelehrung"), max_length=2000, blank=True)
     sent_via = models.CharField(_("versandt per"), max_length=10, choices=Via.choices, blank=True)
     sent_on = models.DateField(_("versandt am"), null=True, blank=True)
     sent_recorded_by = models.ForeignKey(

@@ -35,6 +35,7 @@ from core.errors import Code, DomainError
 from core.money import format_amount
 from core.tasks import enqueue_on_commit
 
+from . import finality
 from .calculator import BuildingCategory
 from .einvoices import einvoice_as_dict, einvoice_in_pdf, read_einvoice_xml
 from .models import (
@@ -61,7 +62,7 @@ from .models import (
     ProofOfUse,
     frozen_message,
 )
-from .notices import mark_sent, notice_refresh
+from .notices import mark_sent, notice_refresh, state_of
 from .rules import decide, is_owner, upload_kinds
 from .selectors import checklist_problems, completeness_checklist, find_consultation, funding_area_check
 from .steps import STEPS, TRANSITION_STEPS, possible_in_state, take, unmet_conditions
@@ -1734,6 +1735,36 @@ def notice_record_waiver(*, application_id: int, letter_id: int, by: User, recei
     """Staff record a waiver of appeal (Rechtsbehelfsverzicht) with the day it was received: final that day."""
     notice = _notice_for(application_id, letter_id, by, "record_waiver")
     return _waive(notice, on=received_on, by=by)
+
+
+@transaction.atomic
+def notice_record_remedy_defect(*, application_id: int, letter_id: int, by: User, defect: str) -> Notice:
+    """Staff record that the notice's legal remedy notice is wrong: the deadline is a year (§ 58 (2) VwGO).
+
+    A wrong remedy notice counts as a missing one, also once the month has run: finality moves to the end of the year
+    after notification. A new notice with a correct remedy notice is the way to a month again.
+    """
+    notice = _notice_for(application_id, letter_id, by, "record_remedy_defect")
+    defect = (defect or "").strip()
+    if not defect:
+        raise DomainError(
+            _("Bitte beschreiben Sie, was an der Rechtsbehelfsbelehrung unrichtig ist."), code=Code.INVALID
+        )
+    if len(defect) > COMMENT_MAX_LENGTH:
+        raise DomainError(
+            _("Die Beschreibung ist zu lang (höchstens %(max)s Zeichen).") % {"max": COMMENT_MAX_LENGTH},
+            code=Code.INVALID,
+        )
+    if not notice.remedy_notice:
+        raise DomainError(
+            _("Für diesen Bescheid gilt schon die Jahresfrist: %(why)s")
+            % {"why": notice.remedy_defect or _("Er hat keine Rechtsbehelfsbelehrung.")}
+        )
+    notice.remedy_notice, notice.remedy_defect = False, defect
+    if notice.notified_on is not None:
+        state = state_of(notice)
+        notice.appeal_deadline = finality.appeal_deadline(notice.notified_on, state, remedy_notice=False)
+    return notice_refresh(notice)
 
 
 @transaction.atomic

@@ -538,6 +538,11 @@ _STEPS = (
     # Finality of notices (grants.finality): the posting date, a waiver, an objection or lawsuit and its decision.
     Step("record_sending", staff=frozenset({Role.CASEWORKER}), label=_("Versand erfassen")),
     Step("record_waiver", staff=frozenset({Role.CASEWORKER}), label=_("Rechtsbehelfsverzicht erfassen")),
+    Step(
+        "record_remedy_defect",
+        staff=frozenset({Role.CASEWORKER}),
+        label=_("Rechtsbehelfsbelehrung als unrichtig erfassen"),
+    ),
     Step("record_appeal", staff=frozenset({Role.CASEWORKER}), label=_("Widerspruch oder Klage erfassen")),
     Step("decide_appeal", staff=frozenset({Role.CASEWORKER}), label=_("Entscheidung über den Rechtsbehelf erfassen")),
     # The owner's waiver of appeal in the portal, confirmed; and the first download of a notice there.

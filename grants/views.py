@@ -37,6 +37,7 @@ from .forms import (
     LinkConsultationForm,
     NoteForm,
     RebaseForm,
+    RemedyDefectForm,
     RepaymentForm,
     RevocationDecisionForm,
     RevocationOpenForm,
@@ -101,6 +102,7 @@ def notice_rows(user, application: GrantApplication) -> list[dict]:
                 "appeals": appeals,
                 "may_send": may["record_sending"] and notice.sent_on is None,
                 "may_waive": may["record_waiver"] and open_to_appeal and notice.standing != "final",
+                "may_mark_defect": may["record_remedy_defect"] and notice.remedy_notice,
                 "may_appeal": may["record_appeal"] and open_to_appeal,
                 "may_decide": may["decide_appeal"] and pending is not None,
                 "pending": pending,
@@ -109,7 +111,9 @@ def notice_rows(user, application: GrantApplication) -> list[dict]:
     return rows
 
 
-NOTICE_ACTIONS = ("record_sending", "record_waiver", "record_appeal", "decide_appeal", "waive_appeal")
+NOTICE_ACTIONS = (
+    "record_sending", "record_waiver", "record_remedy_defect", "record_appeal", "decide_appeal", "waive_appeal",
+)  # fmt: skip
 
 
 @login_required
@@ -244,6 +248,7 @@ def _detail_context(request, application: GrantApplication, **extra) -> dict:
         "notices": notice_rows(request.user, application),
         "sending_form": SendingForm(initial={"sent_on": timezone.localdate()}),
         "waiver_form": WaiverForm(),
+        "remedy_defect_form": RemedyDefectForm(),
         "appeal_form": AppealForm(
             initial={
                 "kind": Appeal.Kind.OBJECTION
@@ -547,6 +552,20 @@ def notice_waiver(request, pk: int, letter_id: int):
             application_id=application.pk, letter_id=letter_id, by=request.user, received_on=data["received_on"]
         ),
         _("Der Rechtsbehelfsverzicht ist erfasst."),
+    )
+
+
+@workspace_view
+@require_POST
+def notice_remedy_defect(request, pk: int, letter_id: int):
+    return _notice_write(
+        request,
+        pk,
+        RemedyDefectForm,
+        lambda application, data: services.notice_record_remedy_defect(
+            application_id=application.pk, letter_id=letter_id, by=request.user, defect=data["defect"]
+        ),
+        _("Erfasst: Die Rechtsbehelfsbelehrung ist unrichtig; es gilt die Jahresfrist."),
     )
 
 

@@ -361,9 +361,15 @@ def probes_for(route: Route, b) -> list[Probe] | None:
             Probe("post", reverse(name, args=[b.approved.pk, action]), "not_found", {"comment": "Gesehen"})
             for action in services.TRANSITIONS
         ]
-    if name in ("workspace:notice_sending", "workspace:notice_waiver", "workspace:appeal_new"):
+    if name in (
+        "workspace:notice_sending",
+        "workspace:notice_waiver",
+        "workspace:appeal_new",
+        "workspace:notice_remedy_defect",
+    ):
         url = reverse(name, args=[b.approved.pk, b.notice_letter.pk])
-        data = {"sent_on": "01.01.2025", "received_on": "01.01.2025", "kind": "objection", "grounds": "Fremd"}
+        data = {"sent_on": "01.01.2025", "received_on": "01.01.2025", "kind": "objection", "grounds": "Fremd",
+                "defect": "Fremd"}  # fmt: skip
         return [Probe("post", url, "not_found", data)]
     if name == "workspace:appeal_decision":
         url = reverse(name, args=[b.approved.pk, b.appeal.pk])

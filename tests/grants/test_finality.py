@@ -558,3 +558,52 @@ def test_a_fault_while_recording_the_email_sending_sends_no_email_and_records_no
     assert not [m for m in mail.outbox if "Zuwendungsbescheid" in m.subject or "bewilligt" in m.subject.lower()]
     assert GrantApplication.objects.get(pk=application.pk).state == "approved"
     assert Letter.objects.filter(pk=notice.letter_id).exists()
+
+
+def test_a_wrong_remedy_notice_recorded_later_gives_the_year_and_moves_finality(approved, people):
+    notice = approval_notice(approved)
+    assert (notice.appeal_deadline, notice.final_on) == (date(2025, 5, 22), date(2025, 5, 23))
+    record = services.notice_record_remedy_defect
+    with pytest.raises(DomainError) as refused:
+        record(application_id=approved.pk, letter_id=notice.letter_id, by=people.approver, defect="Frist falsch")
+    assert refused.value.status == 403
+    with pytest.raises(DomainError) as refused:
+        record(application_id=approved.pk, letter_id=notice.letter_id, by=people.caseworker, defect="  ")
+    assert refused.value.status == 400
+    # Found in June, after the month had run: a wrong remedy notice counts as none (§ 58 (2) VwGO).
+    with at(date(2025, 6, 10)):
+        record(
+            application_id=approved.pk, letter_id=notice.letter_id, by=people.caseworker,
+            defect="Als Frist sind zwei Wochen statt eines Monats genannt.",
+        )  # fmt: skip
+    notice.refresh_from_db()
+    # Notified Tue 22 Apr 2025: a year to Wed 22 Apr 2026; final on Thu 23 Apr 2026.
+    assert (notice.remedy_notice, notice.appeal_deadline, notice.final_on) == (
+        False,
+        date(2026, 4, 22),
+        date(2026, 4, 23),
+    )
+    with at(date(2025, 6, 10)):
+        assert notice.standing == Standing.OPEN
+    with pytest.raises(DomainError) as refused:
+        record(application_id=approved.pk, letter_id=notice.letter_id, by=people.caseworker, defect="Noch einmal")
+    assert refused.value.status == 409 and "Jahresfrist" in str(refused.value)
+
+
+def test_the_workspace_records_a_wrong_remedy_notice(approved, people):
+    notice = approval_notice(approved)
+    client = Client()
+    client.force_login(people.caseworker)
+    page = reverse("workspace:application", args=[approved.pk])
+    assert "Rechtsbehelfsbelehrung als unrichtig erfassen" in client.get(page).content.decode()
+    url = reverse("workspace:notice_remedy_defect", args=[approved.pk, notice.letter_id])
+    assert client.post(url, {"defect": ""}).status_code == 400
+    done = client.post(url, {"defect": "Falsche Widerspruchsbehörde genannt."})
+    assert done.status_code == 302
+    shown = client.get(page).content.decode()
+    assert (
+        "Falsche Widerspruchsbehörde genannt." in shown and "Rechtsbehelfsbelehrung als unrichtig erfassen" not in shown
+    )
+    other = Client()
+    other.force_login(people.finance)
+    assert other.post(url, {"defect": "x"}).status_code == 403
