@@ -7,6 +7,8 @@ from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from localflavor.generic.models import IBANField
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
 
 from core.history import History
 
@@ -77,6 +79,35 @@ class Address(models.Model):
         return f"{self.street} {self.house_number}, {self.postcode} {self.city}"
 
 
+def iban_of_a_known_bank(value: str) -> None:
+    """An IBAN whose check digits and length are right (schwifty) and, for a German one, whose bank code exists.
+
+    The Bundesbank's register of bank codes ships with schwifty; a German IBAN with an unknown code is a typo.
+    """
+    from django.core.exceptions import ValidationError
+
+    if not value:
+        return
+    try:
+        iban = IBAN(value)
+    except SchwiftyException:
+        raise ValidationError(_("Bitte prüfen Sie die IBAN; sie ist so nicht gültig."), code="invalid") from None
+    if iban.country_code == "DE" and iban.bank is None:
+        raise ValidationError(
+            _("Zu dieser IBAN ist keine Bank bekannt (Bankleitzahl %(code)s); bitte prüfen Sie sie.")
+            % {"code": iban.bank_code},
+            code="unknown_bank",
+        )
+
+
+def masked_iban(value: str) -> str:
+    """The IBAN with only its last four characters, as letters, e-mails and most pages show it."""
+    value = (value or "").replace(" ", "")
+    if len(value) < 8:
+        return "" if not value else "•••• " + value[-4:]
+    return f"{value[:2]}•• •••• •••• •••• •• {value[-4:]}"
+
+
 class Applicant(Address):
     """Antragsteller/in: a person or organisation applying for a grant."""
 
@@ -105,7 +136,7 @@ class Applicant(Address):
     organisation = models.CharField(_("Organisation"), max_length=200, blank=True)
     email = models.EmailField(_("E-Mail"), blank=True)
     phone = models.CharField(_("Telefon"), max_length=50, blank=True)
-    iban = IBANField(_("IBAN"), blank=True)
+    iban = IBANField(_("IBAN"), blank=True, validators=[iban_of_a_known_bank])
     may_deduct_input_vat = models.BooleanField(
         _("vorsteuerabzugsberechtigt"),
         default=False,
@@ -126,6 +157,21 @@ class Applicant(Address):
 
     def __str__(self) -> str:
         return self.organisation or self.name
+
+    @property
+    def iban_masked(self) -> str:
+        return masked_iban(self.iban)
+
+    @cached_property
+    def bank(self) -> dict:
+        """The bank of the IBAN from schwifty's register: name and BIC, empty where unknown."""
+        try:
+            iban = IBAN(self.iban) if self.iban else None
+        except SchwiftyException:
+            iban = None
+        if iban is None or iban.bank is None:
+            return {}
+        return {"name": iban.bank_name or "", "bic": str(iban.bic) if iban.bic else ""}
 
 
 class Property(Address):

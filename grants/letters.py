@@ -206,6 +206,8 @@ WORDING_FIELDS = {
 }  # fmt: skip
 # Terms a wording written before guideline versions reads as programme.*: they come from the case's version.
 TERMS_AS_PROGRAMME = {"funding_rate_percent", "property_cap", "commitment_years"}
+# Fields a letter shows only in part: an IBAN with its last four characters (a letter goes by post, is forwarded).
+MASKED = {("applicant", "iban"): "iban_masked"}
 
 
 def _wording_context(context: dict) -> dict:
@@ -213,7 +215,8 @@ def _wording_context(context: dict) -> dict:
     for key, fields in WORDING_FIELDS.items():
         plain[key] = {
             field: getattr(
-                context["guideline"] if key == "programme" and field in TERMS_AS_PROGRAMME else context[key], field
+                context["guideline"] if key == "programme" and field in TERMS_AS_PROGRAMME else context[key],
+                MASKED.get((key, field), field),
             )
             for field in fields
         }

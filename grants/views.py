@@ -234,6 +234,8 @@ def _detail_context(request, application: GrantApplication, **extra) -> dict:
         "may_decide_revocation": "decide_revocation" in steps.allowed,
         "may_book_repayment": "book_repayment" in steps.allowed,
         "may_record_inspection": "record_inspection" in steps.allowed,
+        # The full IBAN for those who pay and check the payment; a masked one for everyone else (approver, auditor).
+        "full_iban": any(request.user.has_role(role) for role in (Role.FINANCE, Role.CASEWORKER)),
         "commitment_year": commitment.year_of_period(application, timezone.localdate()),
         "reclaim": revocations.reclaim_summary(application),
         "repayment_form": RepaymentForm(initial={"received_on": timezone.localdate()}),
