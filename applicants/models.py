@@ -10,6 +10,7 @@ from localflavor.generic.models import IBANField
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
+from core.banking import iban_of_a_known_bank, masked_iban
 from core.history import History
 
 
@@ -50,6 +51,11 @@ class User(AbstractUser):
     def roles(self) -> frozenset[str]:
         return frozenset(self.groups.values_list("name", flat=True))
 
+    @property
+    def sees_payment_runs(self) -> bool:
+        """Finance and auditors (payments.services.may_read_runs), for the workspace's navigation."""
+        return self.has_role(Role.FINANCE) or self.has_role(Role.AUDITOR)
+
     def has_role(self, role: str) -> bool:
         return self.is_active and role in self.roles
 
@@ -77,35 +83,6 @@ class Address(models.Model):
     @property
     def address(self) -> str:
         return f"{self.street} {self.house_number}, {self.postcode} {self.city}"
-
-
-def iban_of_a_known_bank(value: str) -> None:
-    """An IBAN whose check digits and length are right (schwifty) and, for a German one, whose bank code exists.
-
-    The Bundesbank's register of bank codes ships with schwifty; a German IBAN with an unknown code is a typo.
-    """
-    from django.core.exceptions import ValidationError
-
-    if not value:
-        return
-    try:
-        iban = IBAN(value)
-    except SchwiftyException:
-        raise ValidationError(_("Bitte prüfen Sie die IBAN; sie ist so nicht gültig."), code="invalid") from None
-    if iban.country_code == "DE" and iban.bank is None:
-        raise ValidationError(
-            _("Zu dieser IBAN ist keine Bank bekannt (Bankleitzahl %(code)s); bitte prüfen Sie sie.")
-            % {"code": iban.bank_code},
-            code="unknown_bank",
-        )
-
-
-def masked_iban(value: str) -> str:
-    """The IBAN with only its last four characters, as letters, e-mails and most pages show it."""
-    value = (value or "").replace(" ", "")
-    if len(value) < 8:
-        return "" if not value else "•••• " + value[-4:]
-    return f"{value[:2]}•• •••• •••• •••• •• {value[-4:]}"
 
 
 class Applicant(Address):

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "grants",
     "budgets",
     "reports",
+    "payments",
     "portal",
 ]
 

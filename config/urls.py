@@ -10,6 +10,7 @@ from budgets.api import AllocationViewSet, LedgerEntryViewSet
 from core.api import ID
 from grants import views as grant_views
 from grants.api import ApplicationViewSet, DocumentViewSet, HistoryViewSet, LetterViewSet, ProgrammeViewSet
+from payments.api import PaymentRunViewSet
 from portal import views as portal_views
 from reports.api import StatementViewSet
 
@@ -19,6 +20,7 @@ router.register("programmes", ProgrammeViewSet, basename="programme")
 router.register("allocations", AllocationViewSet, basename="allocation")
 router.register("ledger", LedgerEntryViewSet, basename="ledger-entry")
 router.register("statements", StatementViewSet, basename="statement")
+router.register("payment-runs", PaymentRunViewSet, basename="payment-run")
 router.register("applicants", ApplicantViewSet, basename="applicant")
 router.register("properties", PropertyViewSet, basename="property")
 router.register("applications", ApplicationViewSet, basename="application")

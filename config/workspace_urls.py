@@ -5,6 +5,7 @@ from django.urls import path
 from applicants import views as applicant_views
 from grants import letter_views, previews
 from grants import views as grant_views
+from payments import views as payment_views
 from reports import views as budget_views
 
 app_name = "workspace"
@@ -42,6 +43,18 @@ urlpatterns = [
     path("antraege/<int:pk>/widerruf/rueckzahlung/", grant_views.repayment_new, name="repayment_new"),
     path("antraege/<int:pk>/kontrolle/", grant_views.inspection_new, name="inspection_new"),
     path("zweckbindung/", grant_views.commitment_list, name="commitment"),
+    path("zahlungslaeufe/", payment_views.run_list, name="payment_runs"),
+    path("zahlungslaeufe/<int:pk>/", payment_views.run_detail, name="payment_run"),
+    path("zahlungslaeufe/<int:pk>/anordnen/", payment_views.run_order, name="payment_run_order"),
+    path("zahlungslaeufe/<int:pk>/ausgefuehrt/", payment_views.run_executed, name="payment_run_executed"),
+    path(
+        "zahlungslaeufe/<int:pk>/ueberweisungen/<int:item_id>/zurueck/",
+        payment_views.item_returned,
+        name="payment_item_returned",
+    ),
+    path("zahlungslaeufe/<int:pk>/sepa.xml", payment_views.run_file, {"kind": "xml"}, name="payment_run_xml"),
+    path("zahlungslaeufe/<int:pk>/tabelle.xlsx", payment_views.run_file, {"kind": "xlsx"}, name="payment_run_xlsx"),
+    path("zahlungslaeufe/<int:pk>/anordnung.pdf", payment_views.run_file, {"kind": "pdf"}, name="payment_run_pdf"),
     path("dokumente/<int:pk>/", grant_views.document_file, name="document"),
     path("dokumente/<int:pk>/vorschau.png", previews.document_preview, name="document_preview"),
     path("haushalt/", budget_views.budget_overview, name="budgets"),

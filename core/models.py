@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .banking import iban_of_a_known_bank
 from .history import History
 
 
@@ -57,6 +58,17 @@ class Municipality(models.Model):
             "Gegen die Bescheide ist Widerspruch statthaft; sonst unmittelbar Klage (z. B. Nordrhein-Westfalen, "
             "§ 110 JustG NRW)."
         ),
+    )
+    # The account payments leave from (the SEPA file's debtor, payments.sepa) and the file's version.
+    debtor_name = models.CharField(_("Kontoinhaber (Zahlungen)"), max_length=70, blank=True)
+    debtor_iban = models.CharField(_("IBAN (Zahlungen)"), max_length=34, blank=True, validators=[iban_of_a_known_bank])
+    debtor_bic = models.CharField(_("BIC (Zahlungen)"), max_length=11, blank=True)
+    sepa_schema = models.CharField(
+        _("SEPA-Version"),
+        max_length=20,
+        choices=[("pain.001.001.09", "pain.001.001.09"), ("pain.001.001.03", "pain.001.001.03")],
+        default="pain.001.001.09",
+        help_text=_("pain.001.001.09 nehmen die deutschen Banken seit November 2023; .03 für ältere Kassensysteme."),
     )
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL,

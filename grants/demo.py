@@ -232,6 +232,8 @@ def load_demo_data(*, workbook: str | Path | None = None) -> bool:
     musterstadt = Municipality.objects.create(
         name="Musterstadt", official_name="Stadt Musterstadt – Amt für Stadtentwicklung",
         address="Rathausplatz 1\n12345 Musterstadt",
+        # The account payments leave from: the paid demo cases can go into a payment run (payments).
+        debtor_name="Stadtkasse Musterstadt", debtor_iban="DE02500105170137075030",
     )  # fmt: skip
     users = {role: _user(*row[:2], role, *row[3:], municipality=musterstadt) for row in DEMO_USERS for role in [row[2]]}
     if not User.objects.filter(username=DEMO_ADMIN[0]).exists():

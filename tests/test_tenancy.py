@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -30,6 +31,7 @@ from budgets.models import LedgerEntry
 from grants import services
 from grants.batches import letter_batch_create
 from grants.models import Document, FundingAreaStreet, GrantApplication, InternalNote, LetterTemplate
+from payments import services as payment_services
 from reports.services import statement_request
 
 from .factories import (
@@ -172,6 +174,13 @@ def _town(*, name, code, programme_name, owner_name, owner_username, street, adv
         municipality=municipality, applicant=owner, property=approved.property, held_on=timezone.localdate(),
         adviser=adviser, topics=note,
     )  # fmt: skip
+    # The paid case's payment in a run of the town's finance.
+    municipality.debtor_name, municipality.debtor_iban = f"Stadtkasse {name}", "DE02120300000000202051"
+    municipality.save()
+    value_date = timezone.localdate() + timedelta(days=1)
+    while value_date.weekday() >= 5:
+        value_date += timedelta(days=1)
+    payment_run = payment_services.run_create(by=people.finance, value_date=value_date)
     return SimpleNamespace(
         municipality=municipality,
         programme=programme,
@@ -184,6 +193,7 @@ def _town(*, name, code, programme_name, owner_name, owner_username, street, adv
         invoice=invoice,
         consultation=consultation,
         ledger_entry=LedgerEntry.objects.filter(allocation=allocation).first(),
+        payment_run=payment_run,
     )
 
 
@@ -263,6 +273,7 @@ API_OBJECTS = {
     "application-document": lambda b: {"application_pk": b.approved.pk, "pk": b.document.pk},
     "application-history": lambda b: {"application_pk": b.approved.pk},
     "application-letter": lambda b: {"application_pk": b.approved.pk, "pk": b.letter.pk},
+    "payment-run": lambda b: {"pk": b.payment_run.pk},
 }
 
 
@@ -320,6 +331,8 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         "workspace:import_template": [""],
         "workspace:consultations": ["", "?q=Berta Nordmann"],
         "workspace:letter_templates": [""],
+        # Nordheim's run is never on Musterstadt's list; a run built there gathers only Musterstadt's payments.
+        "workspace:payment_runs": [""],
         # Nordheim's paid case is in its commitment period: never on Musterstadt's list.
         "workspace:commitment": ["", "?status=all", f"?programme={b.programme.pk}", "?q=NH-20", "?q=Berta Nordmann"],
         "workspace:audit": [
@@ -349,6 +362,10 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         "workspace:revocation_new": b.approved.pk,
         "workspace:revocation_decision": b.approved.pk,
         "workspace:inspection_new": b.applications["paid"].pk,
+        "workspace:payment_run": b.payment_run.pk,
+        "workspace:payment_run_xml": b.payment_run.pk,
+        "workspace:payment_run_xlsx": b.payment_run.pk,
+        "workspace:payment_run_pdf": b.payment_run.pk,
     }
     if name in details:
         url = reverse(name, args=[details[name]])
@@ -374,6 +391,11 @@ def probes_for(route: Route, b) -> list[Probe] | None:
     if name == "workspace:appeal_decision":
         url = reverse(name, args=[b.approved.pk, b.appeal.pk])
         return [Probe("post", url, "not_found", {"outcome": "rejected", "decided_on": "01.01.2025"})]
+    if name in ("workspace:payment_run_order", "workspace:payment_run_executed"):
+        return [Probe("post", reverse(name, args=[b.payment_run.pk]), "not_found", {"executed_on": "01.01.2025"})]
+    if name == "workspace:payment_item_returned":
+        url = reverse(name, args=[b.payment_run.pk, b.payment_run.items.first().pk])
+        return [Probe("post", url, "not_found", {"returned_on": "01.01.2025", "reason": "fremd"})]
     if name == "workspace:repayment_new":
         url = reverse(name, args=[b.approved.pk])
         return [Probe("post", url, "not_found", {"received_on": "01.01.2025", "amount": "1,00"})]

@@ -28,6 +28,7 @@ from applicants.models import Applicant, Property, User
 from budgets.models import Allocation, LedgerEntry, Statement
 from grants.demo import load_demo_data
 from grants.models import Document, GrantApplication, Programme
+from payments.models import PaymentRun
 from reports.generation import statement_generate
 from reports.services import statement_request
 
@@ -76,6 +77,7 @@ def demo(db, settings):
         "applicants": Applicant,
         "properties": Property,
         "statements": Statement,
+        "payment-runs": PaymentRun,
     }
     yield {name: list(model.objects.order_by("pk").values_list("pk", flat=True)) for name, model in models.items()}
     request_started.connect(close_old_connections)
