@@ -142,3 +142,28 @@ def test_the_revocation_form_starts_from_the_owners_report_of_a_sale(login, peop
     expect(page.get_by_role("heading", name="Widerrufsverfahren eröffnen")).to_be_visible()
     expect(page.get_by_label("Sachverhalt")).to_contain_text("Familie Becker")
     assert_accessible(page)
+
+
+def test_finance_gathers_and_orders_a_payment_run(login, people, case, musterstadt):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    musterstadt.debtor_name, musterstadt.debtor_iban = "Stadtkasse Musterstadt", "DE02500105170137075030"
+    musterstadt.save()
+    application = case("paid")
+    page = login(people.finance)
+    page.get_by_role("link", name="Zahlungsläufe", exact=True).click()
+    expect(page.get_by_text("1 freigegebene Zahlung wartet auf einen Lauf.")).to_be_visible()
+    assert_accessible(page)
+    day = timezone.localdate() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    page.get_by_label("Ausführungstag").fill(f"{day:%Y-%m-%d}")
+    page.get_by_role("button", name="Zahlungslauf zusammenstellen").click()
+    expect(page.get_by_text("Der Zahlungslauf ist zusammengestellt.")).to_be_visible()
+    expect(page.get_by_role("link", name=application.file_number)).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Rechnerisch richtig – anordnen").click()
+    expect(page.get_by_text("Der Zahlungslauf ist angeordnet.")).to_be_visible()
+    assert_accessible(page)
