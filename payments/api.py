@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from budgets.api import XLSX
 from core.api import ID, NotFoundAlike
+from core.banking import masked_iban
 
 from . import sepa, services
 from .models import PaymentItem, PaymentRun
@@ -19,6 +20,13 @@ from .models import PaymentItem, PaymentRun
 
 class PaymentItemSerializer(serializers.ModelSerializer):
     file_number = serializers.CharField(source="application.file_number", read_only=True)
+    iban = serializers.SerializerMethodField(
+        help_text="Die IBAN; für die Prüfung bis auf die letzten vier Stellen verdeckt."
+    )
+
+    def get_iban(self, item) -> str:
+        request = self.context.get("request")
+        return item.iban if request is not None and services.may_pay(request.user) else masked_iban(item.iban)
 
     class Meta:
         model = PaymentItem
@@ -84,7 +92,8 @@ class PaymentRunViewSet(
         return runs(self.request.user).prefetch_related("items__application")
 
     def _answer(self, run, code=status.HTTP_200_OK):
-        return Response(PaymentRunSerializer(self.get_queryset().get(pk=run.pk)).data, status=code)
+        run = self.get_queryset().get(pk=run.pk)
+        return Response(PaymentRunSerializer(run, context=self.get_serializer_context()).data, status=code)
 
     @extend_schema(
         summary="Zahlungslauf zusammenstellen (Finanzabteilung): alle freigegebenen Zahlungen, die warten",

@@ -282,3 +282,63 @@ def test_two_finance_users_building_runs_at_once_never_put_a_payment_in_both(cas
     assert sorted(outcomes) == ["409", "done"]  # the second finds nothing left
     assert PaymentItem.objects.count() == 3 and PaymentRun.objects.count() == 1
     assert PaymentItem.objects.values("entry").distinct().count() == 3
+
+
+def test_the_auditor_reads_runs_through_the_api_with_ibans_masked(case, people, account):
+    case("paid")
+    run = build(people)
+    seen = api(people.auditor).get(f"/api/payment-runs/{run.pk}/").json()
+    assert seen["items"][0]["iban"] == "DE•• •••• •••• •••• •• 3000"
+    assert (
+        api(people.finance).get(f"/api/payment-runs/{run.pk}/").json()["items"][0]["iban"] == "DE89370400440532013000"
+    )
+    assert api(people.auditor).post(f"/api/payment-runs/{run.pk}/order/").status_code == 403
+
+
+class Injected(RuntimeError):
+    pass
+
+
+@pytest.mark.parametrize("fault", ["run row", "transfers", "order save"])
+def test_a_fault_inside_a_run_leaves_nothing_behind_and_the_retry_goes_through(fault, case, people, account):
+    from unittest import mock
+
+    case("paid")
+    if fault == "order save":
+        run = build(people)
+        with mock.patch.object(PaymentRun, "save", side_effect=Injected("save")), pytest.raises(Injected):
+            services.run_order(by=people.finance, run_id=run.pk)
+        run.refresh_from_db()
+        assert run.status == PaymentRun.Status.DRAFT and run.ordered_by is None
+        assert services.run_order(by=people.finance, run_id=run.pk).status == PaymentRun.Status.ORDERED
+        return
+    target = (PaymentRun.objects, "create") if fault == "run row" else (PaymentItem.objects, "bulk_create")
+    with mock.patch.object(*target, side_effect=Injected(fault)), pytest.raises(Injected):
+        build(people)
+    assert not PaymentRun.objects.exists() and not PaymentItem.objects.exists()
+    assert build(people).count == 1
+
+
+def test_the_lists_cost_the_same_queries_for_one_run_and_for_five(case, people, account, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    def runs(n):
+        for _ in range(n):
+            case("paid", area=str(100 + PaymentRun.objects.count()))
+            build(people)
+
+    runs(1)
+    client, web_client = api(people.finance), web(people.finance)
+    client.get("/api/payment-runs/")
+    web_client.get(reverse("workspace:payment_runs"))
+    with CaptureQueriesContext(connection) as one_api:
+        client.get("/api/payment-runs/")
+    with CaptureQueriesContext(connection) as one_web:
+        web_client.get(reverse("workspace:payment_runs"))
+    runs(4)
+    with django_assert_num_queries(len(one_api.captured_queries)):
+        assert client.get("/api/payment-runs/").json()["count"] == 5
+    with django_assert_num_queries(len(one_web.captured_queries)):
+        web_client.get(reverse("workspace:payment_runs"))
