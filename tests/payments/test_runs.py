@@ -342,3 +342,32 @@ def test_the_lists_cost_the_same_queries_for_one_run_and_for_five(case, people, 
         assert client.get("/api/payment-runs/").json()["count"] == 5
     with django_assert_num_queries(len(one_web.captured_queries)):
         web_client.get(reverse("workspace:payment_runs"))
+
+
+# Who may do what on a run of their own town: finance everything, the auditor reads, everyone else nothing.
+READS = ["payment_run", "payment_run_xml", "payment_run_xlsx", "payment_run_pdf"]
+ROLES = {"finance": (200, 302), "auditor": (200, 403), "caseworker": (403, 403), "approver": (403, 403),
+         "owner": (403, 403)}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_and_endpoint_of_a_run_by_role(role, case, people, account):
+    from django.urls import reverse
+
+    case("paid")
+    run = build(people)
+    read, order = ROLES[role]
+    user = getattr(people, role)
+    for name in READS:
+        assert web(user).get(reverse(f"workspace:{name}", args=[run.pk])).status_code == read, name
+    assert web(user).get(reverse("workspace:payment_runs")).status_code == read
+    # An owner belongs to no town: the run is not found for them (404), as another town's is for staff.
+    for path in ("", "sepa/", "workbook/"):
+        assert api(user).get(f"/api/payment-runs/{run.pk}/{path}").status_code == (404 if role == "owner" else read)
+    assert api(user).get("/api/payment-runs/").status_code == read
+    assert web(user).post(reverse("workspace:payment_run_order", args=[run.pk])).status_code == order
+    run.refresh_from_db()
+    assert run.status == ("ordered" if role == "finance" else "draft")
+    executed = {"executed_on": date.today().strftime("%d.%m.%Y")}
+    expected = 302 if role == "finance" else 403
+    assert web(user).post(reverse("workspace:payment_run_executed", args=[run.pk]), executed).status_code == expected
