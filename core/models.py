@@ -60,14 +60,17 @@ class Municipality(models.Model):
         ),
     )
     # The account payments leave from (the SEPA file's debtor, payments.sepa) and the file's version.
-    debtor_name = models.CharField(_("Kontoinhaber (Zahlungen)"), max_length=70, blank=True)
-    debtor_iban = models.CharField(_("IBAN (Zahlungen)"), max_length=34, blank=True, validators=[iban_of_a_known_bank])
-    debtor_bic = models.CharField(_("BIC (Zahlungen)"), max_length=11, blank=True)
+    debtor_name = models.CharField(_("Kontoinhaber (Zahlungen)"), max_length=70, blank=True, db_default="")
+    debtor_iban = models.CharField(
+        _("IBAN (Zahlungen)"), max_length=34, blank=True, db_default="", validators=[iban_of_a_known_bank]
+    )
+    debtor_bic = models.CharField(_("BIC (Zahlungen)"), max_length=11, blank=True, db_default="")
     sepa_schema = models.CharField(
         _("SEPA-Version"),
         max_length=20,
         choices=[("pain.001.001.09", "pain.001.001.09"), ("pain.001.001.03", "pain.001.001.03")],
         default="pain.001.001.09",
+        db_default="pain.001.001.09",
         help_text=_("pain.001.001.09 nehmen die deutschen Banken seit November 2023; .03 für ältere Kassensysteme."),
     )
     staff = models.ManyToManyField(
