@@ -54,6 +54,8 @@ def _municipality(user: User, municipality_id: int | None) -> Municipality:
     ids = sorted(user.municipality_ids)
     if municipality_id is None and len(ids) == 1:
         municipality_id = ids[0]
+    if municipality_id is None and ids:
+        raise DomainError(_("Bitte wählen Sie die Kommune, für die der Lauf ist."), code=Code.INVALID)
     if municipality_id not in ids:
         raise DomainError(_("Kommune nicht gefunden."), code=Code.NOT_FOUND)
     return Municipality.objects.select_for_update().get(pk=municipality_id)

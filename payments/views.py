@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
+from core.models import Municipality
 from core.views import workspace_view
 
 from . import sepa, services
@@ -37,7 +38,11 @@ def _run_or_404(request, pk: int) -> PaymentRun:
 @workspace_view
 def run_list(request):
     _readable(request)
-    form = RunForm(request.POST or None, initial={"value_date": timezone.localdate()})
+    form = RunForm(
+        request.POST or None,
+        initial={"value_date": timezone.localdate()},
+        municipalities=Municipality.objects.filter(pk__in=request.user.municipality_ids).order_by("name"),
+    )
     errors: list[str] = []
     status = 200
     if request.method == "POST":
@@ -45,7 +50,11 @@ def run_list(request):
             raise PermissionDenied(_("Zahlungsläufe stellt die Finanzabteilung zusammen und ordnet sie an."))
         if form.is_valid():
             try:
-                run = services.run_create(by=request.user, value_date=form.cleaned_data["value_date"])
+                run = services.run_create(
+                    by=request.user,
+                    value_date=form.cleaned_data["value_date"],
+                    municipality_id=form.cleaned_data.get("municipality"),
+                )
             except DomainError as refusal:
                 errors, status = refusal.reasons, refusal.status
             else:

@@ -371,3 +371,24 @@ def test_every_page_and_endpoint_of_a_run_by_role(role, case, people, account):
     executed = {"executed_on": date.today().strftime("%d.%m.%Y")}
     expected = 302 if role == "finance" else 403
     assert web(user).post(reverse("workspace:payment_run_executed", args=[run.pk]), executed).status_code == expected
+
+
+def test_finance_of_two_towns_chooses_the_town_of_the_run(case, people, account):
+    from django.urls import reverse
+
+    from tests.factories import MunicipalityFactory
+
+    case("paid")
+    other = MunicipalityFactory(name="Nordheim")
+    other.staff.add(people.finance)
+    people.finance.__dict__.pop("municipality_ids", None)
+    with pytest.raises(DomainError) as refused:
+        build(people)
+    assert refused.value.status == 400 and "Kommune" in str(refused.value)
+    page = web(people.finance).get(reverse("workspace:payment_runs")).content.decode()
+    assert "Nordheim" in page and "Musterstadt" in page
+    done = web(people.finance).post(
+        reverse("workspace:payment_runs"),
+        {"value_date": next_workday().strftime("%d.%m.%Y"), "municipality": account.pk},
+    )
+    assert done.status_code == 302 and PaymentRun.objects.get().municipality == account
