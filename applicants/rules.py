@@ -98,3 +98,8 @@ def lacks_second_factor(user: User) -> bool:
         return False
     is_verified = getattr(user, "is_verified", None)
     return not (is_verified is not None and is_verified())
+
+
+def may_see_full_iban(user: User) -> bool:
+    """The full IBAN for those who pay and check the payment (finance, caseworkers); everyone else sees it masked."""
+    return user.is_authenticated and (user.has_role(Role.FINANCE) or user.has_role(Role.CASEWORKER))

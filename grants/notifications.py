@@ -249,6 +249,8 @@ def send_commitment_reminders(*, on=None) -> int:
     from dateutil.relativedelta import relativedelta
     from django.db.models import Max
 
+    from .commitment import year_of_period  # it builds on the services, which send through this module
+
     on = on or timezone.localdate()
     sent = 0
     cases = (
@@ -266,11 +268,10 @@ def send_commitment_reminders(*, on=None) -> int:
     caseworkers: dict[int, list[str]] = {}
     for application in cases.iterator():
         ended = on > application.commitment_until
-        years = relativedelta(application.commitment_until, application.commitment_from).years
-        number = relativedelta(on, application.commitment_from).years
-        began = application.commitment_until if ended else application.commitment_from + relativedelta(years=number)
-        if on - began > COMMITMENT_REMINDER_WINDOW:
+        year = year_of_period(application, on)
+        if year is None or on - year.began > COMMITMENT_REMINDER_WINDOW:
             continue
+        number, years = year.number - 1, year.of
         municipality = application.programme.municipality_id
         if municipality not in caseworkers:
             caseworkers[municipality] = list(

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from applicants.models import Role
+from applicants.rules import may_see_full_iban
 from core.errors import Code, DomainError
 from core.money import format_amount
 from core.views import workspace_view
@@ -234,8 +235,7 @@ def _detail_context(request, application: GrantApplication, **extra) -> dict:
         "may_decide_revocation": "decide_revocation" in steps.allowed,
         "may_book_repayment": "book_repayment" in steps.allowed,
         "may_record_inspection": "record_inspection" in steps.allowed,
-        # The full IBAN for those who pay and check the payment; a masked one for everyone else (approver, auditor).
-        "full_iban": any(request.user.has_role(role) for role in (Role.FINANCE, Role.CASEWORKER)),
+        "full_iban": may_see_full_iban(request.user),
         "commitment_year": commitment.year_of_period(application, timezone.localdate()),
         "reclaim": revocations.reclaim_summary(application),
         "repayment_form": RepaymentForm(initial={"received_on": timezone.localdate()}),

@@ -10,6 +10,7 @@ from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from applicants.rules import may_see_full_iban
 from budgets.api import XLSX
 from core.api import ID, NotFoundAlike
 from core.banking import masked_iban
@@ -26,7 +27,7 @@ class PaymentItemSerializer(serializers.ModelSerializer):
 
     def get_iban(self, item) -> str:
         request = self.context.get("request")
-        return item.iban if request is not None and services.may_pay(request.user) else masked_iban(item.iban)
+        return item.iban if request is not None and may_see_full_iban(request.user) else masked_iban(item.iban)
 
     class Meta:
         model = PaymentItem

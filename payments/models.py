@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import LedgerEntry
+from core.banking import masked_iban
 from core.models import Municipality
 from core.money import MoneyField
 from grants.models import GrantApplication
@@ -96,3 +97,7 @@ class PaymentItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.end_to_end_id}: {self.amount} €"
+
+    @property
+    def iban_masked(self) -> str:
+        return masked_iban(self.iban)

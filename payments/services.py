@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
@@ -248,9 +248,3 @@ def item_return(*, by: User, run_id: int, item_id: int, returned_on: date | None
     item.returned_on, item.return_reason = returned_on, reason[:200]
     item.save(update_fields=["returned_on", "return_reason"])
     return item
-
-
-def run_totals(run: PaymentRun) -> tuple[int, Decimal]:
-    """Count and sum of the run's transfers, as the file's control sum states them."""
-    figures = run.items.aggregate(total=Sum("amount"))
-    return run.items.count(), figures["total"] or Decimal("0.00")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from applicants.rules import may_see_full_iban
 from core.errors import DomainError
 from core.models import Municipality
 from core.views import workspace_view
@@ -92,6 +93,7 @@ def _detail(request, run: PaymentRun, *, errors=(), status=200):
             "items": run.items.select_related("application").order_by("id"),
             "errors": list(errors),
             "may_pay": services.may_pay(request.user),
+            "full_iban": may_see_full_iban(request.user),
             "executed_form": ExecutedForm(initial={"executed_on": timezone.localdate()}),
             "return_form": ReturnForm(initial={"returned_on": timezone.localdate()}),
         },
