@@ -193,6 +193,10 @@ class LedgerEntry(AppendOnlyModel):
         RELEASE = "release", _("Freigabe")
         PAYMENT = "payment", _("Auszahlung")
         RECLAIM = "reclaim", _("Rückforderung")
+        # A case's commitment moved from one cash year to another (its plan, a payment, a carry-over): the pair
+        # nets to nothing over the case, so commitments, releases and every share's total stay as they were.
+        SHIFT_OUT = "shift_out", _("Umplanung (abgehend)")
+        SHIFT_IN = "shift_in", _("Umplanung (zugehend)")
 
     allocation = models.ForeignKey(
         Allocation, verbose_name=_("Mittelausstattung"), on_delete=models.PROTECT, related_name="entries"
@@ -204,6 +208,11 @@ class LedgerEntry(AppendOnlyModel):
         related_name="ledger_entries",
     )
     kind = models.CharField(_("Art"), max_length=20, choices=Kind.choices)
+    # The budget year whose cash the booking binds, pays or gives back (Haushaltsjahr): the programme year, a
+    # later year's commitment appropriation (Verpflichtungsermächtigung), or the year a payment is made in.
+    cash_year = models.PositiveSmallIntegerField(
+        _("Haushaltsjahr"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
     amount = MoneyField(_("Betrag"), validators=positive_money_validators)
     federal_amount = MoneyField(_("Bund"))
     state_amount = MoneyField(_("Land"))
@@ -249,6 +258,11 @@ class LedgerEntry(AppendOnlyModel):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} €"
 
+    def save(self, *args, **kwargs) -> None:
+        if self.cash_year is None and self.allocation_id is not None:
+            self.cash_year = self.allocation.year  # a booking without its own year binds the programme year's cash
+        super().save(*args, **kwargs)
+
 
 def TotalField(verbose_name):  # noqa: N802 - reads like a field class
     # A running sum of bookings: commitments released again may add up beyond one allocation's amount.
@@ -256,15 +270,16 @@ def TotalField(verbose_name):  # noqa: N802 - reads like a field class
 
 
 class LedgerTotal(models.Model):
-    """The running sum of one allocation's bookings of one kind in one month of the programme year, per share.
+    """The running sum of one allocation's bookings of one kind and cash year in one month of the programme year.
 
     Kept by the booking service under the allocation's row lock, in the booking's transaction, so that
-    balances, the dashboard and the approval's check read at most 48 rows, however long the ledger is.
+    balances, the dashboard and the approval's check read a few rows, however long the ledger is.
     ``manage.py ledger_reconcile`` recomputes them from the entries. Bookings after the programme year
     count in December, earlier ones in January (as the burn-down shows them).
     """
 
     allocation = models.ForeignKey(Allocation, on_delete=models.CASCADE, related_name="totals")
+    cash_year = models.PositiveSmallIntegerField(_("Haushaltsjahr"))
     month = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(12)])
     kind = models.CharField(max_length=20, choices=LedgerEntry.Kind.choices)
     entries = models.PositiveBigIntegerField(default=0)
@@ -278,11 +293,13 @@ class LedgerTotal(models.Model):
         verbose_name = _("Buchungssumme")
         verbose_name_plural = _("Buchungssummen")
         constraints = [
-            models.UniqueConstraint(fields=["allocation", "month", "kind"], name="one_total_per_allocation_month_kind")
+            models.UniqueConstraint(
+                fields=["allocation", "cash_year", "month", "kind"], name="one_total_per_allocation_year_month_kind"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.allocation_id} {self.month} {self.kind}"
+        return f"{self.allocation_id} {self.cash_year} {self.month} {self.kind}"
 
 
 def statement_upload_to(instance: Statement, filename: str) -> str:
@@ -374,3 +391,98 @@ class BaseRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rate_percent} % ab {self.valid_from:%d.%m.%Y}"
+
+
+class CashFrame(models.Model):
+    """The cash an allocation may bind in one budget year (Haushaltsjahr).
+
+    For the programme year it is the year's appropriation (Ausgabemittel); for a later year the commitment
+    appropriation (Verpflichtungsermächtigung) that lets an approval promise a payment in that year. An
+    allocation without frames has its whole amount in the programme year. Together the frames are the
+    allocation's amount; carry-overs (``CarryOver``) move cash between years without changing them.
+    """
+
+    allocation = models.ForeignKey(
+        Allocation, verbose_name=_("Mittelausstattung"), on_delete=models.CASCADE, related_name="cash_frames"
+    )
+    year = models.PositiveSmallIntegerField(
+        _("Haushaltsjahr"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    amount = MoneyField(_("Betrag"), validators=[MinValueValidator(Decimal("0.00"))])
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("Kassenmittel je Haushaltsjahr")
+        verbose_name_plural = _("Kassenmittel je Haushaltsjahr")
+        ordering = ["allocation", "year"]
+        constraints = [
+            models.UniqueConstraint(fields=["allocation", "year"], name="one_cash_frame_per_allocation_year"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="cash_frame_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.allocation} – {self.year}"
+
+
+class CarryOver(models.Model):
+    """Übertrag: the unspent cash of one budget year of an allocation carried into the next, by two people.
+
+    Finance proposes it after the year has ended; another finance person confirms it, and the confirmation
+    books it: the cases' open commitments of the year move into the next (``shift`` entries of the ledger)
+    and the year's frame less what was paid in it moves with them. Never booked silently.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("vorgeschlagen")
+        BOOKED = "booked", _("gebucht")
+        CANCELLED = "cancelled", _("verworfen")
+
+    allocation = models.ForeignKey(
+        Allocation, verbose_name=_("Mittelausstattung"), on_delete=models.PROTECT, related_name="carry_overs"
+    )
+    from_year = models.PositiveSmallIntegerField(
+        _("aus dem Haushaltsjahr"), validators=[MinValueValidator(2000), MaxValueValidator(2099)]
+    )
+    status = models.CharField(_("Status"), max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    # The cash carried (the year's frame less what was paid in it) and, within it, the open commitments moved.
+    amount = MoneyField(_("übertragene Kassenmittel"), default=Decimal("0.00"))
+    committed = MoneyField(_("davon gebunden"), default=Decimal("0.00"))
+    cases = models.PositiveIntegerField(_("Fälle mit offener Bindung"), default=0)
+    comment = models.CharField(_("Begründung"), max_length=500, blank=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("vorgeschlagen von"), on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(_("vorgeschlagen am"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("bestätigt oder verworfen von"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    decided_at = models.DateTimeField(_("bestätigt oder verworfen am"), null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("Übertrag")
+        verbose_name_plural = _("Überträge")
+        ordering = ["allocation", "from_year", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["allocation", "from_year"],
+                condition=~Q(status="cancelled"),
+                name="one_carry_over_per_allocation_year",
+                violation_error_message=_("Für dieses Haushaltsjahr gibt es schon einen Übertrag."),
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0, committed__gte=0), name="carry_over_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{_('Übertrag')} {self.allocation} {self.from_year} → {self.to_year}"
+
+    @property
+    def to_year(self) -> int:
+        return self.from_year + 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import reduce
 from typing import Any, TypeVar
 
 from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -18,17 +20,25 @@ from .shares import split, to_cents, to_euros
 Kind = LedgerEntry.Kind
 T = TypeVar("T")
 
-# What each balance nets, as (booked, reversed): the one place the ledger's kinds become balances.
-NETTED = {"committed": (Kind.COMMITMENT, Kind.RELEASE), "paid": (Kind.PAYMENT, Kind.RECLAIM)}
+# What each balance nets, as (booked, reversed): the one place the ledger's kinds become balances. A shift moves a
+# commitment between cash years; over a case or an allocation its pair nets to nothing.
+NETTED = {
+    "committed": ((Kind.COMMITMENT, Kind.SHIFT_IN), (Kind.RELEASE, Kind.SHIFT_OUT)),
+    "paid": ((Kind.PAYMENT,), (Kind.RECLAIM,)),
+}
 
 
 def netted(total: Callable[[str], T]) -> dict[str, T]:
-    """committed = commitments − releases, paid = payments − reclaims, from ``total(kind)``.
+    """committed = commitments + shifts in − releases − shifts out, paid = payments − reclaims, from ``total(kind)``.
 
     ``total`` gives the sum of one kind, as a number (a row already read) or as an SQL expression
     (an aggregate still to run): every balance, burn-down and statement column nets here.
     """
-    return {name: total(booked) - total(reversed_) for name, (booked, reversed_) in NETTED.items()}  # type: ignore[operator]
+
+    def of(kinds):
+        return reduce(operator.add, (total(kind) for kind in kinds))
+
+    return {name: of(booked) - of(reversed_) for name, (booked, reversed_) in NETTED.items()}  # type: ignore[operator]
 
 
 @dataclass(frozen=True)

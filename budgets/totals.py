@@ -31,26 +31,34 @@ def booking_month(programme_year: int, booked_at: datetime) -> int:
 
 def add_entry(allocation: Allocation, entry: LedgerEntry) -> None:
     """Add one new entry to its running total; the caller holds the allocation's row lock."""
-    key = {"allocation": allocation, "month": booking_month(allocation.year, entry.booked_at), "kind": entry.kind}
+    key = {
+        "allocation": allocation,
+        "cash_year": entry.cash_year,
+        "month": booking_month(allocation.year, entry.booked_at),
+        "kind": entry.kind,
+    }
     increments = {field: F(field) + getattr(entry, field) for field in AMOUNTS}
     if not LedgerTotal.objects.filter(**key).update(entries=F("entries") + 1, **increments):
         LedgerTotal.objects.create(**key, entries=1, **{field: getattr(entry, field) for field in AMOUNTS})
 
 
-def _from_entries(entries: models.QuerySet[LedgerEntry]) -> dict[tuple[int, int, str], dict]:
-    """Totals recomputed from the entries, keyed by (allocation, month, kind)."""
+Key = tuple[int, int, int, str]  # allocation, cash year, month, kind
+
+
+def _from_entries(entries: models.QuerySet[LedgerEntry]) -> dict[Key, dict]:
+    """Totals recomputed from the entries, keyed by (allocation, cash year, month, kind)."""
     rows = (
         entries.annotate(booked_year=ExtractYear("booked_at"), booked_month=ExtractMonth("booked_at"))
-        .values("allocation", "allocation__year", "booked_year", "booked_month", "kind")
+        .values("allocation", "allocation__year", "cash_year", "booked_year", "booked_month", "kind")
         .annotate(entries_=Count("id"), **{f"{field}_": Sum(field) for field in AMOUNTS})
         .order_by()
     )
-    totals: dict[tuple[int, int, str], dict] = {}
+    totals: dict[Key, dict] = {}
     for row in rows:
         year = row["allocation__year"]
         month = 12 if row["booked_year"] > year else 1 if row["booked_year"] < year else row["booked_month"]
         total = totals.setdefault(
-            (row["allocation"], month, row["kind"]), {"entries": 0, **dict.fromkeys(AMOUNTS, ZERO)}
+            (row["allocation"], row["cash_year"], month, row["kind"]), {"entries": 0, **dict.fromkeys(AMOUNTS, ZERO)}
         )
         total["entries"] += row["entries_"]
         for field in AMOUNTS:
@@ -58,17 +66,22 @@ def _from_entries(entries: models.QuerySet[LedgerEntry]) -> dict[tuple[int, int,
     return totals
 
 
-def _kept(allocations: models.QuerySet[Allocation]) -> dict[tuple[int, int, str], dict]:
+def _kept(allocations: models.QuerySet[Allocation]) -> dict[Key, dict]:
     return {
-        (t["allocation"], t["month"], t["kind"]): {"entries": t["entries"], **{f: t[f].quantize(ZERO) for f in AMOUNTS}}
-        for t in LedgerTotal.objects.filter(allocation__in=allocations).values("allocation", "month", "kind",
-                                                                              "entries", *AMOUNTS)
-    }  # fmt: skip
+        (t["allocation"], t["cash_year"], t["month"], t["kind"]): {
+            "entries": t["entries"],
+            **{f: t[f].quantize(ZERO) for f in AMOUNTS},
+        }
+        for t in LedgerTotal.objects.filter(allocation__in=allocations).values(
+            "allocation", "cash_year", "month", "kind", "entries", *AMOUNTS
+        )
+    }
 
 
 @dataclass(frozen=True)
 class Difference:
     allocation_id: int
+    cash_year: int
     month: int
     kind: str
     field: str
@@ -98,8 +111,8 @@ def rebuild(allocations: models.QuerySet[Allocation] | None = None) -> int:
     locked = list(allocations.select_for_update().order_by("pk").values_list("pk", flat=True))
     LedgerTotal.objects.filter(allocation__in=locked).delete()
     rows = [
-        LedgerTotal(allocation_id=allocation, month=month, kind=kind, **values)
-        for (allocation, month, kind), values in _from_entries(
+        LedgerTotal(allocation_id=allocation, cash_year=cash_year, month=month, kind=kind, **values)
+        for (allocation, cash_year, month, kind), values in _from_entries(
             LedgerEntry.objects.filter(allocation__in=locked)
         ).items()
     ]

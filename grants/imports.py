@@ -334,6 +334,8 @@ def application_import(*, programme: Programme, case: LegacyCase, by) -> GrantAp
             ledger_pay(
                 programme_id=programme.pk, year=application.budget_year, application=application,
                 amount=case.paid_amount, by=by, comment=reason,
+                # A legacy case's cash is accounted in its programme year: its budget years are not known.
+                cash_year=application.budget_year,
             )  # fmt: skip
     StateLog.objects.create(
         content_object=application,

@@ -387,6 +387,7 @@ def application_approve(*, application_id: int, by: User, comment: str = "") -> 
     application = _lock(application_id)
     _ensure_allowed(by, "approve", application)
     decided_on = today()
+    completion, invoices = approval_deadlines(application.programme, decided_on)
     try:
         ledger_commit(
             programme_id=application.programme_id,
@@ -395,6 +396,8 @@ def application_approve(*, application_id: int, by: User, comment: str = "") -> 
             amount=application.computed_grant,
             by=by,
             comment=_("Bewilligung %(file)s") % {"file": application.file_number},
+            # The payment is expected when the final invoices are due: planned in that year's cash.
+            expected_year=invoices.year,
         )
     except BudgetError as error:
         raise DomainError(str(error)) from None
@@ -402,9 +405,7 @@ def application_approve(*, application_id: int, by: User, comment: str = "") -> 
     application.approved_at = timezone.now()
     application.approved_grant = application.computed_grant
     application.budget_year = decided_on.year
-    application.completion_deadline, application.invoice_deadline = approval_deadlines(
-        application.programme, decided_on
-    )
+    application.completion_deadline, application.invoice_deadline = completion, invoices
     return _run(application, "approve", by=by, comment=comment)
 
 

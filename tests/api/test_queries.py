@@ -115,7 +115,7 @@ def make_rows(n, *, programme, people):
     after_approval(applications[1:], people)  # the first one keeps exactly n documents
     allocation = Allocation.objects.create(programme=programme, year=2026, amount=Decimal("100000"), state_percent=100)
     LedgerEntry.objects.bulk_create(
-        LedgerEntry(allocation=allocation, application=a, kind="commitment", amount=Decimal("10.00"),
+        LedgerEntry(allocation=allocation, application=a, kind="commitment", cash_year=2026, amount=Decimal("10.00"),
                     federal_amount=0, state_amount=Decimal("10.00"), municipal_amount=0, private_amount=0,
                     booked_by=people.approver)
         for a in applications

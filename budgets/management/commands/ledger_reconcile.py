@@ -25,7 +25,8 @@ class Command(BaseCommand):
         found = totals.differences(allocations)
         for d in found:
             self.stdout.write(
-                f"Mittelausstattung {d.allocation_id}, Monat {d.month}, {d.kind}, {d.field}: "
+                f"Mittelausstattung {d.allocation_id}, Haushaltsjahr {d.cash_year}, Monat {d.month}, {d.kind}, "
+                f"{d.field}: "
                 f"geführt {d.kept}, aus den Buchungen {d.recomputed}"
             )
         checked = allocations.count()
