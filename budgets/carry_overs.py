@@ -20,7 +20,8 @@ from core.errors import Code, DomainError
 
 from .models import Allocation, CarryOver, LedgerEntry
 from .rules import may_manage_allocations, visible_allocations
-from .services import BudgetError, _shift, case_years, frames, this_year
+from .selectors import frames
+from .services import BudgetError, _shift, case_years, this_year
 from .shares import SHARES, to_cents, to_euros
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 
 from core.money import CENT, ZERO
 
-from .models import SHARES, Allocation, LedgerEntry, LedgerTotal
+from .models import SHARES, Allocation, CarryOver, CashFrame, LedgerEntry, LedgerTotal
 from .shares import split, to_cents, to_euros
 
 Kind = LedgerEntry.Kind
@@ -189,3 +189,85 @@ def allocations_with_balance(allocations: QuerySet[Allocation]) -> QuerySet[Allo
         paid=net["paid"],
         available=F("amount") - net["committed"],
     )
+
+
+# Budget years (Haushaltsjahre, docs/domain.md "Budget years"): the cash of each year an allocation may bind.
+
+
+def _frames_and_carries(allocation: Allocation) -> tuple[dict[int, int], list[CarryOver]]:
+    rows = {frame.year: to_cents(frame.amount) for frame in CashFrame.objects.filter(allocation=allocation)}
+    if not rows:
+        rows = {allocation.year: to_cents(allocation.amount)}
+    return rows, list(CarryOver.objects.filter(allocation=allocation, status=CarryOver.Status.BOOKED))
+
+
+def frames(allocation: Allocation) -> dict[int, int]:
+    """The cash each budget year of the allocation has, in cents: its frames, moved by the booked carry-overs.
+
+    Without frames (``CashFrame``) the whole amount is the programme year's.
+    """
+    rows, carries = _frames_and_carries(allocation)
+    for carry in carries:
+        cents = to_cents(carry.amount)
+        rows[carry.from_year] = rows.get(carry.from_year, 0) - cents
+        rows[carry.to_year] = rows.get(carry.to_year, 0) + cents
+    return rows
+
+
+@dataclass(frozen=True)
+class BudgetYear:
+    """One budget year of an allocation: its frame, what carry-overs moved, what is committed and paid."""
+
+    year: int
+    frame: Decimal  # the year's cash appropriation or commitment appropriation, as set
+    carried_in: Decimal
+    carried_out: Decimal
+    committed: Decimal  # commitments planned in the year's cash, net of releases and shifts
+    paid: Decimal  # payments in the year less what came back
+
+    @property
+    def cash(self) -> Decimal:
+        return self.frame + self.carried_in - self.carried_out
+
+    @property
+    def planned(self) -> Decimal:
+        """Cash still planned: committed in the year and not yet paid (Kassenplan)."""
+        return self.committed - self.paid
+
+    @property
+    def available(self) -> Decimal:
+        return self.cash - self.committed
+
+
+def budget_years(allocation: Allocation) -> list[BudgetYear]:
+    """Every budget year of the allocation with its figures, in three queries whatever the ledger's length."""
+    rows, carries = _frames_and_carries(allocation)
+    moved_in: dict[int, int] = {}
+    moved_out: dict[int, int] = {}
+    for carry in carries:
+        moved_out[carry.from_year] = moved_out.get(carry.from_year, 0) + to_cents(carry.amount)
+        moved_in[carry.to_year] = moved_in.get(carry.to_year, 0) + to_cents(carry.amount)
+    sums: dict[int, dict[str, Decimal]] = {}
+    for cash_year, kind, amount in (
+        LedgerTotal.objects.filter(allocation=allocation)
+        .values("cash_year", "kind")
+        .annotate(total=Sum("amount"))
+        .order_by()
+        .values_list("cash_year", "kind", "total")
+    ):
+        sums.setdefault(cash_year, dict.fromkeys(Kind.values, ZERO))[kind] += Decimal(amount)
+    years = sorted(set(rows) | set(moved_in) | set(moved_out) | set(sums))
+    found = []
+    for year in years:
+        net = netted(sums.get(year, dict.fromkeys(Kind.values, ZERO)).__getitem__)
+        found.append(
+            BudgetYear(
+                year=year,
+                frame=to_euros(rows.get(year, 0)),
+                carried_in=to_euros(moved_in.get(year, 0)),
+                carried_out=to_euros(moved_out.get(year, 0)),
+                committed=Decimal(net["committed"]).quantize(CENT),
+                paid=Decimal(net["paid"]).quantize(CENT),
+            )
+        )
+    return found

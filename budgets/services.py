@@ -28,7 +28,8 @@ from django.utils.translation import gettext as _
 
 from core.money import format_amount
 
-from .models import SHARE_LABELS, Allocation, CarryOver, CashFrame, LedgerEntry, LedgerTotal
+from .models import SHARE_LABELS, Allocation, LedgerEntry, LedgerTotal
+from .selectors import frames
 from .shares import SHARES, apportion, split, to_cents, to_euros
 from .totals import add_entry
 
@@ -200,21 +201,6 @@ def _reference(case: CaseFigures, allocation: Allocation) -> dict[str, Fraction]
 
 def this_year() -> int:
     return timezone.localdate().year
-
-
-def frames(allocation: Allocation) -> dict[int, int]:
-    """The cash each budget year of the allocation has, in cents: its frames, moved by the booked carry-overs.
-
-    Without frames the whole amount is the programme year's.
-    """
-    rows = {frame.year: to_cents(frame.amount) for frame in CashFrame.objects.filter(allocation=allocation)}
-    if not rows:
-        rows = {allocation.year: to_cents(allocation.amount)}
-    for carry in CarryOver.objects.filter(allocation=allocation, status=CarryOver.Status.BOOKED):
-        cents = to_cents(carry.amount)
-        rows[carry.from_year] = rows.get(carry.from_year, 0) - cents
-        rows[carry.to_year] = rows.get(carry.to_year, 0) + cents
-    return rows
 
 
 def _by_year(queryset) -> dict[int, dict[str, Parts]]:

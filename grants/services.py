@@ -30,7 +30,8 @@ from django_fsm_log.models import StateLog
 
 from applicants.models import Applicant, Consultation, Property, User
 from applicants.services import ApplicantInput, PropertyInput, applicant_save, property_find_or_create
-from budgets.services import BudgetError, ledger_commit, ledger_pay, ledger_release
+from budgets.selectors import allocation_balance
+from budgets.services import BudgetError, allocation_for_update, ledger_commit, ledger_pay, ledger_release
 from core.errors import Code, DomainError
 from core.money import format_amount
 from core.tasks import enqueue_on_commit
@@ -68,6 +69,7 @@ from .selectors import checklist_problems, completeness_checklist, find_consulta
 from .steps import STEPS, TRANSITION_STEPS, possible_in_state, take, unmet_conditions
 from .tasks import notify_transition
 from .uploads import PDF, XML, content_type_of, named_for
+from .waiting import order_problem, tell_owner_if_waiting
 
 logger = logging.getLogger(__name__)
 State = GrantApplication.State
@@ -377,7 +379,9 @@ def application_check(*, application_id: int, by: User, comment: str = "") -> Gr
     application.consultation = find_consultation(application)
     application.checked_by = by
     application.checked_at = timezone.now()
-    return _run(application, "check", by=by, comment=comment)
+    application = _run(application, "check", by=by, comment=comment)
+    tell_owner_if_waiting(application)
+    return application
 
 
 @_serves("approve")
@@ -388,6 +392,14 @@ def application_approve(*, application_id: int, by: User, comment: str = "") -> 
     _ensure_allowed(by, "approve", application)
     decided_on = today()
     completion, invoices = approval_deadlines(application.programme, decided_on)
+    try:
+        # Under the allocation's lock: the waiting list's order holds against concurrent approvals and releases.
+        allocation = allocation_for_update(programme_id=application.programme_id, year=decided_on.year)
+    except BudgetError as error:
+        raise DomainError(str(error)) from None
+    passed_over = order_problem(application, available=allocation_balance(allocation).available)
+    if passed_over:
+        raise DomainError(passed_over)
     try:
         ledger_commit(
             programme_id=application.programme_id,

@@ -54,3 +54,17 @@ def render_letter_batch(*, batch_id: int) -> None:
 def apply_data_retention() -> str:
     """Daily: delete stale drafts and anonymise the cases whose retention period has run out."""
     return str(privacy.apply_data_retention())
+
+
+@shared_task(**RETRY)
+def notify_waiting(*, application_id: int) -> bool:
+    from .waiting import send_waiting_notice
+
+    return send_waiting_notice(application_id)
+
+
+@shared_task(**RETRY)
+def offer_waiting_cases(*, programme_ids: list[int]) -> int:
+    from .waiting import offer_waiting
+
+    return offer_waiting(programme_ids)
