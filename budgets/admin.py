@@ -1,18 +1,47 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import MunicipalityScopedAdmin
+from core.money import format_amount
 
 from .forms import AllocationForm
-from .models import Allocation, BaseRate, LedgerEntry
+from .models import Allocation, BaseRate, CarryOver, CashFrame, LedgerEntry
 from .selectors import allocations_with_balance
 from .shares import SHARES
+
+
+class CashFrameFormSet(forms.BaseInlineFormSet):
+    """The frames of the budget years add up to the allocation's amount (or there are none: all in its year)."""
+
+    def clean(self):
+        super().clean()
+        rows = [f.cleaned_data for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if not rows:
+            return
+        amount = self.instance.amount
+        if any(r["year"] < self.instance.year for r in rows):
+            raise ValidationError(_("Haushaltsjahre vor dem Programmjahr gibt es für die Mittelausstattung nicht."))
+        if amount is not None and sum(r["amount"] for r in rows) != amount:
+            raise ValidationError(
+                _("Die Kassenmittel der Haushaltsjahre ergeben zusammen %(sum)s €, die Mittelausstattung %(amount)s €.")
+                % {"sum": format_amount(sum(r["amount"] for r in rows)), "amount": format_amount(amount)}
+            )
+
+
+class CashFrameInline(admin.TabularInline):
+    model = CashFrame
+    formset = CashFrameFormSet
+    extra = 0
+    fields = ("year", "amount")
 
 
 @admin.register(Allocation)
 class AllocationAdmin(MunicipalityScopedAdmin):
     municipality_path = "programme__municipality"
     form = AllocationForm
+    inlines = [CashFrameInline]
     list_display = ("programme", "year", "amount", "shares_display", "committed", "paid", "available")
     list_filter = ("year", "programme__municipality")
 
@@ -57,6 +86,24 @@ class LedgerEntryAdmin(MunicipalityScopedAdmin):
     list_filter = ("kind", "allocation__year", "allocation__programme")
     list_select_related = ("allocation__programme", "application", "booked_by")
     date_hierarchy = "booked_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CarryOver)
+class CarryOverAdmin(MunicipalityScopedAdmin):
+    """Carry-overs are proposed and confirmed in the workspace (four-eyes); here they are only shown."""
+
+    municipality_path = "allocation__programme__municipality"
+    list_display = ("allocation", "from_year", "status", "amount", "committed", "cases", "proposed_by", "decided_by")
+    list_filter = ("status", "from_year")
 
     def has_add_permission(self, request):
         return False

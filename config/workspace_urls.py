@@ -59,6 +59,18 @@ urlpatterns = [
     path("dokumente/<int:pk>/vorschau.png", previews.document_preview, name="document_preview"),
     path("haushalt/", budget_views.budget_overview, name="budgets"),
     path("haushalt/<int:pk>/", budget_views.allocation_dashboard, name="allocation"),
+    path("haushalt/<int:pk>/uebertrag/", budget_views.carry_over_new, name="carry_over_new"),
+    path(
+        "haushalt/<int:pk>/uebertrag/<int:carry_id>/bestaetigen/",
+        budget_views.carry_over_confirm,
+        name="carry_over_confirm",
+    ),
+    path(
+        "haushalt/<int:pk>/uebertrag/<int:carry_id>/verwerfen/",
+        budget_views.carry_over_cancel,
+        name="carry_over_cancel",
+    ),
+    path("warteliste/", grant_views.waiting_list, name="waiting_list"),
     path("haushalt/verwendungsnachweis/", budget_views.statement_new, name="statement_new"),
     path("haushalt/verwendungsnachweis/<int:pk>/", budget_views.statement_detail, name="statement"),
     path(

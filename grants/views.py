@@ -18,11 +18,11 @@ from django.views.decorators.http import require_POST
 from applicants.models import Role
 from applicants.rules import may_see_full_iban
 from core.errors import Code, DomainError
-from core.money import format_amount
+from core.money import ZERO, format_amount
 from core.views import workspace_view
 from grants.batches import letter_batch_create
 
-from . import commitment, revocations, services
+from . import commitment, revocations, services, waiting
 from .audit import KINDS, audit_history, audit_rows
 from .exports import applications_workbook
 from .files import document_response, letter_response
@@ -50,7 +50,7 @@ from .imports import import_workbook, write_import_template
 from .labels import computation_rows, history_rows
 from .models import Appeal, CostItem, Document, GrantApplication, Letter, LetterBatch, Programme
 from .personal_data import export_filename, personal_data_zip
-from .rules import decide, may_manage_letters, workspace_steps
+from .rules import decide, may_manage_letters, visible_programmes, workspace_steps
 from .selectors import (
     application_years,
     applications_waiting_for,
@@ -765,4 +765,21 @@ def commitment_list(request):
         request,
         "workspace/commitment_list.html",
         {"nav": "commitment", "form": form, "page": page, "query": query.urlencode(), "today": today},
+    )
+
+
+@workspace_view
+def waiting_list(request):
+    """Warteliste: each programme's checked cases in the order they were found complete, and what the money carries."""
+    programmes = list(visible_programmes(request.user).select_related("municipality").order_by("name"))
+    lists = []
+    for programme in programmes:
+        available = waiting.available_now(programme.pk)
+        places = waiting.queue(programme.pk, available=available or ZERO)
+        if places or available is not None:
+            lists.append({"programme": programme, "available": available, "places": places})
+    return render(
+        request,
+        "workspace/waiting_list.html",
+        {"nav": "waiting", "lists": lists, "may_approve": request.user.has_role(Role.APPROVER)},
     )

@@ -23,7 +23,7 @@ from applicants.models import Applicant
 from applicants.services import applicant_save
 from core.errors import Code, DomainError
 from core.tenancy import may_use_portal
-from grants import commitment, revocations, services
+from grants import commitment, revocations, services, waiting
 from grants.files import document_response
 from grants.labels import computation_rows, history_rows
 from grants.models import Document, GrantApplication
@@ -184,6 +184,7 @@ def application_detail(request, pk: int):
             "may": owner_steps(request.user, application),
             "invoices_to_record": invoices_without_row(application),
             "reclaim": revocations.reclaim_summary(application),
+            "waiting": waiting.place_of(application),
         },
     )
 

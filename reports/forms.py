@@ -41,3 +41,19 @@ class StatementForm(forms.Form):
     def scope_ids(self) -> dict:
         scope = self.cleaned_data["scope"]
         return {"programme_id": int(scope[1:])} if scope.startswith("p") else {"municipality_id": int(scope[1:])}
+
+
+class CarryOverForm(forms.Form):
+    """Übertrag vorschlagen: which ended budget year, and why (for the record)."""
+
+    from_year = forms.TypedChoiceField(label=_("aus dem Haushaltsjahr"), coerce=int)
+    comment = TextFormField(
+        label=_("Begründung (für die Akte)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, years, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from_year"].choices = [(y, f"{y} → {y + 1}") for y in years]
