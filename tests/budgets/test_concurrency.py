@@ -72,8 +72,11 @@ def test_concurrent_approvals_never_over_commit_the_allocation(programme, people
 
     assert len(outcomes) == APPROVERS
     assert outcomes.count("approved") == 6
-    assert all("reicht nicht" in outcome for outcome in outcomes if outcome != "approved")
-    assert GrantApplication.objects.filter(state="approved").count() == 6
+    assert all("reicht nicht" in o or "Warteliste" in o for o in outcomes if o != "approved")
+    # The waiting list's order holds: the six checked first are approved, whichever approver came first.
+    assert set(GrantApplication.objects.filter(state="approved").values_list("pk", flat=True)) == {
+        a.pk for a in applications[:6]
+    }
     balance = allocation_balance(allocation)
     assert balance.committed == Decimal("43200.00")
     assert balance.available == Decimal("6800.00")

@@ -1,0 +1,122 @@
+"""The waiting list: checked cases are approved in the order they were found complete; owners and approvers hear."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.urls import reverse
+
+from core.errors import DomainError
+from grants import services, waiting
+from grants.models import GrantApplication
+
+from ..factories import AllocationFactory, ApplicantFactory, UserFactory, advance, make_application
+
+GRANT = Decimal("7200.00")  # what the factory's application gets
+
+
+def _checked(programme, people, n):
+    return [
+        advance(make_application(programme=programme, applicant=ApplicantFactory()), "checked", people)
+        for _ in range(n)
+    ]
+
+
+def test_approvals_follow_the_order_the_cases_were_found_complete(
+    programme, people, client, django_capture_on_commit_callbacks
+):
+    AllocationFactory(programme=programme, amount=Decimal("16000.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        first, second, third = _checked(programme, people, 3)
+    assert [(p.position, p.fits) for p in waiting.queue(programme.pk)] == [(1, True), (2, True), (3, False)]
+
+    # The third would take money the first two need: refused (409) with the reason, nothing booked.
+    with pytest.raises(DomainError, match="Warteliste") as refused:
+        services.application_approve(application_id=third.pk, by=people.approver)
+    assert refused.value.status == 409 and not third.ledger_entries.exists()
+    services.application_approve(application_id=second.pk, by=people.approver)
+    services.application_approve(application_id=first.pk, by=people.approver)
+    with pytest.raises(DomainError, match="reicht nicht"):
+        services.application_approve(application_id=third.pk, by=people.approver)
+
+    # The owner of the third was told at the check that the case waits, and why; the others were not.
+    waiting_mail = [m for m in mail.outbox if "wartet auf Fördermittel" in m.subject]
+    assert [m.to for m in waiting_mail] == [[third.applicant.user.email]]
+    assert "Platz 3 der Warteliste" in waiting_mail[0].body and "14.400,00 €" in waiting_mail[0].body
+    client.force_login(third.applicant.user)
+    page = client.get(reverse("portal:application", args=[third.pk])).content.decode()
+    assert "Platz 1 der Warteliste" in page  # the two before it are approved now
+
+    # The first owner withdraws: the money released is offered to the approvers, the third case once.
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.application_withdraw(application_id=first.pk, by=first.applicant.user, comment="Verkauf")
+    offers = [m for m in mail.outbox if m.subject.startswith("Mittel frei")]
+    assert len(offers) == 1 and third.file_number in offers[0].subject and people.approver.email in offers[0].to
+    services.application_approve(application_id=third.pk, by=people.approver)
+
+
+def test_the_waiting_list_page_by_role_in_constant_queries(programme, people, client, django_assert_max_num_queries):
+    AllocationFactory(programme=programme, amount=Decimal("10000.00"))
+    cases = _checked(programme, people, 2)
+    url = reverse("workspace:waiting_list")
+    client.force_login(people.approver)
+    page = client.get(url).content.decode()
+    assert cases[0].file_number in page and "finanzierbar" in page and "wartet auf Mittel" in page
+    with django_assert_max_num_queries(20) as few:
+        client.get(url)
+    cases += _checked(programme, people, 3)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url)
+    client.force_login(people.foreign_caseworker)
+    assert cases[0].file_number not in client.get(url).content.decode()
+    client.force_login(people.owner)
+    assert client.get(url).status_code in (302, 403)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_order_holds_under_concurrent_approvals_and_releases(programme, people):
+    """A release and approvals at once: a later case never takes the money of an earlier one."""
+    AllocationFactory(programme=programme, amount=GRANT * 2)
+    approved = advance(make_application(programme=programme, applicant=ApplicantFactory()), "approved", people)
+    head, behind = _checked(programme, people, 2)  # the allocation has room for one of them
+    approvers = [UserFactory(roles=["approver"], municipalities=[programme.municipality]) for _ in range(4)]
+    start = threading.Barrier(5, timeout=60)
+    outcomes = {}
+
+    def run(name, call):
+        try:
+            start.wait()
+            call()
+            outcomes[name] = "done"
+        except DomainError as refused:
+            outcomes[name] = str(refused)
+        finally:
+            connection.close()
+
+    calls = {
+        "withdraw": lambda: services.application_withdraw(
+            application_id=approved.pk, by=approved.applicant.user, comment="zurück"
+        ),
+        "behind-1": lambda: services.application_approve(application_id=behind.pk, by=approvers[0]),
+        "behind-2": lambda: services.application_approve(application_id=behind.pk, by=approvers[1]),
+        "head": lambda: services.application_approve(application_id=head.pk, by=approvers[2]),
+        "head-again": lambda: services.application_approve(application_id=head.pk, by=approvers[3]),
+    }
+    threads = [threading.Thread(target=run, args=item) for item in calls.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == sorted(calls)
+    head.refresh_from_db()
+    behind.refresh_from_db()
+    assert outcomes["withdraw"] == "done"
+    assert head.state == GrantApplication.State.APPROVED
+    # The case behind was approved only if the release came before it, and never instead of the head.
+    if behind.state == GrantApplication.State.APPROVED:
+        assert head.ledger_entries.order_by("pk").first().pk < behind.ledger_entries.order_by("pk").first().pk
+    assert GrantApplication.objects.filter(programme=programme, state="approved").count() <= 2
