@@ -124,7 +124,12 @@ def test_concurrent_approvals_never_over_commit_one_share_while_the_total_has_ro
 
     assert outcomes.count("approved") == 2
     refused = [o for o in outcomes if o != "approved"]
-    assert all("Der Anteil Land der Mittelausstattung" in o and "reicht nicht" in o for o in refused), refused
+    # Refused by the state's share, or by the waiting list's order where the cases before it take the total's room.
+    assert all(
+        ("Der Anteil Land der Mittelausstattung" in o and "reicht nicht" in o) or o.startswith("Warteliste")
+        for o in refused
+    ), refused
+    assert any("Der Anteil Land der Mittelausstattung" in o for o in refused)
     by_share = allocation_balance_by_share(allocation)
     assert by_share["total"].available == Decimal("60000.00") - Decimal("15200.00") - 2 * Decimal("7200.00")
     assert all(by_share[share].available >= 0 for share in ("federal", "state", "municipal", "private"))
