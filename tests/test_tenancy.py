@@ -27,7 +27,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from openpyxl import load_workbook
 
 from applicants.models import Consultation
-from budgets.models import LedgerEntry
+from budgets.models import CarryOver, LedgerEntry
 from grants import services
 from grants.batches import letter_batch_create
 from grants.models import Document, FundingAreaStreet, GrantApplication, InternalNote, LetterTemplate
@@ -194,6 +194,10 @@ def _town(*, name, code, programme_name, owner_name, owner_username, street, adv
         consultation=consultation,
         ledger_entry=LedgerEntry.objects.filter(allocation=allocation).first(),
         payment_run=payment_run,
+        # A carry-over proposed by the town's finance: never confirmed or discarded from another town.
+        carry_over=CarryOver.objects.create(
+            allocation=allocation, from_year=allocation.year, proposed_by=people.finance
+        ),
     )
 
 
@@ -300,6 +304,7 @@ def admin_object(model, b):
         "grants.letterbatch": b.batch,
         "budgets.allocation": b.allocation,
         "budgets.ledgerentry": b.ledger_entry,
+        "budgets.carryover": b.carry_over,
         "authtoken.tokenproxy": b.staff["caseworker"],  # the token admin is addressed by its user's id
         "account.emailaddress": None,
     }
@@ -333,6 +338,8 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         "workspace:letter_templates": [""],
         # Nordheim's run is never on Musterstadt's list; a run built there gathers only Musterstadt's payments.
         "workspace:payment_runs": [""],
+        # Nordheim's checked case waits on Nordheim's list only.
+        "workspace:waiting_list": [""],
         # Nordheim's paid case is in its commitment period: never on Musterstadt's list.
         "workspace:commitment": ["", "?status=all", f"?programme={b.programme.pk}", "?q=NH-20", "?q=Berta Nordmann"],
         "workspace:audit": [
@@ -393,6 +400,11 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         return [Probe("post", url, "not_found", {"outcome": "rejected", "decided_on": "01.01.2025"})]
     if name in ("workspace:payment_run_order", "workspace:payment_run_executed"):
         return [Probe("post", reverse(name, args=[b.payment_run.pk]), "not_found", {"executed_on": "01.01.2025"})]
+    if name == "workspace:carry_over_new":
+        url = reverse(name, args=[b.allocation.pk])
+        return [Probe("post", url, "not_found", {"from_year": b.allocation.year, "comment": "fremd"})]
+    if name in ("workspace:carry_over_confirm", "workspace:carry_over_cancel"):
+        return [Probe("post", reverse(name, args=[b.allocation.pk, b.carry_over.pk]), "not_found")]
     if name == "workspace:payment_item_returned":
         url = reverse(name, args=[b.payment_run.pk, b.payment_run.items.first().pk])
         return [Probe("post", url, "not_found", {"returned_on": "01.01.2025", "reason": "fremd"})]
