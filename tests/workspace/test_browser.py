@@ -167,3 +167,34 @@ def test_finance_gathers_and_orders_a_payment_run(login, people, case, mustersta
     page.get_by_role("button", name="Rechnerisch richtig – anordnen").click()
     expect(page.get_by_text("Der Zahlungslauf ist angeordnet.")).to_be_visible()
     assert_accessible(page)
+
+
+def test_the_waiting_list_the_owners_notice_and_a_carry_over_proposal(login, people, programme, musterstadt):
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from tests.factories import AllocationFactory, ApplicantFactory, advance, make_application
+
+    AllocationFactory(programme=programme, amount=Decimal("10000.00"))
+    last_year = AllocationFactory(programme=programme, year=timezone.localdate().year - 1)
+    first, second = (
+        advance(make_application(programme=programme, applicant=ApplicantFactory()), "checked", people)
+        for _ in range(2)
+    )
+    page = login(people.approver)
+    page.get_by_role("link", name="Warteliste", exact=True).click()
+    expect(page.get_by_role("row", name=first.file_number)).to_contain_text("finanzierbar")
+    expect(page.get_by_role("row", name=second.file_number)).to_contain_text("wartet auf Mittel")
+    assert_accessible(page)
+
+    page = login(second.applicant.user, next=f"/meine-antraege/{second.pk}/")
+    expect(page.get_by_text("Platz 2 der Warteliste")).to_be_visible()
+    assert_accessible(page)
+
+    page = login(people.finance)
+    page.goto(f"/arbeitsplatz/haushalt/{last_year.pk}/")
+    page.get_by_label("Begründung (für die Akte)").fill("Jahresabschluss")
+    page.get_by_role("button", name="Übertrag vorschlagen").click()
+    expect(page.get_by_text("Der Übertrag ist vorgeschlagen; eine zweite Person bestätigt ihn.")).to_be_visible()
+    assert_accessible(page)
