@@ -413,7 +413,11 @@ def state_notice_problems(allocation: Allocation, notice: StateNotice) -> list[s
     if allocation.year is not None and not notice.period_start.year <= allocation.year <= notice.period_end.year:
         problems.append(
             _("Das Programmjahr %(year)s liegt außerhalb des Bewilligungszeitraums des Bescheids (%(start)s–%(end)s).")
-            % {"year": allocation.year, "start": f"{notice.period_start:%d.%m.%Y}", "end": f"{notice.period_end:%d.%m.%Y}"}
+            % {
+                "year": allocation.year,
+                "start": f"{notice.period_start:%d.%m.%Y}",
+                "end": f"{notice.period_end:%d.%m.%Y}",
+            }
         )
     if allocation.shares != notice.shares:
         problems.append(
@@ -500,12 +504,18 @@ class StateNotice(FundingShares):
             return
         allocations = list(self.allocations.all())
         if any(allocation.shares != self.shares for allocation in allocations):
-            raise ValidationError(_("Die Förderanteile stehen fest, solange Mittelausstattungen auf dem Bescheid stehen."))
+            raise ValidationError(
+                _("Die Förderanteile stehen fest, solange Mittelausstattungen auf dem Bescheid stehen.")
+            )
         drawn_on = sum((allocation.amount for allocation in allocations), Decimal("0.00"))
         tranches = self.tranches.aggregate(total=models.Sum("amount"))["total"] or 0
         if self.eligible_total is not None and max(drawn_on, tranches) > self.eligible_total:
             raise ValidationError(
-                {"eligible_total": _("Die Mittelausstattungen und Kassenmittel auf dem Bescheid übersteigen den Betrag.")}
+                {
+                    "eligible_total": _(
+                        "Die Mittelausstattungen und Kassenmittel auf dem Bescheid übersteigen den Betrag."
+                    )
+                }
             )
 
 
@@ -515,7 +525,9 @@ class StateTranche(models.Model):
     notice = models.ForeignKey(
         StateNotice, verbose_name=_("Zuwendungsbescheid des Landes"), on_delete=models.CASCADE, related_name="tranches"
     )
-    year = models.PositiveSmallIntegerField(_("Haushaltsjahr"), validators=[MinValueValidator(2000), MaxValueValidator(2100)])
+    year = models.PositiveSmallIntegerField(
+        _("Haushaltsjahr"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
     amount = MoneyField(_("Kassenmittel"), validators=positive_money_validators)
 
     class Meta:
@@ -591,7 +603,8 @@ class Drawdown(AppendOnlyModel):
         constraints = [
             models.UniqueConstraint(fields=["notice", "number"], name="one_drawdown_number_per_notice"),
             models.CheckConstraint(
-                condition=Q(federal_amount__gte=0, state_amount__gte=0) & (Q(federal_amount__gt=0) | Q(state_amount__gt=0)),
+                condition=Q(federal_amount__gte=0, state_amount__gte=0)
+                & (Q(federal_amount__gt=0) | Q(state_amount__gt=0)),
                 name="drawdown_requests_something",
             ),
         ]
@@ -628,7 +641,8 @@ class DrawdownReceipt(AppendOnlyModel):
         ordering = ["drawdown", "received_on", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(federal_amount__gte=0, state_amount__gte=0) & (Q(federal_amount__gt=0) | Q(state_amount__gt=0)),
+                condition=Q(federal_amount__gte=0, state_amount__gte=0)
+                & (Q(federal_amount__gt=0) | Q(state_amount__gt=0)),
                 name="drawdown_receipt_receives_something",
             ),
         ]

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from budgets.models import SHARE_LABELS, Statement
+from budgets.notices import open_drawdowns
 from budgets.rules import visible_allocations, visible_statements
 from budgets.selectors import allocation_balance_by_share, entry_count, ledger_entries, monthly_progress, newest_page
 from core.errors import Code, DomainError
@@ -32,7 +33,13 @@ def budget_overview(request):
     return render(
         request,
         "workspace/budget_overview.html",
-        {"nav": "budgets", "budgets": budget_at_a_glance(request.user, year=year), "year": year, "years": years},
+        {
+            "nav": "budgets",
+            "budgets": budget_at_a_glance(request.user, year=year),
+            "year": year,
+            "years": years,
+            "open_drawdowns": open_drawdowns(request.user),
+        },
     )
 
 
