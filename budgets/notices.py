@@ -49,10 +49,15 @@ class TrancheInput:
     amount: Decimal
 
 
-def _messages(error: ValidationError) -> list[str]:
-    if hasattr(error, "error_dict"):
-        return [message for errors in error.message_dict.values() for message in errors]
-    return list(error.messages)
+def _messages(error: ValidationError, model) -> list[str]:
+    """Each message with the field it is about, so that a page or an API client can tell."""
+    if not hasattr(error, "error_dict"):
+        return list(error.messages)
+    found = []
+    for name, messages in error.message_dict.items():
+        label = "" if name == "__all__" else f"{model._meta.get_field(name).verbose_name}: "
+        found += [f"{label}{message}" for message in messages]
+    return found
 
 
 def ensure_finance(by: User) -> None:
@@ -94,7 +99,7 @@ def state_notice_create(
     try:
         notice.full_clean()
     except ValidationError as error:
-        raise DomainError(_messages(error), code=Code.INVALID) from None
+        raise DomainError(_messages(error, StateNotice), code=Code.INVALID) from None
     notice.save()
     years = [tranche.year for tranche in tranches]
     if len(set(years)) != len(years):
@@ -104,7 +109,7 @@ def state_notice_create(
         try:
             row.full_clean()
         except ValidationError as error:
-            raise DomainError(_messages(error), code=Code.INVALID) from None
+            raise DomainError(_messages(error, StateTranche), code=Code.INVALID) from None
         row.save()
     return notice
 
