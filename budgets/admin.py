@@ -1,10 +1,21 @@
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import MunicipalityScopedAdmin
 
 from .forms import AllocationForm, StateNoticeForm
-from .models import Allocation, BaseRate, Drawdown, DrawdownReceipt, LedgerEntry, StateNotice, StateTranche
+from .models import (
+    Allocation,
+    BaseRate,
+    Drawdown,
+    DrawdownReceipt,
+    LedgerEntry,
+    StateNotice,
+    StateTranche,
+    tranche_problems,
+)
 from .selectors import allocations_with_balance
 from .shares import SHARES
 
@@ -68,8 +79,18 @@ class LedgerEntryAdmin(MunicipalityScopedAdmin):
         return False
 
 
+class StateTrancheFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        rows = [form.cleaned_data for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+        problems = tranche_problems(self.instance, [(row["year"], row["amount"]) for row in rows])
+        if problems:
+            raise ValidationError(problems)
+
+
 class StateTrancheInline(admin.TabularInline):
     model = StateTranche
+    formset = StateTrancheFormSet
     extra = 1
     fields = ("year", "amount")
 

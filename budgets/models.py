@@ -549,18 +549,32 @@ class StateTranche(models.Model):
     def clean(self) -> None:
         if self.notice_id is None or self.year is None or self.amount is None:
             return
-        notice = self.notice
-        if self.year not in notice.years:
-            raise ValidationError(
-                {"year": _("Das Jahr %(year)s liegt außerhalb des Bewilligungszeitraums (%(first)s–%(last)s).")
-                 % {"year": self.year, "first": notice.years[0], "last": notice.years[-1]}}
-            )  # fmt: skip
-        others = notice.tranches.exclude(pk=self.pk).aggregate(total=models.Sum("amount"))["total"] or 0
-        if others + self.amount > notice.eligible_total:
-            raise ValidationError(
-                {"amount": _("Die Kassenmittel ergäben zusammen %(sum)s €, mehr als die %(total)s € des Bescheids.")
-                 % {"sum": format_amount(others + self.amount), "total": format_amount(notice.eligible_total)}}
-            )  # fmt: skip
+        problems = tranche_problems(self.notice, [(self.year, self.amount)])
+        if problems:
+            raise ValidationError(problems)
+
+
+def tranche_problems(notice: StateNotice, tranches: list[tuple[int, Decimal]]) -> list[str]:
+    """Why a notice's cash per year cannot stand: a year twice, a year outside the period, more than the total."""
+    problems = []
+    years = [year for year, _amount in tranches]
+    if notice.period_start and notice.period_end:
+        first, last = notice.period_start.year, notice.period_end.year
+        problems += [
+            _("Das Jahr %(year)s liegt außerhalb des Bewilligungszeitraums (%(first)s–%(last)s).")
+            % {"year": year, "first": first, "last": last}
+            for year in sorted(set(years))
+            if not first <= year <= last
+        ]
+    if len(set(years)) != len(years):
+        problems.append(_("Je Jahr gibt es einen Betrag Kassenmittel; ein Jahr ist doppelt."))
+    total = sum((amount for _year, amount in tranches), Decimal("0.00"))
+    if notice.eligible_total is not None and total > notice.eligible_total:
+        problems.append(
+            _("Die Kassenmittel ergäben zusammen %(sum)s €, mehr als die %(total)s € des Bescheids.")
+            % {"sum": format_amount(total), "total": format_amount(notice.eligible_total)}
+        )
+    return problems
 
 
 class DrawdownIsAppendOnly(AppendOnlyError):

@@ -31,8 +31,15 @@ from .models import (
     StateNotice,
     StateTranche,
     state_notice_problems,
+    tranche_problems,
 )
-from .rules import may_manage_allocations, visible_allocations, visible_drawdowns, visible_state_notices
+from .rules import (
+    may_manage_allocations,
+    may_manage_state_notices,
+    visible_allocations,
+    visible_drawdowns,
+    visible_state_notices,
+)
 from .selectors import allocations_with_balance
 from .shares import to_cents, to_euros
 
@@ -60,9 +67,9 @@ def _messages(error: ValidationError, model) -> list[str]:
     return found
 
 
-def ensure_finance(by: User) -> None:
-    """Notices, links and drawdowns are finance's (Kämmerei), as allocations are."""
-    decision = may_manage_allocations(by)
+def ensure_finance(by: User, rule=may_manage_state_notices) -> None:
+    """Notices, drawdowns and receipts are finance's (Kämmerei); linking an allocation is ``may_manage_allocations``."""
+    decision = rule(by)
     if not decision:
         raise DomainError(decision.reason, code=Code.FORBIDDEN)
 
@@ -101,9 +108,9 @@ def state_notice_create(
     except ValidationError as error:
         raise DomainError(_messages(error, StateNotice), code=Code.INVALID) from None
     notice.save()
-    years = [tranche.year for tranche in tranches]
-    if len(set(years)) != len(years):
-        raise DomainError(_("Je Jahr gibt es einen Betrag Kassenmittel; ein Jahr ist doppelt."), code=Code.INVALID)
+    problems = tranche_problems(notice, [(tranche.year, tranche.amount) for tranche in tranches])
+    if problems:
+        raise DomainError(problems, code=Code.INVALID)
     for tranche in tranches:
         row = StateTranche(notice=notice, year=tranche.year, amount=tranche.amount)
         try:
@@ -128,7 +135,7 @@ def allocation_link_state_notice(*, allocation_id: int, notice_id: int | None, b
     allocation = visible_allocations(by).select_for_update().filter(pk=allocation_id).first()
     if allocation is None:
         raise DomainError(_("Mittelausstattung nicht gefunden."), code=Code.NOT_FOUND)
-    ensure_finance(by)
+    ensure_finance(by, may_manage_allocations)
     notice = None if notice_id is None else state_notice_for_update(by, notice_id)
     if notice is not None:
         problems = state_notice_problems(allocation, notice)

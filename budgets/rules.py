@@ -33,6 +33,17 @@ def may_manage_allocations(user: User) -> Decision:
     return Decision(False, _("Mittelausstattungen legt die Finanzabteilung an und ändert sie."))
 
 
+def may_manage_state_notices(user: User) -> Decision:
+    """The state's notices, their drawdowns and receipts are recorded by finance, as allocations are."""
+    if not user.is_authenticated:
+        return Decision(False, _("Bitte melden Sie sich an."))
+    if user.has_role("finance"):
+        return ALLOWED
+    return Decision(
+        False, _("Zuwendungsbescheide des Landes, Mittelabrufe und Geldeingänge erfasst die Finanzabteilung.")
+    )
+
+
 def visible_allocations(user: User) -> QuerySet[Allocation]:
     if not may_read_budgets(user):
         return Allocation.objects.none()

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from budgets import notices
 from budgets.models import Allocation, Drawdown, StateNotice, StateTranche
-from budgets.rules import may_manage_allocations, visible_state_notices
+from budgets.rules import may_manage_state_notices, visible_state_notices
 from budgets.selectors import allocations_with_balance
 from budgets.shares import to_euros
 from core.errors import DomainError
@@ -31,7 +31,7 @@ TRANCHES = "kassenmittel"
 
 
 def _finance_only(request) -> None:
-    decision = may_manage_allocations(request.user)
+    decision = may_manage_state_notices(request.user)
     if not decision:
         raise PermissionDenied(decision.reason)
 
@@ -51,7 +51,7 @@ def state_notice_list(request):
         {
             "nav": "budgets",
             "notices": notices.state_notices_overview(request.user),
-            "may_manage": bool(may_manage_allocations(request.user)),
+            "may_manage": bool(may_manage_state_notices(request.user)),
         },
     )
 
@@ -126,7 +126,7 @@ def _detail(request, notice: StateNotice, *, errors=(), status=200, request_form
             "proposal": proposal,
             "drawdowns": rows,
             "errors": list(errors),
-            "may_manage": bool(may_manage_allocations(request.user)),
+            "may_manage": bool(may_manage_state_notices(request.user)),
             "request_form": request_form
             or DrawdownRequestForm(
                 initial={

@@ -679,3 +679,54 @@ def test_two_finance_people_requesting_at_once_never_request_the_same_euro_twice
             thread.join()
     assert sorted(outcomes) == ["409", "done"]
     assert shares_of_drawdowns(notice) == may
+
+
+# --- the admin ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def keeper(musterstadt):
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(username="keeper", roles=["finance"], municipalities=[musterstadt])
+    user.is_staff = True
+    user.save()
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="budgets"))
+    return user
+
+
+def _admin_notice(musterstadt, **tranches):
+    data = {
+        "municipality": musterstadt.pk, "number": "34.2-17/2026", "issued_on": f"15.01.{YEAR}",
+        "funding_body": "Bezirksregierung Köln", "eligible_total": "1000.00", "federal": "60", "state": "40",
+        "municipal": "", "private": "", "period_start": f"01.01.{YEAR}", "period_end": f"31.12.{YEAR + 1}",
+        "tranches-TOTAL_FORMS": str(len(tranches)), "tranches-INITIAL_FORMS": "0", "tranches-MIN_NUM_FORMS": "0",
+        "tranches-MAX_NUM_FORMS": "1000",
+    }  # fmt: skip
+    for i, (year, amount) in enumerate(tranches.values()):
+        data[f"tranches-{i}-year"], data[f"tranches-{i}-amount"] = str(year), amount
+    return data
+
+
+def test_the_admin_records_a_notice_with_its_tranches_and_checks_them_together(client, keeper, musterstadt):
+    client.force_login(keeper)
+    url = reverse("admin:budgets_statenotice_add")
+    too_much = client.post(url, _admin_notice(musterstadt, a=(YEAR, "600.00"), b=(YEAR + 1, "400.01")))
+    assert too_much.status_code == 200 and "mehr als die 1.000,00 €" in too_much.content.decode()
+    outside = client.post(url, _admin_notice(musterstadt, a=(YEAR + 2, "1.00")))
+    assert "außerhalb des Bewilligungszeitraums" in outside.content.decode()
+    assert not StateNotice.objects.exists()
+    done = client.post(url, _admin_notice(musterstadt, a=(YEAR, "600.00"), b=(YEAR + 1, "400.00")))
+    assert done.status_code == 302
+    notice = StateNotice.objects.get()
+    assert notice.created_by == keeper and notice.state_share == Fraction(2, 5) and notice.tranches.count() == 2
+
+
+def test_the_admin_shows_drawdowns_read_only(client, keeper, case, people, notice):
+    case("paid")
+    drawdown = drawdown_request(notice_id=notice.pk, by=people.finance, federal=Decimal("1.00"), state=Decimal("0"))
+    client.force_login(keeper)
+    assert client.get(reverse("admin:budgets_drawdown_changelist")).status_code == 200
+    assert client.get(reverse("admin:budgets_drawdown_add")).status_code == 403
+    page = client.get(reverse("admin:budgets_drawdown_change", args=[drawdown.pk]))
+    assert page.status_code == 200 and 'name="federal_amount"' not in page.content.decode()
