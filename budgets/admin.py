@@ -1,13 +1,25 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import MunicipalityScopedAdmin
 from core.money import format_amount
 
-from .forms import AllocationForm
-from .models import Allocation, BaseRate, CarryOver, CashFrame, LedgerEntry
+from .forms import AllocationForm, StateNoticeForm
+from .models import (
+    Allocation,
+    BaseRate,
+    CarryOver,
+    CashFrame,
+    Drawdown,
+    DrawdownReceipt,
+    LedgerEntry,
+    StateNotice,
+    StateTranche,
+    tranche_problems,
+)
 from .selectors import allocations_with_balance
 from .shares import SHARES
 
@@ -47,8 +59,8 @@ class AllocationAdmin(MunicipalityScopedAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is not None and obj.entries.exists():
-            return ("programme", "year", "amount", "shares_display")
-        return ("programme", "year", "amount", *SHARES)
+            return ("programme", "year", "amount", "shares_display", "state_notice")
+        return ("programme", "year", "amount", *SHARES, "state_notice")
 
     def get_queryset(self, request):
         return allocations_with_balance(super().get_queryset(request))
@@ -104,6 +116,73 @@ class CarryOverAdmin(MunicipalityScopedAdmin):
     municipality_path = "allocation__programme__municipality"
     list_display = ("allocation", "from_year", "status", "amount", "committed", "cases", "proposed_by", "decided_by")
     list_filter = ("status", "from_year")
+
+
+class StateTrancheFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        rows = [form.cleaned_data for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+        problems = tranche_problems(self.instance, [(row["year"], row["amount"]) for row in rows])
+        if problems:
+            raise ValidationError(problems)
+
+
+class StateTrancheInline(admin.TabularInline):
+    model = StateTranche
+    formset = StateTrancheFormSet
+    extra = 1
+    fields = ("year", "amount")
+
+
+@admin.register(StateNotice)
+class StateNoticeAdmin(MunicipalityScopedAdmin):
+    """The state's funding notice with its cash per year; finance records it (the workspace offers the same)."""
+
+    municipality_path = "municipality"
+    form = StateNoticeForm
+    inlines = [StateTrancheInline]
+    list_display = ("number", "municipality", "issued_on", "funding_body", "eligible_total", "shares_display",
+                    "period_start", "period_end")  # fmt: skip
+    list_filter = ("municipality",)
+    search_fields = ("number", "funding_body")
+    fields = ("municipality", "number", "issued_on", "funding_body", "eligible_total", *SHARES, "period_start",
+              "period_end")  # fmt: skip
+
+    @admin.display(description=_("Förderanteile"))
+    def shares_display(self, obj):
+        return obj.shares_display
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class DrawdownReceiptInline(admin.TabularInline):
+    model = DrawdownReceipt
+    fields = ("received_on", "federal_amount", "state_amount", "booked_by", "booked_at")
+    readonly_fields = fields
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Drawdown)
+class DrawdownAdmin(MunicipalityScopedAdmin):
+    """Drawdowns and their receipts are bookings: shown here, requested and received in the workspace only."""
+
+    municipality_path = "notice__municipality"
+    inlines = [DrawdownReceiptInline]
+    list_display = ("notice", "number", "requested_on", "federal_amount", "state_amount", "requested_by")
+    list_filter = ("notice__municipality",)
+    list_select_related = ("notice", "requested_by")
 
     def has_add_permission(self, request):
         return False

@@ -12,7 +12,13 @@ from rest_framework.response import Response
 from core.api import ID, DateTimeFilter, FilterSet, IdFilter, KeysetPagination, NotFoundAlike
 
 from .models import Allocation, LedgerEntry
-from .rules import may_manage_allocations, may_read_budgets, visible_allocations, visible_ledger_entries
+from .rules import (
+    may_manage_allocations,
+    may_read_budgets,
+    visible_allocations,
+    visible_ledger_entries,
+    visible_state_notices,
+)
 from .selectors import allocation_balance_by_share, allocations_with_balance
 from .serializers import (
     AllocationBalanceSerializer,
@@ -72,7 +78,8 @@ class AllocationViewSet(
             programmes = Allocation._meta.get_field("programme").related_model.objects.filter(  # type: ignore[union-attr]
                 municipality__in=self.request.user.municipality_ids
             )
-            return AllocationWriteSerializer(*args, programmes=programmes, **kwargs)
+            notices = visible_state_notices(self.request.user)
+            return AllocationWriteSerializer(*args, programmes=programmes, notices=notices, **kwargs)
         return super().get_serializer(*args, **kwargs)
 
     def _answer(self, allocation, status_code):

@@ -7,7 +7,7 @@ from fractions import Fraction
 from django import forms
 from django.utils.translation import gettext_lazy
 
-from .models import Allocation
+from .models import Allocation, StateNotice
 from .shares import SHARES, ShareError, format_share, parse_share
 
 
@@ -28,6 +28,36 @@ class ShareField(forms.CharField):
             raise forms.ValidationError(str(error), code="invalid") from None
 
 
+class SharesForm(forms.ModelForm):
+    """The four funding shares of a model with shares (``FundingShares``), typed as fractions or per cents."""
+
+    federal = ShareField(label=gettext_lazy("Anteil Bund"))
+    state = ShareField(label=gettext_lazy("Anteil Land"))
+    municipal = ShareField(label=gettext_lazy("Anteil Kommune"))
+    private = ShareField(label=gettext_lazy("Anteil Private"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for share in SHARES:
+                self.initial[share] = format_share(getattr(self.instance, f"{share}_share"))
+
+    def clean(self):
+        data = super().clean()
+        shares = {share: data.get(share) for share in SHARES}
+        if all(value is not None for value in shares.values()):
+            self.instance.set_shares(shares)  # type: ignore[arg-type]  # the model checks they make exactly one
+        return data
+
+
+class StateNoticeForm(SharesForm):
+    """The state's funding notice in the admin: number, dates, eligible total, shares exactly one, period."""
+
+    class Meta:
+        model = StateNotice
+        fields = ["municipality", "number", "issued_on", "funding_body", "eligible_total", "period_start", "period_end"]
+
+
 class AllocationForm(forms.ModelForm):
     """Amount and shares of an allocation; the shares must add up to exactly one (100 %)."""
 
@@ -38,7 +68,7 @@ class AllocationForm(forms.ModelForm):
 
     class Meta:
         model = Allocation
-        fields = ["programme", "year", "amount"]
+        fields = ["programme", "year", "amount", "state_notice"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

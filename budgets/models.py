@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyError, AppendOnlyModel
-from core.money import MAX_AMOUNT, MoneyField, positive_money_validators
+from core.money import MAX_AMOUNT, MoneyField, format_amount, positive_money_validators
 
 from .shares import SHARES, as_parts, format_share, parse_share, split, to_cents, to_euros
 
@@ -66,17 +66,12 @@ PERCENT_PLACES = Decimal("0.0001")
 MAX_SHARE_WHOLE = 10**15
 
 
-class Allocation(models.Model):
-    """Bewilligungsrahmen: the money a programme may commit in one programme year, by funding share."""
+class FundingShares(models.Model):
+    """Funding shares (Förderanteile) as exact fractions: each share is parts / whole (1/3 is 1 part of 3).
 
-    programme = models.ForeignKey(
-        "grants.Programme", verbose_name=_("Förderprogramm"), on_delete=models.PROTECT, related_name="allocations"
-    )
-    year = models.PositiveSmallIntegerField(
-        _("Programmjahr"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
-    )
-    amount = MoneyField(_("Mittelausstattung"), validators=positive_money_validators)
-    # Each share is exactly parts / whole (1/3 is 1 part of 3): the parts sum to the whole.
+    Shared by the allocation and the state's funding notice, whose shares the allocations on it repeat.
+    """
+
     federal_parts = PartsField(_("Anteil Bund (Teile)"))
     state_parts = PartsField(_("Anteil Land (Teile)"))
     municipal_parts = PartsField(_("Anteil Kommune (Teile)"))
@@ -91,6 +86,59 @@ class Allocation(models.Model):
     state_percent = _percent_property("state")
     municipal_percent = _percent_property("municipal")
     private_percent = _percent_property("private")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def shares(self) -> dict[str, Fraction]:
+        """Each funding share as an exact fraction of one."""
+        return {share: getattr(self, f"{share}_share") for share in SHARES}
+
+    def set_shares(self, fractions: dict[str, Fraction]) -> None:
+        parts, whole = as_parts({share: fractions.get(share, Fraction(0)) for share in SHARES})
+        for share in SHARES:
+            setattr(self, f"{share}_parts", parts[share])
+        self.share_whole = whole
+
+    @property
+    def shares_display(self) -> str:
+        return " · ".join(f"{SHARE_LABELS[s]} {format_share(f)}" for s, f in self.shares.items() if f)
+
+    def _clean_fine_shares(self) -> None:
+        if self.share_whole > MAX_SHARE_WHOLE:
+            raise ValidationError(
+                _("Die Förderanteile sind zu fein geteilt: bitte einfachere Brüche oder weniger Nachkommastellen.")
+            )
+
+    def _clean_shares_sum(self) -> None:
+        total = sum(self.shares.values(), Fraction(0))
+        if total != 1:
+            raise ValidationError(
+                _("Die Förderanteile müssen zusammen genau 1 (100 %%) ergeben, sie ergeben %(total)s.")
+                % {"total": format_share(total)}
+            )
+
+
+class Allocation(FundingShares):
+    """Bewilligungsrahmen: the money a programme may commit in one programme year, by funding share."""
+
+    programme = models.ForeignKey(
+        "grants.Programme", verbose_name=_("Förderprogramm"), on_delete=models.PROTECT, related_name="allocations"
+    )
+    year = models.PositiveSmallIntegerField(
+        _("Programmjahr"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    amount = MoneyField(_("Mittelausstattung"), validators=positive_money_validators)
+    # The state's funding notice the allocation draws on (its shares and period); none for the town's own money.
+    state_notice = models.ForeignKey(
+        "StateNotice",
+        verbose_name=_("Zuwendungsbescheid des Landes"),
+        on_delete=models.PROTECT,
+        related_name="allocations",
+        null=True,
+        blank=True,
+    )
 
     history = HistoricalRecords()
 
@@ -115,33 +163,14 @@ class Allocation(models.Model):
     def __str__(self) -> str:
         return f"{self.programme.name} {self.year}"
 
-    @property
-    def shares(self) -> dict[str, Fraction]:
-        """Each funding share as an exact fraction of one."""
-        return {share: getattr(self, f"{share}_share") for share in SHARES}
-
-    def set_shares(self, fractions: dict[str, Fraction]) -> None:
-        parts, whole = as_parts({share: fractions.get(share, Fraction(0)) for share in SHARES})
-        for share in SHARES:
-            setattr(self, f"{share}_parts", parts[share])
-        self.share_whole = whole
-
-    @property
-    def shares_display(self) -> str:
-        return " · ".join(f"{SHARE_LABELS[s]} {format_share(f)}" for s, f in self.shares.items() if f)
-
     def clean(self) -> None:
-        if self.share_whole > MAX_SHARE_WHOLE:
-            raise ValidationError(
-                _("Die Förderanteile sind zu fein geteilt: bitte einfachere Brüche oder weniger Nachkommastellen.")
-            )
+        self._clean_fine_shares()
         self._clean_booked()
-        total = sum(self.shares.values(), Fraction(0))
-        if total != 1:
-            raise ValidationError(
-                _("Die Förderanteile müssen zusammen genau 1 (100 %%) ergeben, sie ergeben %(total)s.")
-                % {"total": format_share(total)}
-            )
+        self._clean_shares_sum()
+        if self.state_notice_id is not None:
+            problems = state_notice_problems(self, self.state_notice)  # type: ignore[arg-type]
+            if problems:
+                raise ValidationError({"state_notice": problems})
 
     def _clean_booked(self) -> None:
         """Once booked against, the shares stay and the amount never falls below what any share has committed."""
@@ -391,6 +420,270 @@ class BaseRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rate_percent} % ab {self.valid_from:%d.%m.%Y}"
+
+
+def state_notice_problems(allocation: Allocation, notice: StateNotice) -> list[str]:
+    """Why an allocation cannot draw on a state notice: town, approval period, shares and eligible total."""
+    problems = []
+    if allocation.programme_id is not None and notice.municipality_id != allocation.programme.municipality_id:
+        problems.append(_("Der Zuwendungsbescheid des Landes gehört zu einer anderen Kommune als das Programm."))
+    if allocation.year is not None and not notice.period_start.year <= allocation.year <= notice.period_end.year:
+        problems.append(
+            _("Das Programmjahr %(year)s liegt außerhalb des Bewilligungszeitraums des Bescheids (%(start)s–%(end)s).")
+            % {
+                "year": allocation.year,
+                "start": f"{notice.period_start:%d.%m.%Y}",
+                "end": f"{notice.period_end:%d.%m.%Y}",
+            }
+        )
+    if allocation.shares != notice.shares:
+        problems.append(
+            _("Die Förderanteile der Mittelausstattung (%(own)s) müssen denen des Bescheids (%(notice)s) gleichen.")
+            % {"own": allocation.shares_display, "notice": notice.shares_display}
+        )
+    others = notice.allocations.exclude(pk=allocation.pk).aggregate(total=models.Sum("amount"))["total"] or 0
+    if allocation.amount is not None and others + allocation.amount > notice.eligible_total:
+        problems.append(
+            _(
+                "Die Mittelausstattungen auf dem Bescheid ergäben %(sum)s €; zuwendungsfähig sind nach dem Bescheid "
+                "höchstens %(total)s €."
+            )
+            % {"sum": format_amount(others + allocation.amount), "total": format_amount(notice.eligible_total)}
+        )
+    return problems
+
+
+class StateNotice(FundingShares):
+    """Zuwendungsbescheid des Landes an die Kommune: the state's grant to the town that programme allocations draw on.
+
+    Its eligible total and funding shares bind the allocations on it; its cash per year (``StateTranche``,
+    Kassenmittel) is what the town may draw down (``Drawdown``) in each year of the approval period.
+    """
+
+    municipality = models.ForeignKey(
+        "core.Municipality", verbose_name=_("Kommune"), on_delete=models.PROTECT, related_name="state_notices"
+    )
+    number = models.CharField(_("Aktenzeichen des Bescheids"), max_length=60)
+    issued_on = models.DateField(_("Bescheid vom"))
+    funding_body = models.CharField(
+        _("Bewilligungsbehörde"), max_length=200, help_text=_("etwa: Bezirksregierung Köln")
+    )
+    eligible_total = MoneyField(_("zuwendungsfähige Ausgaben"), validators=positive_money_validators)
+    period_start = models.DateField(_("Bewilligungszeitraum von"))
+    period_end = models.DateField(_("Bewilligungszeitraum bis"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("erfasst von"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("erfasst am"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Zuwendungsbescheid des Landes")
+        verbose_name_plural = _("Zuwendungsbescheide des Landes")
+        ordering = ["-issued_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "number"],
+                name="one_state_notice_number_per_municipality",
+                violation_error_message=_("Für die Kommune ist ein Bescheid mit diesem Aktenzeichen schon erfasst."),
+            ),
+            models.CheckConstraint(
+                condition=Q(eligible_total__gt=0, eligible_total__lte=MAX_AMOUNT),
+                name="state_notice_total_positive",
+            ),
+            models.CheckConstraint(condition=Q(share_whole__gt=0), name="state_notice_share_whole_positive"),
+            models.CheckConstraint(
+                condition=Q(share_whole=_SHARE_SUM),
+                name="state_notice_shares_sum_to_one",
+                violation_error_message=_("Die Förderanteile müssen zusammen 100 %% ergeben."),
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__lte=F("period_end")),
+                name="state_notice_period_in_order",
+                violation_error_message=_("Der Bewilligungszeitraum endet nicht vor seinem Beginn."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.funding_body})"
+
+    @property
+    def years(self) -> range:
+        return range(self.period_start.year, self.period_end.year + 1)
+
+    def clean(self) -> None:
+        self._clean_fine_shares()
+        self._clean_shares_sum()
+        if self.period_start and self.period_end and self.period_start > self.period_end:
+            raise ValidationError(
+                {"period_end": _("Der Bewilligungszeitraum endet nicht vor seinem Beginn.")}, code="period"
+            )
+        if self.pk is None:
+            return
+        allocations = list(self.allocations.all())
+        if any(allocation.shares != self.shares for allocation in allocations):
+            raise ValidationError(
+                _("Die Förderanteile stehen fest, solange Mittelausstattungen auf dem Bescheid stehen.")
+            )
+        drawn_on = sum((allocation.amount for allocation in allocations), Decimal("0.00"))
+        tranches = self.tranches.aggregate(total=models.Sum("amount"))["total"] or 0
+        if self.eligible_total is not None and max(drawn_on, tranches) > self.eligible_total:
+            raise ValidationError(
+                {
+                    "eligible_total": _(
+                        "Die Mittelausstattungen und Kassenmittel auf dem Bescheid übersteigen den Betrag."
+                    )
+                }
+            )
+
+
+class StateTranche(models.Model):
+    """Kassenmittel: the cash the state notice makes available in one year of its approval period."""
+
+    notice = models.ForeignKey(
+        StateNotice, verbose_name=_("Zuwendungsbescheid des Landes"), on_delete=models.CASCADE, related_name="tranches"
+    )
+    year = models.PositiveSmallIntegerField(
+        _("Haushaltsjahr"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    amount = MoneyField(_("Kassenmittel"), validators=positive_money_validators)
+
+    class Meta:
+        verbose_name = _("Kassenmittel")
+        verbose_name_plural = _("Kassenmittel")
+        ordering = ["notice", "year"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notice", "year"],
+                name="one_tranche_per_notice_year",
+                violation_error_message=_("Für dieses Jahr sind schon Kassenmittel erfasst."),
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0, amount__lte=MAX_AMOUNT), name="tranche_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notice.number} {self.year}: {self.amount} €"
+
+    def clean(self) -> None:
+        if self.notice_id is None or self.year is None or self.amount is None:
+            return
+        problems = tranche_problems(self.notice, [(self.year, self.amount)])
+        if problems:
+            raise ValidationError(problems)
+
+
+def tranche_problems(notice: StateNotice, tranches: list[tuple[int, Decimal]]) -> list[str]:
+    """Why a notice's cash per year cannot stand: a year twice, a year outside the period, more than the total."""
+    problems = []
+    years = [year for year, _amount in tranches]
+    if notice.period_start and notice.period_end:
+        first, last = notice.period_start.year, notice.period_end.year
+        problems += [
+            _("Das Jahr %(year)s liegt außerhalb des Bewilligungszeitraums (%(first)s–%(last)s).")
+            % {"year": year, "first": first, "last": last}
+            for year in sorted(set(years))
+            if not first <= year <= last
+        ]
+    if len(set(years)) != len(years):
+        problems.append(_("Je Jahr gibt es einen Betrag Kassenmittel; ein Jahr ist doppelt."))
+    total = sum((amount for _year, amount in tranches), Decimal("0.00"))
+    if notice.eligible_total is not None and total > notice.eligible_total:
+        problems.append(
+            _("Die Kassenmittel ergäben zusammen %(sum)s €, mehr als die %(total)s € des Bescheids.")
+            % {"sum": format_amount(total), "total": format_amount(notice.eligible_total)}
+        )
+    return problems
+
+
+class DrawdownIsAppendOnly(AppendOnlyError):
+    pass
+
+
+# The shares the state pays out and a drawdown requests; the town's and the owners' own money is never drawn down.
+DRAWN_SHARES = ("federal", "state")
+
+
+class Drawdown(AppendOnlyModel):
+    """Mittelabruf: the town requests the federal and state shares of a state notice, as far as they are needed."""
+
+    append_only_error = DrawdownIsAppendOnly
+    unchanged_message = _("Ein Mittelabruf wird nie geändert; eine Korrektur ist ein neuer Abruf.")
+    undeleted_message = _("Ein Mittelabruf wird nie gelöscht.")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("abgerufen")
+        PARTLY_RECEIVED = "partly_received", _("teilweise eingegangen")
+        RECEIVED = "received", _("eingegangen")
+
+    notice = models.ForeignKey(
+        StateNotice, verbose_name=_("Zuwendungsbescheid des Landes"), on_delete=models.PROTECT, related_name="drawdowns"
+    )
+    number = models.PositiveIntegerField(_("Nummer"))
+    requested_on = models.DateField(_("abgerufen am"))
+    federal_amount = MoneyField(_("Bund"))
+    state_amount = MoneyField(_("Land"))
+    comment = models.CharField(_("Bemerkung"), max_length=300, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("abgerufen von"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("erfasst am"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Mittelabruf")
+        verbose_name_plural = _("Mittelabrufe")
+        ordering = ["notice", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "number"], name="one_drawdown_number_per_notice"),
+            models.CheckConstraint(
+                condition=Q(federal_amount__gte=0, state_amount__gte=0)
+                & (Q(federal_amount__gt=0) | Q(state_amount__gt=0)),
+                name="drawdown_requests_something",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Mittelabruf %(number)s zu %(notice)s") % {"number": self.number, "notice": self.notice.number}
+
+    @property
+    def amount(self) -> Decimal:
+        return self.federal_amount + self.state_amount
+
+
+class DrawdownReceipt(AppendOnlyModel):
+    """Geldeingang: (part of) a drawdown arrived from the state, per share; recorded by a second person."""
+
+    append_only_error = DrawdownIsAppendOnly
+    unchanged_message = _("Ein Geldeingang wird nie geändert; eine Korrektur ist ein neuer Eintrag.")
+    undeleted_message = _("Ein Geldeingang wird nie gelöscht.")
+
+    drawdown = models.ForeignKey(
+        Drawdown, verbose_name=_("Mittelabruf"), on_delete=models.PROTECT, related_name="receipts"
+    )
+    received_on = models.DateField(_("eingegangen am"))
+    federal_amount = MoneyField(_("Bund"))
+    state_amount = MoneyField(_("Land"))
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("erfasst von"), on_delete=models.PROTECT, related_name="+"
+    )
+    booked_at = models.DateTimeField(_("erfasst am"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Geldeingang")
+        verbose_name_plural = _("Geldeingänge")
+        ordering = ["drawdown", "received_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(federal_amount__gte=0, state_amount__gte=0)
+                & (Q(federal_amount__gt=0) | Q(state_amount__gt=0)),
+                name="drawdown_receipt_receives_something",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.drawdown}: {self.received_on:%d.%m.%Y}"
+
+    @property
+    def amount(self) -> Decimal:
+        return self.federal_amount + self.state_amount
 
 
 class CashFrame(models.Model):

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from core.decisions import ALLOWED, Decision
 
-from .models import Allocation, LedgerEntry, Statement
+from .models import Allocation, Drawdown, LedgerEntry, Statement, StateNotice
 
 # The ledger sits beside the accounts, not on them: the user model is named for the types only.
 if TYPE_CHECKING:
@@ -33,6 +33,17 @@ def may_manage_allocations(user: User) -> Decision:
     return Decision(False, _("Mittelausstattungen legt die Finanzabteilung an und ändert sie."))
 
 
+def may_manage_state_notices(user: User) -> Decision:
+    """The state's notices, their drawdowns and receipts are recorded by finance, as allocations are."""
+    if not user.is_authenticated:
+        return Decision(False, _("Bitte melden Sie sich an."))
+    if user.has_role("finance"):
+        return ALLOWED
+    return Decision(
+        False, _("Zuwendungsbescheide des Landes, Mittelabrufe und Geldeingänge erfasst die Finanzabteilung.")
+    )
+
+
 def visible_allocations(user: User) -> QuerySet[Allocation]:
     if not may_read_budgets(user):
         return Allocation.objects.none()
@@ -49,3 +60,16 @@ def visible_statements(user: User):
     if not may_read_budgets(user):
         return Statement.objects.none()
     return Statement.objects.filter(municipality__in=user.municipality_ids)
+
+
+def visible_state_notices(user: User) -> QuerySet[StateNotice]:
+    """The state's funding notices of the user's municipalities, for every staff role; owners none."""
+    if not may_read_budgets(user):
+        return StateNotice.objects.none()
+    return StateNotice.objects.filter(municipality__in=user.municipality_ids)
+
+
+def visible_drawdowns(user: User) -> QuerySet[Drawdown]:
+    if not may_read_budgets(user):
+        return Drawdown.objects.none()
+    return Drawdown.objects.filter(notice__municipality__in=user.municipality_ids)

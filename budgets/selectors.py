@@ -38,7 +38,7 @@ def netted(total: Callable[[str], T]) -> dict[str, T]:
     def of(kinds):
         return reduce(operator.add, (total(kind) for kind in kinds))
 
-    return {name: of(booked) - of(reversed_) for name, (booked, reversed_) in NETTED.items()}  # type: ignore[operator]
+    return {name: of(booked) - of(reversed_) for name, (booked, reversed_) in NETTED.items()}
 
 
 @dataclass(frozen=True)

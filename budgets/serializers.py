@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
+from django.db import transaction
 from rest_framework import serializers
 
 from core.api import Money
 from core.errors import DomainError
 from core.text import TextSerializerField
 
-from .models import NARRATIVE_MAX_LENGTH, Allocation, LedgerEntry
+from .models import NARRATIVE_MAX_LENGTH, Allocation, LedgerEntry, StateNotice
 from .shares import SHARES, ShareError, format_share, parse_share
 
 PERCENT_HELP = "der Anteil in Prozent, auf vier Stellen gerundet (genau ist der Bruch)"
@@ -70,6 +71,7 @@ class AllocationSerializer(serializers.ModelSerializer):
             "state_percent",
             "municipal_percent",
             "private_percent",
+            "state_notice",
             "committed",
             "paid",
             "available",
@@ -91,21 +93,37 @@ class AllocationWriteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Allocation
-        fields = ["programme", "year", "amount", "federal_share", "state_share", "municipal_share", "private_share"]
+        fields = [
+            "programme", "year", "amount", "federal_share", "state_share", "municipal_share", "private_share",
+            "state_notice",
+        ]  # fmt: skip
+        extra_kwargs = {
+            "state_notice": {
+                "required": False,
+                "allow_null": True,
+                "help_text": "Zuwendungsbescheid des Landes, auf dem die Mittelausstattung steht (gleiche Kommune, "
+                "Jahr im Bewilligungszeitraum, gleiche Anteile, Summe höchstens der zuwendungsfähige Betrag)",
+            }
+        }
 
-    def __init__(self, *args, programmes=None, **kwargs):
+    def __init__(self, *args, programmes=None, notices=None, **kwargs):
         super().__init__(*args, **kwargs)
         if programmes is not None:
             self.fields["programme"].queryset = programmes  # type: ignore[attr-defined]
+        # A notice of another town is answered like an id that does not exist (400).
+        self.fields["state_notice"].queryset = notices if notices is not None else StateNotice.objects.none()  # type: ignore[attr-defined]
         if self.instance is not None:
             # An allocation stays with its programme and year; a new year is a new allocation.
             self.fields["programme"].read_only = True
             self.fields["year"].read_only = True
 
     def _saved(self, allocation: Allocation, data) -> Allocation:
-        for field in ("programme", "year", "amount"):
+        for field in ("programme", "year", "amount", "state_notice"):
             if field in data:
                 setattr(allocation, field, data[field])
+        if allocation.state_notice_id is not None:
+            # The sum of the allocations on a notice is checked under its row lock (the caller's transaction).
+            StateNotice.objects.select_for_update().filter(pk=allocation.state_notice_id).first()
         allocation.set_shares({share: data.get(f"{share}_share", getattr(allocation, f"{share}_share"))
                                for share in SHARES})  # fmt: skip
         try:
@@ -118,9 +136,11 @@ class AllocationWriteSerializer(serializers.ModelSerializer):
         allocation.save()
         return allocation
 
+    @transaction.atomic
     def create(self, validated_data):
         return self._saved(Allocation(), validated_data)
 
+    @transaction.atomic
     def update(self, instance, validated_data):
         return self._saved(instance, validated_data)
 

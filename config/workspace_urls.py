@@ -6,6 +6,7 @@ from applicants import views as applicant_views
 from grants import letter_views, previews
 from grants import views as grant_views
 from payments import views as payment_views
+from reports import notice_views
 from reports import views as budget_views
 
 app_name = "workspace"
@@ -82,6 +83,15 @@ urlpatterns = [
     path(
         "haushalt/verwendungsnachweis/<int:pk>/pdf/", budget_views.statement_file, {"kind": "pdf"}, name="statement_pdf"
     ),  # noqa: E501
+    path("haushalt/landesbescheide/", notice_views.state_notice_list, name="state_notices"),
+    path("haushalt/landesbescheide/neu/", notice_views.state_notice_new, name="state_notice_new"),
+    path("haushalt/landesbescheide/<int:pk>/", notice_views.state_notice_detail, name="state_notice"),
+    path("haushalt/landesbescheide/<int:pk>/abruf/", notice_views.drawdown_request, name="drawdown_request"),
+    path(
+        "haushalt/landesbescheide/<int:pk>/abrufe/<int:drawdown_id>/eingang/",
+        notice_views.drawdown_receipt,
+        name="drawdown_receipt",
+    ),
     path("altfaelle/", grant_views.legacy_import, name="import"),
     path("altfaelle/vorlage.xlsx", grant_views.legacy_import_template, name="import_template"),
     path("erstberatungen/", applicant_views.consultations, name="consultations"),

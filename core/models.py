@@ -6,6 +6,7 @@ The tables keep the names they had when the municipality lived in ``grants`` (ro
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -73,6 +74,15 @@ class Municipality(models.Model):
         db_default="pain.001.001.09",
         help_text=_("pain.001.001.09 nehmen die deutschen Banken seit November 2023; .03 für ältere Kassensysteme."),
     )
+    # Nr. 1.4 ANBest-K / ANBest-Gk (and ANBest-P): funds are drawn down only as far as they are needed for payments
+    # due within two months; a setting, because the states' general conditions differ.
+    drawdown_months = models.PositiveSmallIntegerField(
+        _("Mittelabruf: Zahlungen fällig binnen Monaten"),
+        default=2,
+        db_default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text=_("Nr. 1.4 ANBest-K/ANBest-Gk: abgerufen wird, was binnen zwei Monaten für Zahlungen benötigt wird."),
+    )
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("Mitarbeitende"),
@@ -88,6 +98,11 @@ class Municipality(models.Model):
         verbose_name = _("Kommune")
         verbose_name_plural = _("Kommunen")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(drawdown_months__gt=0, drawdown_months__lte=12), name="drawdown_months_within_a_year"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

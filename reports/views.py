@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from budgets import carry_overs
 from budgets.models import SHARE_LABELS, Allocation, CarryOver, Statement
+from budgets.notices import open_drawdowns
 from budgets.rules import may_manage_allocations, visible_allocations, visible_statements
 from budgets.selectors import (
     allocation_balance_by_share,
@@ -45,7 +46,13 @@ def budget_overview(request):
     return render(
         request,
         "workspace/budget_overview.html",
-        {"nav": "budgets", "budgets": budget_at_a_glance(request.user, year=year), "year": year, "years": years},
+        {
+            "nav": "budgets",
+            "budgets": budget_at_a_glance(request.user, year=year),
+            "year": year,
+            "years": years,
+            "open_drawdowns": open_drawdowns(request.user),
+        },
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -27,9 +27,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from openpyxl import load_workbook
 
 from applicants.models import Consultation
-from budgets.models import CarryOver, LedgerEntry
+from budgets.models import CarryOver, LedgerEntry, StateNotice
+from budgets.notices import TrancheInput, allocation_link_state_notice, state_notice_create
 from grants import services
 from grants.batches import letter_batch_create
+from grants.drawdowns import drawdown_request
 from grants.models import Document, FundingAreaStreet, GrantApplication, InternalNote, LetterTemplate
 from payments import services as payment_services
 from reports.services import statement_request
@@ -181,6 +183,15 @@ def _town(*, name, code, programme_name, owner_name, owner_username, street, adv
     while value_date.weekday() >= 5:
         value_date += timedelta(days=1)
     payment_run = payment_services.run_create(by=people.finance, value_date=value_date)
+    # The state's notice the allocation stands on, and a drawdown of the paid case's federal share.
+    notice = state_notice_create(
+        by=people.finance, municipality_id=municipality.pk, number=f"{code}-L-1", issued_on=timezone.localdate(),
+        funding_body=f"Bezirksregierung {name}", eligible_total=Decimal("500000.00"), shares=allocation.shares,
+        period_start=date(allocation.year, 1, 1), period_end=date(allocation.year, 12, 31),
+        tranches=[TrancheInput(year=allocation.year, amount=Decimal("100000.00"))],
+    )  # fmt: skip
+    allocation_link_state_notice(allocation_id=allocation.pk, notice_id=notice.pk, by=people.finance)
+    drawdown = drawdown_request(notice_id=notice.pk, by=people.finance, federal=Decimal("1.00"), state=Decimal("0"))
     return SimpleNamespace(
         municipality=municipality,
         programme=programme,
@@ -198,6 +209,8 @@ def _town(*, name, code, programme_name, owner_name, owner_username, street, adv
         carry_over=CarryOver.objects.create(
             allocation=allocation, from_year=allocation.year, proposed_by=people.finance
         ),
+        notice=notice,
+        drawdown=drawdown,
     )
 
 
@@ -305,6 +318,8 @@ def admin_object(model, b):
         "budgets.allocation": b.allocation,
         "budgets.ledgerentry": b.ledger_entry,
         "budgets.carryover": b.carry_over,
+        "budgets.statenotice": b.notice,
+        "budgets.drawdown": b.drawdown,
         "authtoken.tokenproxy": b.staff["caseworker"],  # the token admin is addressed by its user's id
         "account.emailaddress": None,
     }
@@ -340,6 +355,8 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         "workspace:payment_runs": [""],
         # Nordheim's checked case waits on Nordheim's list only.
         "workspace:waiting_list": [""],
+        # Nordheim's notices are never on Musterstadt's list, nor its open drawdowns on the budget page.
+        "workspace:state_notices": [""],
         # Nordheim's paid case is in its commitment period: never on Musterstadt's list.
         "workspace:commitment": ["", "?status=all", f"?programme={b.programme.pk}", "?q=NH-20", "?q=Berta Nordmann"],
         "workspace:audit": [
@@ -373,6 +390,7 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         "workspace:payment_run_xml": b.payment_run.pk,
         "workspace:payment_run_xlsx": b.payment_run.pk,
         "workspace:payment_run_pdf": b.payment_run.pk,
+        "workspace:state_notice": b.notice.pk,
     }
     if name in details:
         url = reverse(name, args=[details[name]])
@@ -411,6 +429,20 @@ def probes_for(route: Route, b) -> list[Probe] | None:
     if name == "workspace:repayment_new":
         url = reverse(name, args=[b.approved.pk])
         return [Probe("post", url, "not_found", {"received_on": "01.01.2025", "amount": "1,00"})]
+    if name == "workspace:drawdown_request":
+        return [Probe("post", reverse(name, args=[b.notice.pk]), "not_found", {"federal": "1,00", "state": "0"})]
+    if name == "workspace:drawdown_receipt":
+        url = reverse(name, args=[b.notice.pk, b.drawdown.pk])
+        return [Probe("post", url, "not_found", {"received_on": "01.01.2025", "federal": "1,00"})]
+    if name == "workspace:state_notice_new":  # Nordheim is no choice: answered as for a town that does not exist
+        data = {"municipality": b.municipality.pk, "number": "X-1", "issued_on": "01.01.2025", "funding_body": "x",
+                "eligible_total": "1,00", "federal": "1", "period_start": "01.01.2025", "period_end": "31.12.2025",
+                "kassenmittel-TOTAL_FORMS": "0", "kassenmittel-INITIAL_FORMS": "0"}  # fmt: skip
+        missing = {**data, "municipality": 10**9}
+        return [
+            Probe("get", reverse(name), "nothing"),
+            Probe("post", reverse(name), "like_missing", data, missing_url=reverse(name), missing_data=missing),
+        ]
     if name == "workspace:note":
         return [Probe("post", reverse(name, args=[b.approved.pk]), "not_found", {"text": "Fremder Vermerk"})]
     if name == "workspace:letter_template_new":  # Nordheim's municipality and programme are no choice
@@ -574,6 +606,8 @@ def test_staff_of_one_municipality_see_nothing_of_another(client, towns):
     assert dict(GrantApplication.objects.filter(pk__in=applications).values_list("pk", "state")) == states
     assert list(LetterTemplate.objects.filter(municipality=towns.b.municipality)) == [towns.b.template]
     assert not InternalNote.objects.filter(text="Fremder Vermerk").exists()
+    assert list(StateNotice.objects.filter(municipality=towns.b.municipality)) == [towns.b.notice]
+    assert list(towns.b.notice.drawdowns.all()) == [towns.b.drawdown] and not towns.b.drawdown.receipts.exists()
 
 
 def test_musterstadt_sees_its_own_cases_and_cannot_pull_in_nordheims(client, towns):

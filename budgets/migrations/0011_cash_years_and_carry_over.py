@@ -24,7 +24,7 @@ def programme_year_as_cash_year(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('budgets', '0009_published_base_rates'),
+        ('budgets', '0010_state_notice_and_drawdown'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

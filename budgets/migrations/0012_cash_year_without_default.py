@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('budgets', '0010_cash_years_and_carry_over'),
+        ('budgets', '0011_cash_years_and_carry_over'),
     ]
 
     operations = [
