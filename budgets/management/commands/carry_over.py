@@ -4,9 +4,9 @@ The same services as the page (four-eyes: the person who confirms is not the one
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from applicants.models import User
 from budgets import carry_overs
 from budgets.models import Allocation, CarryOver
 from core.errors import DomainError
@@ -32,7 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, by, propose=None, confirm=None, cancel=None, list=False, allocation=None, comment="",
                **options):  # fmt: skip
-        user = User.objects.filter(username=by, is_active=True).first()
+        user = get_user_model().objects.filter(username=by, is_active=True).first()
         if user is None:
             raise CommandError(f"Keine aktive Person „{by}“.")
         try:
