@@ -589,30 +589,3 @@ def ledger_reclaim(
         allocation=allocation, application=application, kind=Kind.RECLAIM, parts=parts, by=by, comment=comment,
         cash_year=max(this_year() if cash_year is None else cash_year, allocation.year),
     )  # fmt: skip
-
-
-@transaction.atomic
-def ledger_replan(
-    *,
-    programme_id: int,
-    year: int,
-    application,
-    from_year: int,
-    to_year: int,
-    amount: Decimal,
-    by: User,
-    comment: str = "",
-) -> None:
-    """Move part of a case's open commitment to another budget year, where that year's cash carries it."""
-    cents = _positive(amount)
-    allocation = allocation_for_update(programme_id=programme_id, year=year)
-    if from_year == to_year:
-        raise BudgetError(_("Bitte zwei verschiedene Haushaltsjahre angeben."))
-    today_year = this_year()
-    for cash_year in (from_year, to_year):
-        if cash_year < max(allocation.year, today_year):
-            raise BudgetError(
-                _("Das Haushaltsjahr %(year)s ist vorbei oder liegt vor dem Programmjahr; umgeplant wird nur "
-                  "in laufende und kommende Jahre.") % {"year": cash_year}
-            )  # fmt: skip
-    _shift(allocation, application, cents, from_year, to_year, by=by, comment=comment)
