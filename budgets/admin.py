@@ -88,16 +88,8 @@ class AllocationAdmin(MunicipalityScopedAdmin):
         return obj.available
 
 
-@admin.register(LedgerEntry)
-class LedgerEntryAdmin(MunicipalityScopedAdmin):
-    """The ledger is append-only: entries are shown, never added, changed or deleted here."""
-
-    municipality_path = "allocation__programme__municipality"
-    list_display = ("booked_at", "allocation", "application", "kind", "amount", "federal_amount", "state_amount",
-                    "municipal_amount", "private_amount", "booked_by")  # fmt: skip
-    list_filter = ("kind", "allocation__year", "allocation__programme")
-    list_select_related = ("allocation__programme", "application", "booked_by")
-    date_hierarchy = "booked_at"
+class ShownOnly:
+    """Bookings and their records: shown in the admin, never added, changed or deleted there."""
 
     def has_add_permission(self, request):
         return False
@@ -109,8 +101,20 @@ class LedgerEntryAdmin(MunicipalityScopedAdmin):
         return False
 
 
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ShownOnly, MunicipalityScopedAdmin):
+    """The ledger is append-only: entries are shown, never added, changed or deleted here."""
+
+    municipality_path = "allocation__programme__municipality"
+    list_display = ("booked_at", "allocation", "application", "kind", "amount", "federal_amount", "state_amount",
+                    "municipal_amount", "private_amount", "booked_by")  # fmt: skip
+    list_filter = ("kind", "allocation__year", "allocation__programme")
+    list_select_related = ("allocation__programme", "application", "booked_by")
+    date_hierarchy = "booked_at"
+
+
 @admin.register(CarryOver)
-class CarryOverAdmin(MunicipalityScopedAdmin):
+class CarryOverAdmin(ShownOnly, MunicipalityScopedAdmin):
     """Carry-overs are proposed and confirmed in the workspace (four-eyes); here they are only shown."""
 
     municipality_path = "allocation__programme__municipality"
@@ -175,7 +179,7 @@ class DrawdownReceiptInline(admin.TabularInline):
 
 
 @admin.register(Drawdown)
-class DrawdownAdmin(MunicipalityScopedAdmin):
+class DrawdownAdmin(ShownOnly, MunicipalityScopedAdmin):
     """Drawdowns and their receipts are bookings: shown here, requested and received in the workspace only."""
 
     municipality_path = "notice__municipality"
@@ -183,15 +187,6 @@ class DrawdownAdmin(MunicipalityScopedAdmin):
     list_display = ("notice", "number", "requested_on", "federal_amount", "state_amount", "requested_by")
     list_filter = ("notice__municipality",)
     list_select_related = ("notice", "requested_by")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(BaseRate)

@@ -283,3 +283,13 @@ def test_the_budget_years_read_in_constant_queries(thirds, people, django_assert
                       amount=Decimal("10.00"), by=people.approver)  # fmt: skip
     with django_assert_num_queries(3):
         budget_years(thirds)
+
+
+def test_carry_overs_are_only_shown_in_the_admin(thirds, people, admin_client):
+    carry = CarryOver.objects.create(allocation=thirds, from_year=Y, proposed_by=people.finance)
+    assert admin_client.get(reverse("admin:budgets_carryover_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:budgets_carryover_add")).status_code == 403
+    change = reverse("admin:budgets_carryover_change", args=[carry.pk])
+    assert admin_client.post(change, {"status": "booked"}).status_code == 403
+    carry.refresh_from_db()
+    assert carry.status == CarryOver.Status.PROPOSED
