@@ -90,10 +90,21 @@ def test_the_admin_takes_thirds_and_refuses_shares_that_do_not_make_one(client, 
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     form = {"programme": programme.pk, "year": 2034, "amount": "3000.00", "federal": "1/3", "state": "1/3",
-            "municipal": "1/3", "private": ""}  # fmt: skip
+            "municipal": "1/3", "private": "",
+            # The budget years' cash, inline: none given, the whole amount is the programme year's.
+            "cash_frames-TOTAL_FORMS": "0", "cash_frames-INITIAL_FORMS": "0"}  # fmt: skip
     wrong = client.post("/admin/budgets/allocation/add/", {**form, "municipal": "1/4"})
     assert wrong.status_code == 200 and "genau 1 (100 %) ergeben" in wrong.content.decode()
-    done = client.post("/admin/budgets/allocation/add/", form)
+    # Cash per budget year that does not add up to the amount is refused with both sums.
+    frames = {"cash_frames-TOTAL_FORMS": "2", "cash_frames-0-year": "2034", "cash_frames-0-amount": "1000.00",
+              "cash_frames-1-year": "2035", "cash_frames-1-amount": "1500.00"}  # fmt: skip
+    short = client.post("/admin/budgets/allocation/add/", {**form, **frames})
+    assert short.status_code == 200 and "2.500,00 €, die Mittelausstattung 3.000,00 €" in short.content.decode()
+    assert not Allocation.objects.filter(year=2034).exists()
+    done = client.post("/admin/budgets/allocation/add/", {**form, **frames, "cash_frames-1-amount": "2000.00"})
     assert done.status_code == 302, done.content.decode()[-2000:]
     allocation = Allocation.objects.get(year=2034)
     assert allocation.shares_display == "Bund 1/3 · Land 1/3 · Kommune 1/3"
+    assert list(allocation.cash_frames.values_list("year", "amount")) == [
+        (2034, Decimal("1000.00")), (2035, Decimal("2000.00")),
+    ]  # fmt: skip
