@@ -241,33 +241,49 @@ class BudgetYear:
 
 def budget_years(allocation: Allocation) -> list[BudgetYear]:
     """Every budget year of the allocation with its figures, in three queries whatever the ledger's length."""
-    rows, carries = _frames_and_carries(allocation)
-    moved_in: dict[int, int] = {}
-    moved_out: dict[int, int] = {}
-    for carry in carries:
-        moved_out[carry.from_year] = moved_out.get(carry.from_year, 0) + to_cents(carry.amount)
-        moved_in[carry.to_year] = moved_in.get(carry.to_year, 0) + to_cents(carry.amount)
-    sums: dict[int, dict[str, Decimal]] = {}
-    for cash_year, kind, amount in (
-        LedgerTotal.objects.filter(allocation=allocation)
-        .values("cash_year", "kind")
+    return budget_years_of([allocation])[allocation.pk]
+
+
+def budget_years_of(allocations) -> dict[int, list[BudgetYear]]:
+    """The budget years of many allocations (the statement's), in three queries whatever their number."""
+    allocations = list(allocations)
+    ids = [a.pk for a in allocations]
+    frames_of: dict[int, dict[int, int]] = {pk: {} for pk in ids}
+    for frame in CashFrame.objects.filter(allocation__in=ids):
+        frames_of[frame.allocation_id][frame.year] = to_cents(frame.amount)
+    moved_in: dict[int, dict[int, int]] = {pk: {} for pk in ids}
+    moved_out: dict[int, dict[int, int]] = {pk: {} for pk in ids}
+    for carry in CarryOver.objects.filter(allocation__in=ids, status=CarryOver.Status.BOOKED):
+        cents = to_cents(carry.amount)
+        out, in_ = moved_out[carry.allocation_id], moved_in[carry.allocation_id]
+        out[carry.from_year] = out.get(carry.from_year, 0) + cents
+        in_[carry.to_year] = in_.get(carry.to_year, 0) + cents
+    sums: dict[int, dict[int, dict[str, Decimal]]] = {pk: {} for pk in ids}
+    for allocation_id, cash_year, kind, amount in (
+        LedgerTotal.objects.filter(allocation__in=ids)
+        .values("allocation", "cash_year", "kind")
         .annotate(total=Sum("amount"))
         .order_by()
-        .values_list("cash_year", "kind", "total")
+        .values_list("allocation", "cash_year", "kind", "total")
     ):
-        sums.setdefault(cash_year, dict.fromkeys(Kind.values, ZERO))[kind] += Decimal(amount)
-    years = sorted(set(rows) | set(moved_in) | set(moved_out) | set(sums))
-    found = []
-    for year in years:
-        net = netted(sums.get(year, dict.fromkeys(Kind.values, ZERO)).__getitem__)
-        found.append(
-            BudgetYear(
-                year=year,
-                frame=to_euros(rows.get(year, 0)),
-                carried_in=to_euros(moved_in.get(year, 0)),
-                carried_out=to_euros(moved_out.get(year, 0)),
-                committed=Decimal(net["committed"]).quantize(CENT),
-                paid=Decimal(net["paid"]).quantize(CENT),
+        year = sums[allocation_id].setdefault(cash_year, dict.fromkeys(Kind.values, ZERO))
+        year[kind] += Decimal(amount)
+    found: dict[int, list[BudgetYear]] = {}
+    for allocation in allocations:
+        pk = allocation.pk
+        rows = frames_of[pk] or {allocation.year: to_cents(allocation.amount)}
+        years = sorted(set(rows) | set(moved_in[pk]) | set(moved_out[pk]) | set(sums[pk]))
+        found[pk] = []
+        for year in years:
+            net = netted(sums[pk].get(year, dict.fromkeys(Kind.values, ZERO)).__getitem__)
+            found[pk].append(
+                BudgetYear(
+                    year=year,
+                    frame=to_euros(rows.get(year, 0)),
+                    carried_in=to_euros(moved_in[pk].get(year, 0)),
+                    carried_out=to_euros(moved_out[pk].get(year, 0)),
+                    committed=Decimal(net["committed"]).quantize(CENT),
+                    paid=Decimal(net["paid"]).quantize(CENT),
+                )
             )
-        )
     return found

@@ -24,7 +24,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from budgets.models import SHARE_LABELS, SHARES, Allocation, LedgerEntry
-from budgets.selectors import allocation_balance_by_share
+from budgets.selectors import allocation_balance_by_share, budget_years_of
 from core.money import CENT, ZERO
 from core.money import EXCEL_EURO_FORMAT as EURO
 from core.spreadsheets import euro_cell, text_cell
@@ -419,6 +419,13 @@ def _write_summary(sheet, programmes, allocations, year: int, totals: StatementT
     line(_("private Investitionen je Euro Zuschuss"), ratio)
     line(_("durchschnittliche Bearbeitungsdauer (Eingang bis Bewilligung) in Tagen"), totals.average_processing_days)
     line()
+    # The budget years of each allocation, with the carry-overs booked between them (never moved silently).
+    line(*(_bold(sheet, t) for t in (_("Haushaltsjahr"), _("Rahmen"), _("Übertrag"), _("gebunden"), _("ausgezahlt"),
+                                     _("verfügbar"))))  # fmt: skip
+    for label, year in figures["budget_years"]:
+        line(label, *(_euro(sheet, v) for v in (year.frame, year.carried_in - year.carried_out, year.committed,
+                                                  year.paid, year.available)))  # fmt: skip
+    line()
     # Reclaims are in "ausgezahlt" already (payments − reclaims); the interest is not in the allocation at all.
     # The table stands before the financing rows, which come last, so a reader keyed by label finds those.
     line(*(_bold(sheet, t) for t in (_("Rückforderungen (§ 49a VwVfG)"), _("erstattet"), _("Zinsen vereinnahmt"))))
@@ -453,6 +460,7 @@ def summary_figures(*, programmes, allocations: list[Allocation], year: int) -> 
             by_share[share] = [by_share[share][0] + b.allocation, by_share[share][1] + b.committed,
                                by_share[share][2] + b.paid]  # fmt: skip
     counts = statement_state_counts(programmes=programmes, year=year)
+    years_of = budget_years_of(allocations)
     return {
         "allocations": allocation_rows,
         "total": [
@@ -471,6 +479,11 @@ def summary_figures(*, programmes, allocations: list[Allocation], year: int) -> 
             if state != GrantApplication.State.DRAFT
         ],
         "reclaims": _reclaim_lines(statement_reclaims(allocations)),
+        "budget_years": [
+            (f"{allocation.programme.name} {allocation.year} – {year.year}", year)
+            for allocation in allocations
+            for year in years_of[allocation.pk]
+        ],
     }
 
 

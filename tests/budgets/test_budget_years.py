@@ -1,5 +1,6 @@
 """Budget years: commitments planned per cash year, payments from the year they are paid in, carry-over by two."""
 
+import io
 from decimal import Decimal
 
 import pytest
@@ -7,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from budgets import carry_overs
 from budgets.models import Allocation, CarryOver, CashFrame, LedgerEntry
@@ -14,6 +16,7 @@ from budgets.selectors import budget_years
 from budgets.services import BudgetError, case_years, ledger_commit, ledger_pay, ledger_release
 from budgets.shares import SHARES
 from core.errors import DomainError
+from reports.statements import write_statement
 
 from ..factories import ApplicantFactory, UserFactory, make_application
 
@@ -121,6 +124,19 @@ def test_a_case_across_the_year_boundary_is_paid_from_the_cash_carried_over(
         "federal": Decimal("3000.01"), "state": Decimal("3000.00"), "municipal": Decimal("3000.00"),
     }  # fmt: skip
     call_command("ledger_reconcile")
+
+    # The statement of the programme year shows both budget years with the carry-over between them.
+    target = io.BytesIO()
+    write_statement([thirds.programme], Y, target, narrative="Bericht")
+    summary = load_workbook(io.BytesIO(target.getvalue()))["Übersicht"]
+    rows = {row[0]: row for row in summary.iter_rows(values_only=True) if row and row[0]}
+    name = thirds.programme.name
+    assert [Decimal(str(v)).quantize(Decimal("0.01")) for v in rows[f"{name} {Y} – {Y}"][1:6]] == [
+        Decimal("100000.00"), Decimal("-97000.00"), Decimal("3000.00"), Decimal("3000.00"), Decimal("0.00"),
+    ]  # fmt: skip
+    assert [Decimal(str(v)).quantize(Decimal("0.01")) for v in rows[f"{name} {Y} – {Y + 1}"][1:6]] == [
+        Decimal("0.00"), Decimal("97000.00"), Decimal("5000.00"), Decimal("5000.00"), Decimal("92000.00"),
+    ]  # fmt: skip
 
     client.force_login(people.auditor)
     page = client.get(reverse("workspace:allocation", args=[thirds.pk])).content.decode()

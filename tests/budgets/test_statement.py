@@ -172,8 +172,9 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(programme, allocation
     def write():
         # The allocations; the rows (one grouped query with the ledger sums); the Belegliste;
         # the balance by share per allocation; the applications by state; the reclaims per share and the
-        # repayments with interest (the cases' first commitments only where there are some).
-        with django_assert_num_queries(7):
+        # repayments with interest (the cases' first commitments only where there are some); the budget years'
+        # frames, carry-overs and sums per year.
+        with django_assert_num_queries(10):
             write_statement([programme], allocation.year, io.BytesIO(), narrative="Bericht")
 
     advance(make_application(programme=programme, applicant=people.alice), State.PAID, people)
