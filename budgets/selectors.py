@@ -266,8 +266,8 @@ def budget_years_of(allocations) -> dict[int, list[BudgetYear]]:
         .order_by()
         .values_list("allocation", "cash_year", "kind", "total")
     ):
-        year = sums[allocation_id].setdefault(cash_year, dict.fromkeys(Kind.values, ZERO))
-        year[kind] += Decimal(amount)
+        bucket = sums[allocation_id].setdefault(cash_year, dict.fromkeys(Kind.values, ZERO))
+        bucket[kind] += Decimal(amount)
     found: dict[int, list[BudgetYear]] = {}
     for allocation in allocations:
         pk = allocation.pk
