@@ -6,8 +6,9 @@ Every case is driven through grants.services, so its ledger entries and log are 
 from __future__ import annotations
 
 from base64 import b32decode
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -19,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from applicants.models import Applicant, Consultation, Property, Role, User
 from budgets.models import Allocation
+from budgets.notices import TrancheInput, allocation_link_state_notice, state_notice_create
 from core.models import Municipality
 from core.money import CENT
 
@@ -216,6 +218,19 @@ def _case(programme, owner: User, name: str, street: str, number: str, measure: 
     return application
 
 
+def _state_notice(musterstadt: Municipality, facade: Programme, year: int, *, by: User) -> None:
+    """The state's funding notice the façade programme draws on: thirds, three budget years of cash."""
+    notice = state_notice_create(
+        by=by, municipality_id=musterstadt.pk, number=f"34.2-{year}-017", issued_on=date(year, 1, 2),
+        funding_body="Bezirksregierung Musterbezirk", eligible_total=Decimal("750000.00"),
+        shares={"federal": Fraction(1, 3), "state": Fraction(1, 3), "municipal": Fraction(1, 3)},
+        period_start=date(year, 1, 1), period_end=date(year + 2, 12, 31),
+        tranches=[TrancheInput(y, Decimal("250000.00")) for y in (year, year + 1, year + 2)],
+    )  # fmt: skip
+    allocation = Allocation.objects.get(programme=facade, year=year)
+    allocation_link_state_notice(allocation_id=allocation.pk, notice_id=notice.pk, by=by)
+
+
 SAMPLE_WORKBOOK = Path(__file__).parent / "sample_data" / "altfaelle_musterstadt.xlsx"
 
 
@@ -256,6 +271,7 @@ def load_demo_data(*, workbook: str | Path | None = None) -> bool:
     owner, caseworker, approver, finance = (
         users[r] for r in (Role.APPLICANT, Role.CASEWORKER, Role.APPROVER, Role.FINANCE)
     )
+    _state_notice(musterstadt, facade, year, by=finance)
     if workbook is not None:
         _import_cases(facade, Path(workbook), by=caseworker)
         return True
