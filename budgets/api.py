@@ -19,7 +19,7 @@ from .rules import (
     visible_ledger_entries,
     visible_state_notices,
 )
-from .selectors import allocation_balance_by_share, allocations_with_balance
+from .selectors import allocation_balance_by_share, allocations_with_balance, budget_years
 from .serializers import (
     AllocationBalanceSerializer,
     AllocationSerializer,
@@ -112,8 +112,9 @@ class AllocationViewSet(
     )
     @action(detail=True, methods=["get"])
     def balance(self, request, pk=None, format=None):
-        balances = allocation_balance_by_share(self.get_object())
-        return Response(AllocationBalanceSerializer(balances).data)
+        allocation = self.get_object()
+        balances = allocation_balance_by_share(allocation)
+        return Response(AllocationBalanceSerializer({**balances, "years": budget_years(allocation)}).data)
 
 
 class LedgerEntryFilter(FilterSet):

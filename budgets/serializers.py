@@ -152,14 +152,29 @@ class BalanceSerializer(serializers.Serializer):
     available = Money()
 
 
+class BudgetYearSerializer(serializers.Serializer):
+    """One budget year of the allocation: its cash, the carry-overs, what is committed, planned and paid."""
+
+    year = serializers.IntegerField()
+    frame = Money(help_text="Ausgabemittel des Programmjahres oder Verpflichtungsermächtigung eines späteren Jahres")
+    carried_in = Money(help_text="aus dem Vorjahr übertragen")
+    carried_out = Money(help_text="ins Folgejahr übertragen")
+    cash = Money(help_text="Rahmen ± Übertrag")
+    committed = Money()
+    planned = Money(help_text="gebunden und noch nicht ausgezahlt (Kassenplan)")
+    paid = Money()
+    available = Money()
+
+
 class AllocationBalanceSerializer(serializers.Serializer):
-    """The balance in total and per funding share (Förderanteile)."""
+    """The balance in total and per funding share (Förderanteile), and per budget year."""
 
     total = BalanceSerializer()
     federal = BalanceSerializer()
     state = BalanceSerializer()
     municipal = BalanceSerializer()
     private = BalanceSerializer()
+    years = BudgetYearSerializer(many=True)
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):
@@ -174,6 +189,7 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
             "application",
             "file_number",
             "kind",
+            "cash_year",
             "amount",
             "federal_amount",
             "state_amount",

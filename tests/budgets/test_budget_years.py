@@ -141,6 +141,13 @@ def test_a_case_across_the_year_boundary_is_paid_from_the_cash_carried_over(
     client.force_login(people.auditor)
     page = client.get(reverse("workspace:allocation", args=[thirds.pk])).content.decode()
     assert "Haushaltsjahre" in page and f"{Y} → {Y + 1}" in page and "97.000,00" in page and "92.000,00" in page
+    years = client.get(f"/api/allocations/{thirds.pk}/balance/").json()["years"]
+    assert [
+        (y["year"], y["carried_in"], y["carried_out"], y["committed"], y["paid"], y["available"]) for y in years
+    ] == [
+        (Y, "0.00", "97000.00", "3000.00", "3000.00", "0.00"),
+        (Y + 1, "97000.00", "0.00", "5000.00", "5000.00", "92000.00"),
+    ]
 
 
 def test_an_approval_is_planned_into_the_year_its_invoices_are_due(programme, people):
