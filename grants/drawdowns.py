@@ -209,6 +209,9 @@ def drawdown_request(
     ]
     if over:
         raise DomainError(over)
+    beyond = _beyond_the_years_cash(notice, parts, year=today.year)
+    if beyond:
+        raise DomainError(beyond)
     number = (notice.drawdowns.aggregate(last=Max("number"))["last"] or 0) + 1
     return Drawdown.objects.create(
         notice=notice,
@@ -219,6 +222,40 @@ def drawdown_request(
         comment=(comment or "").strip()[:300],
         requested_by=by,
     )
+
+
+def _beyond_the_years_cash(notice, parts: dict[str, int], *, year: int) -> list[str]:
+    """Why a request would draw more of a share in ``year`` than the notice's cash of that year gives it.
+
+    The tranche is in the terms of the eligible total; each share's part of it (split exactly by the notice's
+    shares) is what the state makes available for that share in the year. A notice without tranches sets no
+    yearly limit.
+    """
+    tranches = {t.year: t.amount for t in notice.tranches.all()}
+    if not tranches:
+        return []
+    cash = split(to_cents(tranches.get(year, Decimal("0.00"))), notice.shares)
+    drawn = notice.drawdowns.filter(requested_on__year=year).aggregate(
+        **{share: Sum(f"{share}_amount") for share in DRAWN_SHARES}
+    )
+    problems = []
+    for share in DRAWN_SHARES:
+        before = to_cents(drawn[share] or Decimal("0.00"))
+        if parts[share] and before + parts[share] > cash[share]:
+            problems.append(
+                _(
+                    "Die Kassenmittel %(year)s des Bescheids geben dem Anteil %(share)s %(cash)s €; abgerufen sind "
+                    "%(before)s €, abgerufen werden sollten %(amount)s €."
+                )
+                % {
+                    "year": year,
+                    "share": SHARE_LABELS[share],
+                    "cash": format_amount(to_euros(cash[share])),
+                    "before": format_amount(to_euros(before)),
+                    "amount": format_amount(to_euros(parts[share])),
+                }
+            )
+    return problems
 
 
 @transaction.atomic

@@ -730,3 +730,20 @@ def test_the_admin_shows_drawdowns_read_only(client, keeper, case, people, notic
     assert client.get(reverse("admin:budgets_drawdown_add")).status_code == 403
     page = client.get(reverse("admin:budgets_drawdown_change", args=[drawdown.pk]))
     assert page.status_code == 200 and 'name="federal_amount"' not in page.content.decode()
+
+
+def test_a_year_is_drawn_down_no_further_than_the_notices_cash_of_that_year_gives_each_share(
+    case, people, musterstadt, allocation
+):
+    # 3,000 € of cash this year: Bund 0.3334 → 1,000.20 €, Land 0.3333 → 999.90 € (the exact split of the tranche).
+    notice = record_notice(musterstadt, people.finance, tranches=[TrancheInput(YEAR, Decimal("3000.00"))])
+    allocation_link_state_notice(allocation_id=allocation.pk, notice_id=notice.pk, by=people.finance)
+    case("paid")  # 7,200 € made: far more than the year's cash
+    drawdown_request(notice_id=notice.pk, by=people.finance, federal=Decimal("1000.00"), state=Decimal("999.90"))
+    with pytest.raises(DomainError) as refused:
+        drawdown_request(notice_id=notice.pk, by=people.finance, federal=Decimal("0.21"), state=Decimal("0"))
+    message = str(refused.value)
+    assert refused.value.status == 409
+    assert f"Kassenmittel {YEAR}" in message and "1.000,20 €" in message and "abgerufen sind 1.000,00 €" in message
+    drawdown_request(notice_id=notice.pk, by=people.finance, federal=Decimal("0.20"), state=Decimal("0"))
+    assert Drawdown.objects.filter(notice=notice).count() == 2
