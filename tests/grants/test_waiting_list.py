@@ -76,15 +76,9 @@ def test_the_waiting_list_page_by_role_in_constant_queries(programme, people, cl
     assert client.get(url).status_code in (302, 403)
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_the_order_holds_under_concurrent_approvals_and_releases(programme, people):
-    """A release and approvals at once: a later case never takes the money of an earlier one."""
-    AllocationFactory(programme=programme, amount=GRANT * 2)
-    approved = advance(make_application(programme=programme, applicant=ApplicantFactory()), "approved", people)
-    head, behind = _checked(programme, people, 2)  # the allocation has room for one of them
-    approvers = [UserFactory(roles=["approver"], municipalities=[programme.municipality]) for _ in range(4)]
-    start = threading.Barrier(5, timeout=60)
+def _race(calls: dict) -> dict:
+    """Run every call in its own thread, all released together; each reports "done" or its refusal."""
+    start = threading.Barrier(len(calls), timeout=60)
     outcomes = {}
 
     def run(name, call):
@@ -97,26 +91,61 @@ def test_the_order_holds_under_concurrent_approvals_and_releases(programme, peop
         finally:
             connection.close()
 
-    calls = {
-        "withdraw": lambda: services.application_withdraw(
-            application_id=approved.pk, by=approved.applicant.user, comment="zurück"
-        ),
-        "behind-1": lambda: services.application_approve(application_id=behind.pk, by=approvers[0]),
-        "behind-2": lambda: services.application_approve(application_id=behind.pk, by=approvers[1]),
-        "head": lambda: services.application_approve(application_id=head.pk, by=approvers[2]),
-        "head-again": lambda: services.application_approve(application_id=head.pk, by=approvers[3]),
-    }
     threads = [threading.Thread(target=run, args=item) for item in calls.items()]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    assert sorted(outcomes) == sorted(calls)
+    assert sorted(outcomes) == sorted(calls), outcomes
+    return outcomes
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_order_holds_under_concurrent_approvals(programme, people):
+    """The allocation carries one of two checked cases: the one behind is never approved, whoever comes first."""
+    AllocationFactory(programme=programme, amount=GRANT)
+    head, behind = _checked(programme, people, 2)
+    approvers = [UserFactory(roles=["approver"], municipalities=[programme.municipality]) for _ in range(4)]
+    outcomes = _race(
+        {
+            **{f"behind-{i}": (lambda a=a: services.application_approve(application_id=behind.pk, by=a))
+               for i, a in enumerate(approvers[:3])},
+            "head": lambda: services.application_approve(application_id=head.pk, by=approvers[3]),
+        }
+    )  # fmt: skip
+    assert outcomes["head"] == "done"
+    assert all("Warteliste" in o or "reicht nicht" in o for name, o in outcomes.items() if name != "head")
     head.refresh_from_db()
     behind.refresh_from_db()
+    assert (head.state, behind.state) == ("approved", "checked")
+    assert not behind.ledger_entries.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_released_money_reaches_the_case_behind_only_after_the_release(programme, people):
+    """A withdrawal frees money while approvers try the second case in line: it is approved only after the release."""
+    AllocationFactory(programme=programme, amount=GRANT * 2)
+    approved = advance(make_application(programme=programme, applicant=ApplicantFactory()), "approved", people)
+    head, behind = _checked(programme, people, 2)  # before the release the allocation carries the head only
+    services.application_approve(application_id=head.pk, by=people.approver)
+    approvers = [UserFactory(roles=["approver"], municipalities=[programme.municipality]) for _ in range(3)]
+    outcomes = _race(
+        {
+            "withdraw": lambda: services.application_withdraw(
+                application_id=approved.pk, by=approved.applicant.user, comment="zurück"
+            ),
+            **{f"behind-{i}": (lambda a=a: services.application_approve(application_id=behind.pk, by=a))
+               for i, a in enumerate(approvers)},
+        }
+    )  # fmt: skip
     assert outcomes["withdraw"] == "done"
-    assert head.state == GrantApplication.State.APPROVED
-    # The case behind was approved only if the release came before it, and never instead of the head.
+    behind.refresh_from_db()
+    released = approved.ledger_entries.filter(kind="release").get()
     if behind.state == GrantApplication.State.APPROVED:
-        assert head.ledger_entries.order_by("pk").first().pk < behind.ledger_entries.order_by("pk").first().pk
+        assert behind.ledger_entries.get().pk > released.pk  # the money came back first
+        assert list(outcomes.values()).count("done") == 2
+    else:  # every approver came before the release: refused, nothing booked
+        assert not behind.ledger_entries.exists()
     assert GrantApplication.objects.filter(programme=programme, state="approved").count() <= 2
