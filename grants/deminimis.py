@@ -6,18 +6,22 @@ grants.services (submission, check, approval) and by the portal, the workspace a
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from xml.etree import ElementTree as ET
 
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applicants.models import Applicant, SingleUndertaking, User
+from core.decisions import ALLOWED, Decision
 from core.errors import Code, DomainError
 from core.money import ZERO, format_euro
 
@@ -27,6 +31,7 @@ from .models import (
     DeminimisDeclaration,
     DeminimisRegulation,
     GrantApplication,
+    Revocation,
 )
 from .rules import decide
 
@@ -360,3 +365,137 @@ def freeze_terms(application: GrantApplication) -> None:
     programme = application.programme
     application.deminimis_regulation = programme.deminimis_regulation
     application.deminimis_ceiling = programme.deminimis_ceiling_in_force
+
+
+# --- the register (Zentralregister, Art. 6 Reg. 2023/2831) ------------------------------------------------
+
+AID_INSTRUMENT = "Zuschuss"
+# A decided revocation or withdrawal lowers the grant (approved_grant); the register entry is then corrected.
+CORRECTING = (Revocation.Outcome.REVOKED, Revocation.Outcome.WITHDRAWN)
+
+
+def may_read_register(user: User) -> Decision:
+    """The municipality's staff read its register entries (every role, the auditor too); owners do not."""
+    if user.is_authenticated and user.is_municipal_staff:
+        return ALLOWED
+    return Decision(False, _("Das De-minimis-Register sehen nur Mitarbeitende der Kommune."))
+
+
+def register_entries(
+    user: User, *, granted_from: date | None = None, granted_until: date | None = None, municipality_id=None
+) -> QuerySet[GrantApplication]:
+    """The de-minimis grants of the user's municipalities granted in the period, oldest first, in one query.
+
+    Each with ``corrected_on``: the day the latest revocation lowering the grant was decided (None if none).
+    """
+    if not may_read_register(user):
+        return GrantApplication.objects.none()
+    municipalities = set(user.municipality_ids)
+    if municipality_id is not None:
+        municipalities &= {int(municipality_id)}
+    correcting = Revocation.objects.filter(application=OuterRef("pk"), outcome__in=CORRECTING)
+    entries = (
+        GrantApplication.objects.filter(programme__municipality__in=municipalities, approved_at__isnull=False)
+        .exclude(deminimis_regulation="")
+        .select_related("applicant", "programme__municipality")
+        .annotate(corrected_at=Subquery(correcting.order_by("-decided_at").values("decided_at")[:1]))
+    )
+    if granted_from is not None:
+        entries = entries.filter(approved_at__date__gte=granted_from)
+    if granted_until is not None:
+        entries = entries.filter(approved_at__date__lte=granted_until)
+    return entries.order_by("approved_at", "id")
+
+
+def register_row(entry: GrantApplication) -> dict:
+    """One entry with the fields the register takes (amount as gross grant equivalent, after a correction)."""
+    applicant = entry.applicant
+    municipality = entry.programme.municipality
+    corrected_at = getattr(entry, "corrected_at", None)
+    return {
+        "file_number": entry.file_number,
+        "recipient": applicant.organisation or applicant.name,
+        "tax_number": applicant.tax_number,
+        "register_number": " ".join(p for p in (applicant.register_number, applicant.register_court) if p),
+        "amount": entry.approved_grant or ZERO,
+        "granted_on": timezone.localdate(entry.approved_at),
+        "granting_authority": municipality.official_name or municipality.name,
+        "aid_instrument": AID_INSTRUMENT,
+        "sector": applicant.nace_code,
+        "regulation": entry.deminimis_regulation,
+        "regulation_title": DEMINIMIS[entry.deminimis_regulation].title,
+        "corrected_on": timezone.localdate(corrected_at) if corrected_at else None,
+    }
+
+
+CSV_COLUMNS = (
+    ("file_number", "Aktenzeichen"),
+    ("recipient", "Empfänger"),
+    ("tax_number", "Steuernummer/USt-IdNr."),
+    ("register_number", "Registernummer"),
+    ("amount", "Betrag (Bruttosubventionsäquivalent) in EUR"),
+    ("granted_on", "Tag der Gewährung"),
+    ("granting_authority", "Beihilfegeber"),
+    ("aid_instrument", "Beihilfeinstrument"),
+    ("sector", "Wirtschaftszweig (NACE)"),
+    ("regulation", "Verordnung"),
+    ("corrected_on", "berichtigt am"),
+)
+REGULATION_NUMBERS = {
+    Regulation.GENERAL: "(EU) 2023/2831",
+    Regulation.AGRICULTURE: "(EU) Nr. 1408/2013",
+    Regulation.FISHERIES: "(EU) Nr. 717/2014",
+    Regulation.SGEI: "(EU) 2023/2832",
+}
+
+
+def _csv_value(key: str, value) -> str:
+    if value is None:
+        return ""
+    if key == "amount":
+        return f"{value:.2f}".replace(".", ",")
+    if isinstance(value, date):
+        return f"{value:%d.%m.%Y}"
+    if key == "regulation":
+        return REGULATION_NUMBERS[value]
+    return str(value)
+
+
+def register_csv(entries: Iterable[GrantApplication]) -> str:
+    """The register as CSV for German spreadsheets: ``;`` between fields, decimal comma, dd.mm.yyyy."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([title for _key, title in CSV_COLUMNS])
+    for entry in entries:
+        row = register_row(entry)
+        writer.writerow([_csv_value(key, row[key]) for key, _title in CSV_COLUMNS])
+    return "\ufeff" + out.getvalue()  # the BOM tells Excel it is UTF-8
+
+
+def register_xml(entries: Iterable[GrantApplication], *, granted_from=None, granted_until=None) -> bytes:
+    """The register as XML: ISO dates, amounts with a decimal point, the regulation by code and number."""
+    root = ET.Element("DeMinimisRegister")
+    if granted_from:
+        root.set("von", granted_from.isoformat())
+    if granted_until:
+        root.set("bis", granted_until.isoformat())
+    for entry in entries:
+        row = register_row(entry)
+        aid = ET.SubElement(root, "Beihilfe", aktenzeichen=row["file_number"])
+        if row["corrected_on"]:
+            aid.set("berichtigtAm", row["corrected_on"].isoformat())
+        fields = [
+            ("Empfaenger", row["recipient"]),
+            ("Steuernummer", row["tax_number"]),
+            ("Registernummer", row["register_number"]),
+            ("Betrag", f"{row['amount']:.2f}"),
+            ("TagDerGewaehrung", row["granted_on"].isoformat()),
+            ("Beihilfegeber", row["granting_authority"]),
+            ("Beihilfeinstrument", row["aid_instrument"]),
+            ("Wirtschaftszweig", row["sector"]),
+        ]
+        for tag, value in fields:
+            ET.SubElement(aid, tag).text = value
+        ET.SubElement(aid, "Verordnung", code=row["regulation"]).text = REGULATION_NUMBERS[row["regulation"]]
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)

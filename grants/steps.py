@@ -535,8 +535,6 @@ _STEPS = (
     Step("rebase", staff=frozenset({Role.CASEWORKER}), label=_("Auf neue Fassung umstellen")),
     # Reduce a de-minimis case's grant to what the single undertaking's ceiling leaves (grants.deminimis).
     Step("deminimis_reduce", staff=frozenset({Role.CASEWORKER}), label=_("Auf den De-minimis-Restbetrag kürzen")),
-    # The de-minimis register export of the municipality's grants (grants.deminimis).
-    Step("deminimis_register", staff=frozenset({Role.CASEWORKER, Role.APPROVER, Role.AUDITOR})),
     # Auskunft nach Art. 15 DSGVO about the case's applicant, limited to the municipality's cases.
     Step("export_personal_data", staff=frozenset({Role.CASEWORKER})),
     # Finality of notices (grants.finality): the posting date, a waiver, an objection or lawsuit and its decision.
