@@ -6,18 +6,18 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.grants.test_deminimis_register import granted, register  # noqa: F401 - the fixture
+from tests.factories import make_deminimis_grant
 
 API_URL = "/api/deminimis-register/"
 
 
-def test_the_api_lists_the_entries_with_period_filters(api, people, register):  # noqa: F811
+def test_the_api_lists_the_entries_with_period_filters(api, people, deminimis_grants):
     client = api(people.caseworker)
     body = client.get(API_URL, {"granted_from": "2026-06-01"}).json()
     assert [entry["file_number"] for entry in body["results"]] == ["SF-2026-0002"]
-    entry = client.get(f"{API_URL}{register['first'].pk}/").json()
+    entry = client.get(f"{API_URL}{deminimis_grants['first'].pk}/").json()
     assert entry == {
-        "id": register["first"].pk,
+        "id": deminimis_grants["first"].pk,
         "file_number": "SF-2026-0001",
         "recipient": "Glas & Co. GmbH",
         "tax_number": "DE123456789",
@@ -32,25 +32,25 @@ def test_the_api_lists_the_entries_with_period_filters(api, people, register):  
     }
 
 
-def test_the_api_refuses_owners_and_hides_other_towns(api, people, register):  # noqa: F811
+def test_the_api_refuses_owners_and_hides_other_towns(api, people, deminimis_grants):
     assert api(people.owner).get(API_URL).status_code == 403
     assert api().get(API_URL).status_code == 401
     foreign = api(people.foreign_caseworker)
     assert foreign.get(API_URL).json()["results"] == []
-    assert foreign.get(f"{API_URL}{register['first'].pk}/").status_code == 404
+    assert foreign.get(f"{API_URL}{deminimis_grants['first'].pk}/").status_code == 404
 
 
 @pytest.mark.parametrize("rows", [3, 30])
 def test_the_register_list_costs_the_same_queries_at_any_length(
     api,
     people,
-    register,
+    deminimis_grants,
     programme,
     rows,
-    django_assert_num_queries,  # noqa: F811
+    django_assert_num_queries,
 ):
     for number in range(rows):
-        granted(
+        make_deminimis_grant(
             programme, people.bob, on=date(2025, 1, 1) + timedelta(days=number), amount="100.00", number=100 + number
         )
     client = api(people.auditor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from xml.etree import ElementTree as ET
 
@@ -12,39 +12,11 @@ import pytest
 from django.utils import timezone
 
 from grants.models import GrantApplication, Revocation
-from tests.factories import ApplicantFactory, ProgrammeFactory, make_application
+from tests.factories import ProgrammeFactory, make_deminimis_grant
 
 CSV_URL = "/arbeitsplatz/de-minimis/register.csv"
 XML_URL = "/arbeitsplatz/de-minimis/register.xml"
 PAGE_URL = "/arbeitsplatz/de-minimis/"
-
-
-def granted(programme, applicant, *, on: date, amount: str, number: int, regulation="general"):
-    """A de-minimis grant approved on a day (its fields set directly: the lifecycle is tested elsewhere)."""
-    application = make_application(programme=programme, applicant=applicant, with_documents=False)
-    GrantApplication.objects.filter(pk=application.pk).update(
-        state="approved",
-        file_number=f"SF-{on.year}-{number:04d}",
-        submitted_at=timezone.now(),
-        approved_at=timezone.make_aware(datetime.combine(on, time(9, 30))),
-        approved_grant=Decimal(amount),
-        deminimis_regulation=regulation,
-        deminimis_ceiling=Decimal("300000.00"),
-    )
-    return GrantApplication.objects.get(pk=application.pk)
-
-
-@pytest.fixture
-def register(programme, people):
-    programme.deminimis_regulation = "general"
-    programme.save()
-    shop = ApplicantFactory(
-        kind="organisation", name="Gerda Glas", organisation="Glas & Co. GmbH", tax_number="DE123456789",
-        register_number="HRB 1234", register_court="Amtsgericht Köln", nace_code="47.11", user=people.owner,
-    )  # fmt: skip
-    first = granted(programme, shop, on=date(2026, 3, 2), amount="7200.00", number=1)
-    second = granted(programme, people.bob, on=date(2026, 6, 30), amount="1500.50", number=2)
-    return {"shop": shop, "first": first, "second": second}
 
 
 def _csv_rows(response):
@@ -53,7 +25,7 @@ def _csv_rows(response):
     return list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";"))
 
 
-def test_the_csv_has_the_registers_fields(client, people, register):
+def test_the_csv_has_the_deminimis_grantss_fields(client, people, deminimis_grants):
     client.force_login(people.caseworker)
     response = client.get(CSV_URL)
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
@@ -70,7 +42,7 @@ def test_the_csv_has_the_registers_fields(client, people, register):
     assert second[1] == "Bob Brandt" and second[4] == "1500,50" and second[2] == ""
 
 
-def test_the_xml_has_the_registers_fields(client, people, register):
+def test_the_xml_has_the_deminimis_grantss_fields(client, people, deminimis_grants):
     client.force_login(people.auditor)
     response = client.get(XML_URL, {"granted_from": "2026-01-01", "granted_until": "2026-12-31"})
     assert response.status_code == 200 and response["Content-Type"].startswith("application/xml")
@@ -92,7 +64,7 @@ def test_the_xml_has_the_registers_fields(client, people, register):
     assert aid.get("berichtigtAm") is None
 
 
-def test_the_period_selects_by_the_day_of_granting(client, people, register):
+def test_the_period_selects_by_the_day_of_granting(client, people, deminimis_grants):
     client.force_login(people.caseworker)
     rows = _csv_rows(client.get(CSV_URL, {"granted_from": "2026-03-03", "granted_until": "2026-06-30"}))
     assert [row[0] for row in rows[1:]] == ["SF-2026-0002"]
@@ -101,8 +73,8 @@ def test_the_period_selects_by_the_day_of_granting(client, people, register):
     assert client.get(CSV_URL, {"granted_from": "2026-07-01", "granted_until": "2026-01-01"}).status_code == 400
 
 
-def test_a_revocation_corrects_the_entry(client, people, register):
-    first = register["first"]
+def test_a_revocation_corrects_the_entry(client, people, deminimis_grants):
+    first = deminimis_grants["first"]
     decided = timezone.make_aware(datetime(2026, 9, 1, 12, 0))
     Revocation.objects.create(
         application=first, reason="purpose", facts="Schaufenster zugeklebt", intended_amount=Decimal("7200.00"),
@@ -118,8 +90,8 @@ def test_a_revocation_corrects_the_entry(client, people, register):
     assert aid.get("berichtigtAm") == "2026-09-01" and aid.find("Betrag").text == "4200.00"
 
 
-def test_only_de_minimis_grants_are_in_the_register(client, people, register, musterstadt):
-    other = granted(ProgrammeFactory(municipality=musterstadt, code="NP"), people.bob, on=date(2026, 5, 1),
+def test_only_de_minimis_grants_are_in_the_deminimis_grants(client, people, deminimis_grants, musterstadt):
+    other = make_deminimis_grant(ProgrammeFactory(municipality=musterstadt, code="NP"), people.bob, on=date(2026, 5, 1),
                     amount="900.00", number=9)  # fmt: skip
     GrantApplication.objects.filter(pk=other.pk).update(deminimis_regulation="")
     client.force_login(people.caseworker)
@@ -127,7 +99,7 @@ def test_only_de_minimis_grants_are_in_the_register(client, people, register, mu
 
 
 @pytest.mark.parametrize("url", [PAGE_URL, CSV_URL, XML_URL])
-def test_staff_of_another_municipality_see_none_of_it_and_owners_nothing(client, people, register, url):
+def test_staff_of_another_municipality_see_none_of_it_and_owners_nothing(client, people, deminimis_grants, url):
     client.force_login(people.foreign_caseworker)
     response = client.get(url)
     assert response.status_code == 200
@@ -139,7 +111,7 @@ def test_staff_of_another_municipality_see_none_of_it_and_owners_nothing(client,
 
 
 @pytest.mark.parametrize("persona", ["caseworker", "approver", "finance", "auditor"])
-def test_every_staff_role_reads_the_page(client, people, register, persona):
+def test_every_staff_role_reads_the_page(client, people, deminimis_grants, persona):
     client.force_login(getattr(people, persona))
     response = client.get(PAGE_URL)
     assert response.status_code == 200
@@ -147,12 +119,14 @@ def test_every_staff_role_reads_the_page(client, people, register, persona):
 
 
 @pytest.mark.parametrize("rows", [3, 30])
-def test_the_register_costs_the_same_queries_at_any_length(
-    client, people, register, programme, rows, django_assert_num_queries
+def test_the_deminimis_grants_costs_the_same_queries_at_any_length(
+    client, people, deminimis_grants, programme, rows, django_assert_num_queries
 ):
     start = date(2025, 1, 1)
     for number in range(rows):
-        granted(programme, people.bob, on=start + timedelta(days=number), amount="100.00", number=100 + number)
+        make_deminimis_grant(
+            programme, people.bob, on=start + timedelta(days=number), amount="100.00", number=100 + number
+        )
     client.force_login(people.caseworker)
     # session and user (2), the second factor's device (1), the user's roles (1), the municipalities for the form (1)
     # and their ids (1), the page's count (1) and its rows with applicant, programme, municipality and the day of a
