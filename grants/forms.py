@@ -161,11 +161,12 @@ class DeminimisRegisterForm(forms.Form):
     granted_until = forms.DateField(
         label=_("gewährt bis"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    municipality = forms.TypedChoiceField(label=_("Kommune"), required=False, coerce=int, empty_value=None)
+    # Any id is taken: another town's finds nothing (grants.deminimis.register_entries), as in the API.
+    municipality = forms.IntegerField(label=_("Kommune"), required=False, min_value=1, widget=forms.Select)
 
     def __init__(self, *args, municipalities=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["municipality"].choices = [("", _("alle")), *((m.pk, m.name) for m in municipalities)]
+        self.fields["municipality"].widget.choices = [("", _("alle")), *((m.pk, m.name) for m in municipalities)]
 
     def clean(self):
         data = super().clean()

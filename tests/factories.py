@@ -215,12 +215,14 @@ def advance(application, target: str, people):
     return application
 
 
-def make_deminimis_grant(programme, applicant, *, on: date, amount: str, number: int, regulation="general"):
+def make_deminimis_grant(
+    programme, applicant, *, on: date, amount: str, number: int, regulation="general", code="SF"
+) -> GrantApplication:
     """A de-minimis grant approved on a day (its fields set directly: the lifecycle is tested elsewhere)."""
     application = make_application(programme=programme, applicant=applicant, with_documents=False)
     GrantApplication.objects.filter(pk=application.pk).update(
         state="approved",
-        file_number=f"SF-{on.year}-{number:04d}",
+        file_number=f"{code}-{on.year}-{number:04d}",
         submitted_at=timezone.now(),
         approved_at=timezone.make_aware(datetime.combine(on, time(9, 30))),
         approved_grant=Decimal(amount),
