@@ -890,8 +890,12 @@ def change_approve(*, application_id: int, by: User, comment: str = "") -> Grant
     change = _open_change(application)
     _measures_edit(application, measures_from_snapshot(change.measures))
     application.store_computation(application.compute())
-    grant, before = application.computed_grant, application.approved_grant
+    grant, before = application.grant_due(), application.approved_grant
     words = {"file": application.file_number}
+    if grant > before and application.is_deminimis():
+        # A raise is granted on the day of the change's approval: the whole grant must fit under the ceiling then.
+        deminimis.lock_undertaking(application.applicant)
+        deminimis.ensure_within_ceiling(application, grant=grant, granted_on=today())
     try:
         if grant > before:
             ledger_commit(

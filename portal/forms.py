@@ -619,9 +619,8 @@ class DeminimisDeclarationForm(forms.Form):
         return data
 
     def aids(self) -> list[AidInput]:
+        # Rows typed with "none" chosen are passed on, and refused by the service: nothing typed is silently dropped.
         data = self.cleaned_data
-        if data.get("received") != "yes":
-            return []
         return [
             AidInput(
                 data[f"granted_on_{row}"],
