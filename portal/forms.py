@@ -9,7 +9,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from localflavor.generic.forms import IBANFormField
 
-from applicants.models import Applicant, Property, postcode_validator
+from applicants.models import Applicant, Property, nace_validator, postcode_validator
 from applicants.services import ApplicantInput, PropertyInput
 from core.money import CENT, format_amount
 from core.text import TextFormField, max_length_of
@@ -86,6 +86,32 @@ class ApplicantForm(forms.Form):
         label=_("Ich bin zum Vorsteuerabzug berechtigt"),
         required=False,
         help_text=_("Dann wird die Förderung aus den Nettokosten berechnet, sonst aus den Bruttokosten."),
+    )
+    # For de-minimis aid to undertakings: what the register needs (grants.deminimis).
+    tax_number = TextFormField(
+        label=_("Steuernummer oder USt-IdNr."),
+        max_length=max_length_of(Applicant, "tax_number"),
+        required=False,
+        help_text=_("nur bei Unternehmen, z. B. DE123456789"),
+    )
+    register_number = TextFormField(
+        label=_("Registernummer"),
+        max_length=max_length_of(Applicant, "register_number"),
+        required=False,
+        help_text=_("nur bei Unternehmen im Handelsregister, z. B. HRB 1234"),
+    )
+    register_court = TextFormField(
+        label=_("Registergericht"),
+        max_length=max_length_of(Applicant, "register_court"),
+        required=False,
+        help_text=_("z. B. Amtsgericht Köln"),
+    )
+    nace_code = TextFormField(
+        label=_("Wirtschaftszweig (NACE)"),
+        max_length=max_length_of(Applicant, "nace_code"),
+        required=False,
+        validators=[nace_validator],
+        help_text=_("nur bei Unternehmen, z. B. 47.11 für Einzelhandel"),
     )
 
     def clean(self):

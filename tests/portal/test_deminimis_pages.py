@@ -7,7 +7,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from applicants.models import SingleUndertaking
 from grants import services
+from grants.deminimis import declaration_save
 from grants.models import DeminimisDeclaration
 from tests.factories import make_application
 
@@ -127,3 +129,45 @@ def test_the_reduction_page_is_post_only(client, people, draft):
     url = _submitted_over_the_ceiling(client, people, draft)
     client.force_login(people.caseworker)
     assert client.get(url).status_code == 405
+
+
+ORGANISATION = {"kind": "organisation", "standing": "owner", "name": "Alice Amsel", "organisation": "Amsel GmbH",
+                "street": "Gartenweg", "house_number": "3", "postcode": "12345", "city": "Musterstadt",
+                "iban": "DE89370400440532013000", "tax_number": "DE123456789", "register_number": "HRB 1234",
+                "register_court": "Amtsgericht Köln", "nace_code": "47.11"}  # fmt: skip
+
+
+def test_the_owner_enters_the_undertakings_identifiers_and_a_new_record_stays_in_its_group(
+    client, people, draft, programme
+):
+    group = SingleUndertaking.objects.create(name="Amsel-Gruppe")
+    people.alice.single_undertaking = group
+    people.alice.save()
+    # Alice's record is kept as her submitted case says: a change makes a new record.
+    other = make_application(programme=programme, applicant=people.alice)
+    declaration_save(application_id=other.pk, by=people.owner, none_received=True, aids=[])
+    services.application_submit(application_id=other.pk, by=people.owner)
+    client.force_login(people.owner)
+    url = reverse("portal:step_applicant", args=[draft.pk])
+    assert client.post(url, {**ORGANISATION, "nace_code": "4711"}).status_code == 400
+    assert client.post(url, ORGANISATION).status_code == 302
+    draft.refresh_from_db()
+    applicant = draft.applicant
+    assert applicant.pk != people.alice.pk and applicant.single_undertaking == group
+    assert applicant.identifier == "DE123456789, HRB 1234 Amtsgericht Köln" and applicant.nace_code == "47.11"
+
+
+def test_the_owners_certificate_is_downloaded_in_the_portal(client, people, draft, django_capture_on_commit_callbacks):
+    client.force_login(people.owner)
+    client.post(_url(draft), {"received": "no"})
+    services.application_submit(application_id=draft.pk, by=people.owner)
+    services.application_check(application_id=draft.pk, by=people.caseworker)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.application_approve(application_id=draft.pk, by=people.approver)
+    certificate = draft.letters.get(kind="deminimis_certificate")
+    page = client.get(reverse("portal:application", args=[draft.pk])).content.decode()
+    assert reverse("letter-download", args=[certificate.pk]) in page and "De-minimis-Bescheinigung" in page
+    response = client.get(reverse("letter-download", args=[certificate.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    client.force_login(people.other_owner)
+    assert client.get(reverse("letter-download", args=[certificate.pk])).status_code == 404
