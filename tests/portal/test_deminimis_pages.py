@@ -105,6 +105,7 @@ def test_the_case_page_shows_the_figures_and_the_caseworker_reduces(client, peop
     client.force_login(people.caseworker)
     page = client.get(reverse("workspace:application", args=[draft.pk])).content.decode()
     assert "De-minimis-Beihilfe" in page and "es bleiben 5.000,00 €" in page and url in page
+    assert "kein Unternehmensverbund erfasst" in page
     refused = client.post(reverse("workspace:step", args=[draft.pk, "check"]))
     assert refused.status_code == 409 and "überschreitet den De-minimis-Höchstbetrag" in refused.content.decode()
     assert client.post(url, {"reason": ""}).status_code == 400
