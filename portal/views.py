@@ -186,6 +186,7 @@ def application_detail(request, pk: int):
             "invoices_to_record": invoices_without_row(application),
             "reclaim": revocations.reclaim_summary(application),
             "waiting": waiting.place_of(application),
+            "deminimis_declaration": deminimis.signed_declaration(application) if application.is_deminimis() else None,
         },
     )
 

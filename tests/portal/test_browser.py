@@ -289,5 +289,7 @@ def test_an_owner_declares_de_minimis_aid_before_submitting(login, people, progr
     page.get_by_label("Ich versichere").check()
     page.get_by_role("button", name="Antrag verbindlich einreichen").click()
     expect(page.get_by_text("Ihr Antrag ist eingereicht.")).to_be_visible()
+    expect(page.get_by_role("heading", name="De-minimis-Erklärung")).to_be_visible()
+    assert_accessible(page)  # the case page with the signed declaration
     declaration = DeminimisDeclaration.objects.get(application=application)
     assert declaration.signed_by == people.owner and declaration.aids.get().amount == Decimal("12500.00")

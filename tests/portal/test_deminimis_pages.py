@@ -85,6 +85,8 @@ def test_a_submitted_declaration_cannot_be_changed_in_the_portal(client, people,
     assert response.status_code == 302 and response["Location"] == reverse("portal:application", args=[draft.pk])
     declaration = DeminimisDeclaration.objects.get(application=draft)
     assert declaration.none_received and not declaration.aids.exists() and declaration.signed_at
+    page = client.get(reverse("portal:application", args=[draft.pk])).content.decode()
+    assert "De-minimis-Erklärung" in page and "keine De-minimis-Beihilfen in den letzten drei Jahren" in page
 
 
 def test_a_programme_without_de_minimis_has_no_declaration_page(client, people, programme):
