@@ -2,13 +2,13 @@ from allauth.account.admin import EmailAddressAdmin
 from allauth.account.models import EmailAddress
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from core.admin import MunicipalityScopedAdmin
 
-from .models import Applicant, Consultation, Property, User
+from .models import Applicant, Consultation, Property, SingleUndertaking, User
 from .rules import visible_applicants, visible_properties
 
 
@@ -41,6 +41,20 @@ class ApplicantAdmin(MunicipalityScopedAdmin):
 
     def scoped(self, request, queryset):
         return queryset.filter(pk__in=visible_applicants(request.user).values("pk"))
+
+
+@admin.register(SingleUndertaking)
+class SingleUndertakingAdmin(MunicipalityScopedAdmin):
+    """Staff group linked enterprises into one single undertaking (they share the de-minimis ceiling)."""
+
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
+
+    def scoped(self, request, queryset):
+        # An undertaking with a member the user sees, or none yet (just created); never another town's group.
+        members = Applicant.objects.filter(single_undertaking=OuterRef("pk"))
+        visible = visible_applicants(request.user).filter(single_undertaking=OuterRef("pk"))
+        return queryset.filter(Q(Exists(visible)) | ~Q(Exists(members)))
 
 
 @admin.register(Property)

@@ -85,6 +85,32 @@ class Address(models.Model):
         return f"{self.street} {self.house_number}, {self.postcode} {self.city}"
 
 
+# NACE Rev. 2 (Regulation (EC) No 1893/2006; WZ 2008 in Germany): division, group or class, e.g. "47", "47.1", "47.11".
+nace_validator = RegexValidator(
+    r"^\d{2}(\.\d{1,2})?$", _("Bitte einen NACE-Code wie 47.11 angeben (Abteilung, Gruppe oder Klasse).")
+)
+
+
+class SingleUndertaking(models.Model):
+    """Unternehmensverbund: the single undertaking of Art. 2(2) Reg. (EU) 2023/2831, linked enterprises sharing
+    one de-minimis ceiling. Staff assign applicants to it; an applicant without one is its own single undertaking.
+    """
+
+    name = models.CharField(_("Bezeichnung"), max_length=200)
+    notes = models.TextField(
+        _("Verbindung der Unternehmen"), blank=True, help_text=_("z. B. Mehrheit der Stimmrechte, Beherrschungsvertrag")
+    )
+    created_at = models.DateTimeField(_("angelegt am"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Unternehmensverbund (ein einziges Unternehmen)")
+        verbose_name_plural = _("Unternehmensverbünde")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Applicant(Address):
     """Antragsteller/in: a person or organisation applying for a grant."""
 
@@ -119,6 +145,26 @@ class Applicant(Address):
         default=False,
         help_text=_("Wer die Vorsteuer abziehen darf, erhält die Förderung auf die Nettokosten."),
     )
+    # What the de-minimis register needs of an undertaking (grants.deminimis).
+    tax_number = models.CharField(
+        _("Steuernummer oder USt-IdNr."), max_length=30, blank=True, help_text=_("z. B. DE123456789")
+    )
+    register_number = models.CharField(_("Registernummer"), max_length=30, blank=True, help_text=_("z. B. HRB 1234"))
+    register_court = models.CharField(
+        _("Registergericht"), max_length=100, blank=True, help_text=_("z. B. Amtsgericht Köln")
+    )
+    nace_code = models.CharField(
+        _("Wirtschaftszweig (NACE)"), max_length=5, blank=True, validators=[nace_validator], help_text=_("z. B. 47.11")
+    )
+    single_undertaking = models.ForeignKey(
+        SingleUndertaking,
+        verbose_name=_("Unternehmensverbund"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        help_text=_("Verbundene Unternehmen teilen sich den De-minimis-Höchstbetrag."),
+    )
     anonymised_at = models.DateTimeField(_("anonymisiert am"), null=True, blank=True, editable=False)
 
     class Meta:
@@ -134,6 +180,12 @@ class Applicant(Address):
 
     def __str__(self) -> str:
         return self.organisation or self.name
+
+    @property
+    def identifier(self) -> str:
+        """The undertaking's identifiers as the de-minimis register takes them: tax or VAT id, register number."""
+        register = " ".join(part for part in (self.register_number, self.register_court) if part)
+        return ", ".join(part for part in (self.tax_number, register) if part)
 
     @property
     def iban_masked(self) -> str:

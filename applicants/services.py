@@ -141,6 +141,11 @@ class ApplicantInput:
     email: str = ""
     phone: str = ""
     may_deduct_input_vat: bool = False
+    # An undertaking's identifiers and sector, for de-minimis aid (grants.deminimis).
+    tax_number: str = ""
+    register_number: str = ""
+    register_court: str = ""
+    nace_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,9 @@ def applicant_save(*, by: User, data: ApplicantInput, applicant_id: int | None =
         if others.exists() or applicant.consultations.exists():
             applicant = None
     if applicant is None:
-        applicant = Applicant(user=by)
+        # A new record of the same owner stays in the single undertaking staff assigned (the de-minimis ceiling).
+        previous = applicant_id is not None and Applicant.objects.filter(pk=applicant_id, user=by).first()
+        applicant = Applicant(user=by, single_undertaking_id=previous.single_undertaking_id if previous else None)
     for key, value in fields.items():
         setattr(applicant, key, value)
     applicant.full_clean()

@@ -9,7 +9,14 @@ from applicants.api import ApplicantViewSet, ObtainTokenView, PropertyViewSet
 from budgets.api import AllocationViewSet, LedgerEntryViewSet
 from core.api import ID
 from grants import views as grant_views
-from grants.api import ApplicationViewSet, DocumentViewSet, HistoryViewSet, LetterViewSet, ProgrammeViewSet
+from grants.api import (
+    ApplicationViewSet,
+    DeminimisRegisterViewSet,
+    DocumentViewSet,
+    HistoryViewSet,
+    LetterViewSet,
+    ProgrammeViewSet,
+)
 from payments.api import PaymentRunViewSet
 from portal import views as portal_views
 from reports.api import StatementViewSet
@@ -24,6 +31,7 @@ router.register("payment-runs", PaymentRunViewSet, basename="payment-run")
 router.register("applicants", ApplicantViewSet, basename="applicant")
 router.register("properties", PropertyViewSet, basename="property")
 router.register("applications", ApplicationViewSet, basename="application")
+router.register("deminimis-register", DeminimisRegisterViewSet, basename="deminimis-register")
 router.register(rf"applications/(?P<application_pk>{ID})/documents", DocumentViewSet, basename="application-document")
 router.register(rf"applications/(?P<application_pk>{ID})/history", HistoryViewSet, basename="application-history")
 router.register(rf"applications/(?P<application_pk>{ID})/letters", LetterViewSet, basename="application-letter")

@@ -18,7 +18,7 @@ from core.api import ID, FilterSet, IdFilter, NotFoundAlike
 from core.errors import Code, DomainError
 from core.parsers import JSONParser
 
-from . import batches, commitment, revocations, services
+from . import batches, commitment, deminimis, revocations, services
 from .files import letter_response
 from .models import Document, GrantApplication, Letter, LetterKind, Programme
 from .rules import visible_applications, visible_programmes
@@ -29,6 +29,7 @@ from .serializers import (
     CertifyInvoiceSerializer,
     CertifyInvoicesSerializer,
     ChangeRequestInputSerializer,
+    DeminimisRegisterEntrySerializer,
     DocumentSerializer,
     DocumentUploadSerializer,
     ExtensionRequestSerializer,
@@ -79,6 +80,44 @@ class ProgrammeViewSet(NotFoundAlike, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return programmes_with_rules(visible_programmes(self.request.user))
+
+
+class DeminimisRegisterFilter(FilterSet):
+    granted_from = django_filters.DateFilter(field_name="approved_at", lookup_expr="date__gte", label="gewährt ab")
+    granted_until = django_filters.DateFilter(field_name="approved_at", lookup_expr="date__lte", label="gewährt bis")
+    municipality = IdFilter(field_name="programme__municipality")
+
+    class Meta:
+        model = GrantApplication
+        fields = ["granted_from", "granted_until", "municipality"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="De-minimis-Register: die De-minimis-Beihilfen der eigenen Kommunen",
+        description="Mit den Feldern für das Zentralregister, nach Tag der Gewährung; ein Widerruf berichtigt den "
+        "Betrag (corrected_on). Nur für Mitarbeitende der Kommune.",
+    ),
+    retrieve=extend_schema(summary="Ein Eintrag des De-minimis-Registers (nach der Antrags-ID)"),
+)
+class DeminimisRegisterViewSet(NotFoundAlike, viewsets.ReadOnlyModelViewSet):
+    """The de-minimis register of the user's municipalities (grants.deminimis.register_entries), read only."""
+
+    serializer_class = DeminimisRegisterEntrySerializer
+    filterset_class = DeminimisRegisterFilter
+    ordering_fields = ["approved_at", "id"]
+    ordering = ["approved_at", "id"]
+    lookup_value_regex = ID
+    not_found_message = _("Eintrag nicht gefunden.")
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        decision = deminimis.may_read_register(request.user)
+        if not decision:
+            raise exceptions.PermissionDenied(decision.reason)
+
+    def get_queryset(self):
+        return deminimis.register_entries(self.request.user)
 
 
 class ApplicationFilter(FilterSet):

@@ -146,6 +146,36 @@ class StepForm(forms.Form):
     )
 
 
+class DeminimisReductionForm(forms.Form):
+    reason = TextFormField(
+        label=_("Begründung der Kürzung"), max_length=COMMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class DeminimisRegisterForm(forms.Form):
+    """The period (and municipality) of the de-minimis register export."""
+
+    granted_from = forms.DateField(
+        label=_("gewährt ab"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    granted_until = forms.DateField(
+        label=_("gewährt bis"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    # Any id is taken: another town's finds nothing (grants.deminimis.register_entries), as in the API.
+    municipality = forms.IntegerField(label=_("Kommune"), required=False, min_value=1, widget=forms.Select)
+
+    def __init__(self, *args, municipalities=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["municipality"].widget.choices = [("", _("alle")), *((m.pk, m.name) for m in municipalities)]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("granted_from"), data.get("granted_until")
+        if start and end and end < start:
+            raise forms.ValidationError(_("Das Ende des Zeitraums liegt vor seinem Beginn."))
+        return data
+
+
 class RebaseForm(forms.Form):
     reason = TextFormField(
         label=_("Begründung der Umstellung"), max_length=COMMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})

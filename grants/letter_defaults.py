@@ -62,9 +62,30 @@ Nebenbestimmungen:
 4. Ausgezahlt wird nach Prüfung der Schlussrechnungen; geringere Kosten mindern die Zuwendung, höhere Kosten erhöhen sie nicht.
 5. Bei Verstoß gegen diese Bestimmungen kann der Bescheid widerrufen und die Zuwendung mit Zinsen (§ 49a VwVfG) zurückgefordert werden.
 
-Begründung: Ihr Antrag erfüllt die Voraussetzungen der Förderrichtlinie; das Grundstück liegt im Fördergebiet, die Unterlagen sind vollständig und die Mittel des Programmjahres {{ application.budget_year }} stehen zur Verfügung.{% if comment %}
+{% if deminimis %}
+De-minimis-Beihilfe: Die Zuwendung wird als De-minimis-Beihilfe gewährt nach der {{ deminimis.title }} ({{ deminimis.journal }}). Ihr Bruttosubventionsäquivalent beträgt {{ application.approved_grant|euro }}; Tag der Gewährung ist der {{ deminimis.granted_on|date:"d.m.Y" }}. Der Betrag wird auf den Höchstbetrag von {{ deminimis.ceiling|euro }} angerechnet, den ein einziges Unternehmen in drei Jahren erhalten darf. Die Gewährung wird im Zentralregister für De-minimis-Beihilfen erfasst (Art. 6 der Verordnung (EU) 2023/2831). Bitte bewahren Sie diesen Bescheid und die beigefügte De-minimis-Bescheinigung zehn Jahre lang auf und legen Sie sie bei jedem weiteren Antrag auf eine De-minimis-Beihilfe und auf Anforderung der Europäischen Kommission, des Landes oder der Bewilligungsbehörde vor; die Bewilligungsbehörde führt ihre Aufzeichnungen ebenfalls zehn Jahre ab der Gewährung (Art. 6 Abs. 4 der Verordnung (EU) 2023/2831).
+{% endif %}
+Begründung: Ihr Antrag erfüllt die Voraussetzungen der Förderrichtlinie; das Grundstück liegt im Fördergebiet, die Unterlagen sind vollständig und die Mittel des Programmjahres {{ application.budget_year }} stehen zur Verfügung.{% if deminimis.reduction_reason %}
+Kürzung wegen des De-minimis-Höchstbetrags: Nach der Förderrichtlinie ergäbe sich ein Zuschuss von {{ application.computed_grant|euro }}. Mit den De-minimis-Beihilfen der letzten drei Jahre an Ihr Unternehmen bleiben bis zum Höchstbetrag nur {{ application.approved_grant|euro }}; auf diesen Betrag ist der Zuschuss gekürzt. {{ deminimis.reduction_reason }}{% endif %}{% if comment %}
 {{ comment }}{% endif %}""",
         "legal_remedy_notice": LEGAL_REMEDY_NOTICE,
+    },
+    LetterKind.DEMINIMIS_CERTIFICATE: {
+        "subject": "De-minimis-Bescheinigung – {{ programme.name }} – {{ application.file_number }}",
+        "body": """Sehr geehrte Damen und Herren,
+
+hiermit bescheinigen wir, dass {{ applicant.organisation|default:applicant.name }}{% if deminimis.identifier %} ({{ deminimis.identifier }}){% endif %} mit Zuwendungsbescheid vom {{ deminimis.granted_on|date:"d.m.Y" }} (Aktenzeichen {{ application.file_number }}) eine De-minimis-Beihilfe erhalten hat:
+
+Beihilfegeber: {{ municipality.official_name|default:municipality.name }}
+Förderprogramm: {{ programme.name }}
+Form der Beihilfe: Zuschuss
+Tag der Gewährung: {{ deminimis.granted_on|date:"d.m.Y" }}
+Bruttosubventionsäquivalent: {{ application.approved_grant|euro }}
+Rechtsgrundlage: {{ deminimis.title }} ({{ deminimis.journal }}){% if deminimis.nace %}
+Wirtschaftszweig (NACE): {{ deminimis.nace }}{% endif %}
+
+Diese Bescheinigung ist zehn Jahre lang aufzubewahren und bei künftigen Anträgen auf De-minimis-Beihilfen vorzulegen: Ein einziges Unternehmen darf in drei Jahren höchstens {{ deminimis.ceiling|euro }} an De-minimis-Beihilfen nach dieser Verordnung erhalten.""",
+        "legal_remedy_notice": "",
     },
     LetterKind.REJECTION: {
         "subject": "Ablehnungsbescheid – {{ programme.name }} – {{ application.file_number }}",

@@ -20,9 +20,11 @@ from weasyprint import HTML
 from .calculator import Bound
 from .letter_defaults import DEFAULTS, SIGNATORY
 from .models import (
+    DEMINIMIS,
     NOTICE_KINDS,
     ChangeRequest,
     DeadlineExtension,
+    DeminimisRegulation,
     GrantApplication,
     Letter,
     LetterBatch,
@@ -93,6 +95,24 @@ def letter_context(application: GrantApplication, *, comment: str = "") -> dict:
         "revocation": _last_revocation(application),
         "partial_paid": partial_paid,
         "final_transfer": application.paid_amount - partial_paid if application.paid_at and partial_paid else None,
+        "deminimis": _deminimis(application),
+    }
+
+
+def _deminimis(application: GrantApplication) -> dict | None:
+    """What the approval notice and the certificate say of de-minimis aid; None for a case that is none."""
+    if not application.is_deminimis() or not application.deminimis_regulation:
+        return None
+    rules = DEMINIMIS[application.deminimis_regulation]
+    return {
+        "regulation": DeminimisRegulation(application.deminimis_regulation).label,
+        "title": rules.title,
+        "journal": rules.journal,
+        "ceiling": application.deminimis_ceiling or rules.ceiling,
+        "granted_on": timezone.localdate(application.approved_at) if application.approved_at else None,
+        "reduction_reason": application.deminimis_reduction_reason,
+        "identifier": application.applicant.identifier,
+        "nace": application.applicant.nace_code,
     }
 
 
@@ -338,7 +358,20 @@ def letters_make_missing(application: GrantApplication) -> int:
             by=log.by,
         )
         created += made
+        created += certificate_ensure(application, kind=kind, log=log)[1]
     return created
+
+
+def certificate_ensure(application: GrantApplication, *, kind: str, log) -> tuple[Letter | None, bool]:
+    """The De-minimis-Bescheinigung that goes with the approval notice of a de-minimis case (once per approval)."""
+    if kind != LetterKind.APPROVAL or not application.is_deminimis():
+        return None, False
+    return letter_ensure(
+        application_id=application.pk,
+        kind=LetterKind.DEMINIMIS_CERTIFICATE,
+        key=f"{LetterKind.DEMINIMIS_CERTIFICATE}:log-{log.pk}",
+        by=log.by,
+    )
 
 
 def letter_batch_run(*, batch_id: int) -> LetterBatch:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -22,7 +23,7 @@ from applicants.models import Applicant, Consultation, Property
 from core.append_only import AppendOnlyModel
 from core.models import Municipality
 from core.models import State as Bundesland
-from core.money import MAX_AMOUNT, MoneyField
+from core.money import MAX_AMOUNT, MoneyField, format_euro, positive_money_validators
 
 from .calculator import (
     BuildingCategory,
@@ -44,6 +45,58 @@ class MeasureKind(models.TextChoices):
     GREENING = "greening", _("Dach- / Fassadenbegrünung")
     SHOP_WINDOW = "shop_window", _("Schaufenster")
     UNSEALING = "unsealing", _("Entsiegelung")
+
+
+class DeminimisRegulation(models.TextChoices):
+    """The de-minimis regulation a programme grants under (docs/domain.md, "De-minimis aid")."""
+
+    GENERAL = "general", _("allgemein (Verordnung (EU) 2023/2831)")
+    AGRICULTURE = "agriculture", _("Landwirtschaft (Verordnung (EU) Nr. 1408/2013)")
+    FISHERIES = "fisheries", _("Fischerei und Aquakultur (Verordnung (EU) Nr. 717/2014)")
+    SGEI = "sgei", _("DAWI (Verordnung (EU) 2023/2832)")
+
+
+@dataclass(frozen=True)
+class DeminimisRules:
+    title: str  # as the notice and the certificate cite it
+    journal: str  # its publication in the Official Journal
+    ceiling: Decimal  # over three years per single undertaking
+    highest_ceiling: Decimal  # what a state may set instead (agriculture: Art. 3(3a) Reg. 1408/2013)
+
+
+DEMINIMIS: dict[str, DeminimisRules] = {
+    DeminimisRegulation.GENERAL: DeminimisRules(
+        "Verordnung (EU) 2023/2831 der Kommission vom 13. Dezember 2023 über die Anwendung der Artikel 107 und 108 "
+        "des Vertrags über die Arbeitsweise der Europäischen Union auf De-minimis-Beihilfen",
+        "ABl. L, 2023/2831, 15.12.2023",
+        Decimal("300000.00"),
+        Decimal("300000.00"),
+    ),
+    DeminimisRegulation.AGRICULTURE: DeminimisRules(
+        "Verordnung (EU) Nr. 1408/2013 der Kommission vom 18. Dezember 2013 über die Anwendung der Artikel 107 und "
+        "108 des Vertrags über die Arbeitsweise der Europäischen Union auf De-minimis-Beihilfen im Agrarsektor, "
+        "geändert durch die Verordnung (EU) 2019/316",
+        "ABl. L 352 vom 24.12.2013, S. 9; ABl. L 51I vom 22.2.2019, S. 1",
+        Decimal("20000.00"),
+        Decimal("25000.00"),
+    ),
+    DeminimisRegulation.FISHERIES: DeminimisRules(
+        "Verordnung (EU) Nr. 717/2014 der Kommission vom 27. Juni 2014 über die Anwendung der Artikel 107 und 108 "
+        "des Vertrags über die Arbeitsweise der Europäischen Union auf De-minimis-Beihilfen im Fischerei- und "
+        "Aquakultursektor, geändert durch die Verordnung (EU) 2023/2391",
+        "ABl. L 190 vom 28.6.2014, S. 45; ABl. L, 2023/2391, 10.11.2023",
+        Decimal("40000.00"),
+        Decimal("40000.00"),
+    ),
+    DeminimisRegulation.SGEI: DeminimisRules(
+        "Verordnung (EU) 2023/2832 der Kommission vom 13. Dezember 2023 über die Anwendung der Artikel 107 und 108 "
+        "des Vertrags über die Arbeitsweise der Europäischen Union auf De-minimis-Beihilfen an Unternehmen, die "
+        "Dienstleistungen von allgemeinem wirtschaftlichem Interesse erbringen",
+        "ABl. L, 2023/2832, 15.12.2023",
+        Decimal("750000.00"),
+        Decimal("750000.00"),
+    ),
+}
 
 
 class Programme(models.Model):
@@ -102,6 +155,22 @@ class Programme(models.Model):
         ),
     )
 
+    # De-minimis aid (grants.deminimis): the regulation, and its ceiling as the programme applies it (the table's,
+    # or for agriculture up to 25,000 € where the state has set that); both are fixed with each case at submission.
+    deminimis_regulation = models.CharField(
+        _("De-minimis-Beihilfe nach"),
+        max_length=20,
+        choices=DeminimisRegulation.choices,
+        blank=True,
+        help_text=_("leer: die Zuschüsse sind keine De-minimis-Beihilfen"),
+    )
+    deminimis_ceiling = MoneyField(
+        _("De-minimis-Höchstbetrag in drei Jahren"),
+        null=True,
+        blank=True,
+        help_text=_("leer: der Höchstbetrag der Verordnung"),
+    )
+
     # The version applications submitted from now on are computed under (set by GuidelineVersion.save).
     current_version = models.ForeignKey(
         "GuidelineVersion",
@@ -126,10 +195,37 @@ class Programme(models.Model):
                 name="programme_window_in_order",
                 violation_error_message=_("Das Ende der Antragsfrist liegt vor ihrem Beginn."),
             ),
+            models.CheckConstraint(
+                condition=~Q(deminimis_regulation="") | Q(deminimis_ceiling__isnull=True),
+                name="programme_deminimis_ceiling_with_regulation",
+                violation_error_message=_("Ein De-minimis-Höchstbetrag gilt nur mit einer De-minimis-Verordnung."),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.municipality})"
+
+    def clean(self) -> None:
+        if self.deminimis_regulation and self.deminimis_ceiling is not None:
+            rules = DEMINIMIS[self.deminimis_regulation]
+            if not Decimal("0.01") <= self.deminimis_ceiling <= rules.highest_ceiling:
+                raise ValidationError(
+                    {
+                        "deminimis_ceiling": _("Nach dieser Verordnung sind höchstens %(amount)s zulässig.")
+                        % {"amount": format_euro(rules.highest_ceiling)}
+                    }
+                )
+
+    @property
+    def is_deminimis(self) -> bool:
+        return bool(self.deminimis_regulation)
+
+    @property
+    def deminimis_ceiling_in_force(self) -> Decimal | None:
+        """The ceiling the programme applies: its own where set, else the regulation's."""
+        if not self.deminimis_regulation:
+            return None
+        return self.deminimis_ceiling or DEMINIMIS[self.deminimis_regulation].ceiling
 
     def is_open_on(self, day) -> bool:
         return (self.opens_on is None or self.opens_on <= day) and (self.closes_on is None or day <= self.closes_on)
@@ -800,6 +896,20 @@ class GrantApplication(FSMModelMixin, models.Model):
         editable=False,
         related_name="+",
     )
+    # De-minimis aid (grants.deminimis): the programme's regulation and ceiling, fixed at the first submission; and
+    # the caseworker's decision to reduce the grant to what the single undertaking's ceiling leaves, with its reason.
+    deminimis_regulation = models.CharField(
+        _("De-minimis-Beihilfe nach"), max_length=20, choices=DeminimisRegulation.choices, blank=True, editable=False
+    )
+    deminimis_ceiling = MoneyField(_("De-minimis-Höchstbetrag"), null=True, blank=True, editable=False)
+    deminimis_reduced_to = MoneyField(
+        _("wegen des De-minimis-Höchstbetrags gekürzt auf"), null=True, blank=True, editable=False
+    )
+    deminimis_reduction_reason = models.TextField(_("Begründung der Kürzung"), blank=True, editable=False)
+    deminimis_reduced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    deminimis_reduced_at = models.DateTimeField(_("gekürzt am"), null=True, blank=True, editable=False)
     # What a revocation asks back of the paid grant and is not repaid yet (its principal; interest is apart).
     reclaim_outstanding = MoneyField(_("offene Erstattung"), default=Decimal("0.00"), editable=False)
     updated_at = models.DateTimeField(_("zuletzt geändert am"), auto_now=True)
@@ -871,6 +981,18 @@ class GrantApplication(FSMModelMixin, models.Model):
         ]
         terms = self.terms()
         return compute_grant(terms.guideline(), components, net=terms.counts_net(self.applicant))
+
+    def is_deminimis(self) -> bool:
+        """Whether the grant is de-minimis aid: as fixed at submission, before it as the programme says now."""
+        if self.submitted_at is not None:
+            return bool(self.deminimis_regulation)
+        return self.programme.is_deminimis
+
+    def grant_due(self) -> Decimal:
+        """The grant the approval commits: the computed one, capped by a de-minimis reduction where recorded."""
+        if self.deminimis_reduced_to is not None:
+            return min(self.computed_grant, self.deminimis_reduced_to)
+        return self.computed_grant
 
     def store_computation(self, result: GrantResult) -> None:
         self.guideline_version = self.terms()
@@ -1153,6 +1275,7 @@ class LetterKind(models.TextChoices):
     REVOCATION = "revocation", _("Widerrufs- oder Rücknahmebescheid mit Erstattung")
     REVOCATION_CLOSED = "revocation_closed", _("Einstellung des Widerrufsverfahrens")
     RECLAIM_REMINDER = "reclaim_reminder", _("Zahlungserinnerung zur Erstattung")
+    DEMINIMIS_CERTIFICATE = "deminimis_certificate", _("De-minimis-Bescheinigung")
 
 
 class LetterTemplate(models.Model):
@@ -2093,3 +2216,81 @@ class SaleReport(models.Model):
             "date": f"{timezone.localdate(self.reported_at):%d.%m.%Y}" if self.reported_at else "",
             "case": self.application,
         }
+
+
+class DeminimisDeclaration(models.Model):
+    """De-minimis-Erklärung: the owner's declaration of the de-minimis aid the single undertaking received in the
+    last three years, on an application of a de-minimis programme; signed by submitting, then never changed.
+
+    A case returned to the owner keeps its signed declaration; a change is a new declaration, signed with the next
+    submission. The latest signed one is the one the ceiling check counts.
+    """
+
+    application = models.ForeignKey(
+        GrantApplication, verbose_name=_("Antrag"), on_delete=models.PROTECT, related_name="deminimis_declarations"
+    )
+    none_received = models.BooleanField(_("keine De-minimis-Beihilfen erhalten"), default=False)
+    created_at = models.DateTimeField(_("angelegt am"), auto_now_add=True)
+    signed_at = models.DateTimeField(_("mit der Einreichung abgegeben am"), null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("abgegeben von"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("De-minimis-Erklärung")
+        verbose_name_plural = _("De-minimis-Erklärungen")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"], condition=Q(signed_at__isnull=True), name="one_unsigned_deminimis_declaration"
+            ),
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True) | Q(signed_by__isnull=False), name="deminimis_declaration_signer"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("De-minimis-Erklärung zu %(case)s") % {"case": self.application}
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and DeminimisDeclaration.objects.filter(pk=self.pk, signed_at__isnull=False).exists():
+            raise ValidationError(_("Eine abgegebene De-minimis-Erklärung wird nie geändert."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.signed_at is not None:
+            raise ValidationError(_("Eine abgegebene De-minimis-Erklärung wird nie gelöscht."))
+        return super().delete(*args, **kwargs)
+
+
+class DeclaredAid(models.Model):
+    """One de-minimis aid the owner declared: day of granting, granting body, amount (gross grant equivalent)."""
+
+    declaration = models.ForeignKey(
+        DeminimisDeclaration, verbose_name=_("Erklärung"), on_delete=models.CASCADE, related_name="aids"
+    )
+    granted_on = models.DateField(_("Tag der Gewährung"))
+    granting_body = models.CharField(_("Beihilfegeber"), max_length=200)
+    amount = MoneyField(_("Betrag (Bruttosubventionsäquivalent)"), validators=positive_money_validators)
+    regulation = models.CharField(
+        _("nach Verordnung"), max_length=20, choices=DeminimisRegulation.choices, default=DeminimisRegulation.GENERAL
+    )
+
+    class Meta:
+        verbose_name = _("erklärte De-minimis-Beihilfe")
+        verbose_name_plural = _("erklärte De-minimis-Beihilfen")
+        ordering = ["granted_on", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="declared_aid_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.granted_on:%d.%m.%Y} {self.granting_body} {self.amount} €"
+
+    def save(self, *args, **kwargs) -> None:
+        if DeminimisDeclaration.objects.filter(pk=self.declaration_id, signed_at__isnull=False).exists():
+            raise ValidationError(_("Eine abgegebene De-minimis-Erklärung wird nie geändert."))
+        super().save(*args, **kwargs)

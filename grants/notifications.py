@@ -15,7 +15,7 @@ from django_fsm_log.models import StateLog
 
 from applicants.models import Role, User
 
-from .letters import letter_ensure
+from .letters import certificate_ensure, letter_ensure
 from .models import GrantApplication, Letter, OutboundEmail
 from .notices import notice_email_failed, notice_sent_by_email
 from .selectors import applications_waiting_for
@@ -96,6 +96,7 @@ def notify_transition(*, state_log_id: int) -> tuple[Letter | None, OutboundEmai
             comment=log.description or "",
             by=log.by,
         )
+        certificate_ensure(application, kind=kind, log=log)
     step = step_of_transition(log.transition)
     comment = (log.description or "") if step is None or step.comment_to_applicant else ""
     with translation.override("de"):

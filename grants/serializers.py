@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
@@ -16,6 +17,7 @@ from core.money import MAX_AMOUNT
 from core.text import TextSerializerField, max_length_of
 
 from .calculator import BuildingCategory
+from .deminimis import register_row
 from .models import (
     COMMENT_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,
@@ -23,6 +25,7 @@ from .models import (
     ChangeRequest,
     CostItem,
     DeadlineExtension,
+    DeminimisRegulation,
     Document,
     GrantApplication,
     GuidelineVersion,
@@ -775,3 +778,25 @@ class HistoryEntrySerializer(serializers.ModelSerializer):
 
     def get_action(self, entry) -> str:
         return action_of(entry.transition)
+
+
+class DeminimisRegisterEntrySerializer(serializers.Serializer):
+    """One de-minimis grant with the fields the central register takes (grants.deminimis.register_row)."""
+
+    id = serializers.IntegerField(source="pk", read_only=True)
+    file_number = serializers.CharField(read_only=True)
+    recipient = serializers.CharField(read_only=True, help_text="Empfänger: Organisation, sonst Name.")
+    tax_number = serializers.CharField(read_only=True, help_text="Steuernummer oder USt-IdNr.; leer, wenn unbekannt.")
+    register_number = serializers.CharField(read_only=True, help_text="Registernummer mit Registergericht.")
+    amount = Money(read_only=True, help_text="Bruttosubventionsäquivalent in Euro, nach einem Widerruf berichtigt.")
+    granted_on = serializers.DateField(read_only=True, help_text="Tag der Gewährung (der Bewilligung).")
+    granting_authority = serializers.CharField(read_only=True)
+    aid_instrument = serializers.CharField(read_only=True)
+    sector = serializers.CharField(read_only=True, help_text="NACE-Code; leer, wenn unbekannt.")
+    regulation = serializers.ChoiceField(choices=DeminimisRegulation.choices, read_only=True)
+    corrected_on = serializers.DateField(
+        read_only=True, allow_null=True, help_text="Tag des Widerrufs, der den Betrag berichtigt hat; sonst null."
+    )
+
+    def to_representation(self, instance):
+        return super().to_representation(SimpleNamespace(pk=instance.pk, **register_row(instance)))

@@ -36,7 +36,7 @@ from core.errors import Code, DomainError
 from core.money import format_amount
 from core.tasks import enqueue_on_commit
 
-from . import finality
+from . import deminimis, finality
 from .calculator import BuildingCategory
 from .einvoices import einvoice_as_dict, einvoice_in_pdf, read_einvoice_xml
 from .models import (
@@ -333,6 +333,8 @@ def submission_problems(application: GrantApplication, *, on: date) -> list[str]
             problems.append(
                 _("Für die Maßnahme „%(kind)s“ fehlen die Kosten.") % {"kind": component.get_kind_display()}
             )
+    if missing_declaration := deminimis.declaration_problem(application):
+        problems.append(missing_declaration)
     return problems
 
 
@@ -348,6 +350,9 @@ def application_submit(*, application_id: int, by: User, comment: str = "") -> G
     application.store_computation(application.compute())
     if not application.file_number:
         application.file_number = next_file_number(application.programme, today().year)
+    deminimis.freeze_terms(application)
+    # Signed by submitting: the declaration is fixed with the submission.
+    deminimis.declaration_sign(application, by=by)
     application.submitted_at = timezone.now()
     return _run(application, "submit", by=by, comment=comment)
 
@@ -376,6 +381,8 @@ def application_check(*, application_id: int, by: User, comment: str = "") -> Gr
     problems = check_problems(application)
     if problems:
         raise DomainError(problems)
+    # The ceiling as it stands on the day of the check; the approval checks it again on its own day.
+    deminimis.ensure_within_ceiling(application, grant=application.grant_due(), granted_on=today())
     application.consultation = find_consultation(application)
     application.checked_by = by
     application.checked_at = timezone.now()
@@ -400,12 +407,17 @@ def application_approve(*, application_id: int, by: User, comment: str = "") -> 
     passed_over = order_problem(application, available=allocation_balance(allocation).available)
     if passed_over:
         raise DomainError(passed_over)
+    grant = application.grant_due()
+    if application.is_deminimis():
+        # Under the single undertaking's lock: two approvals for linked enterprises cannot both take what is left.
+        deminimis.lock_undertaking(application.applicant)
+        deminimis.ensure_within_ceiling(application, grant=grant, granted_on=decided_on)
     try:
         ledger_commit(
             programme_id=application.programme_id,
             year=decided_on.year,
             application=application,
-            amount=application.computed_grant,
+            amount=grant,
             by=by,
             comment=_("Bewilligung %(file)s") % {"file": application.file_number},
             # The payment is expected when the final invoices are due: planned in that year's cash.
@@ -415,7 +427,7 @@ def application_approve(*, application_id: int, by: User, comment: str = "") -> 
         raise DomainError(str(error)) from None
     application.approved_by = by
     application.approved_at = timezone.now()
-    application.approved_grant = application.computed_grant
+    application.approved_grant = grant
     application.budget_year = decided_on.year
     application.completion_deadline, application.invoice_deadline = completion, invoices
     return _run(application, "approve", by=by, comment=comment)
@@ -878,8 +890,12 @@ def change_approve(*, application_id: int, by: User, comment: str = "") -> Grant
     change = _open_change(application)
     _measures_edit(application, measures_from_snapshot(change.measures))
     application.store_computation(application.compute())
-    grant, before = application.computed_grant, application.approved_grant
+    grant, before = application.grant_due(), application.approved_grant
     words = {"file": application.file_number}
+    if grant > before and application.is_deminimis():
+        # A raise is granted on the day of the change's approval: the whole grant must fit under the ceiling then.
+        deminimis.lock_undertaking(application.applicant)
+        deminimis.ensure_within_ceiling(application, grant=grant, granted_on=today())
     try:
         if grant > before:
             ledger_commit(

@@ -134,7 +134,8 @@ _STEPS = (
         staff=frozenset({Role.CASEWORKER}),
         label=_("Als geprüft bestätigen"),
         history_label=_("geprüft"),
-        help="Prüfen (Sachbearbeitung): Unterlagen, Fördergebiet, Erstberatung, kein vorzeitiger Beginn, Zuschuss.",
+        help="Prüfen (Sachbearbeitung): Unterlagen, Fördergebiet, Erstberatung, kein vorzeitiger Beginn, Zuschuss; "
+        "bei De-minimis-Programmen der Höchstbetrag in drei Jahren (409 mit den Zahlen, wenn überschritten).",
         tells_owner=_("Ihr Antrag ist vollständig geprüft; über die Bewilligung entscheidet nun eine zweite Person."),
         queue=Queue(Role.CASEWORKER, Q(state=State.SUBMITTED), since="submitted_at"),
     ),
@@ -144,7 +145,7 @@ _STEPS = (
         staff=frozenset({Role.APPROVER}),
         label=_("Bewilligen"),
         help="Bewilligen (Bewilligung, nie wer geprüft hat): bindet den Zuschuss in der Mittelausstattung; "
-        "409, wenn sie ihn nicht tragen kann.",
+        "409, wenn sie ihn nicht tragen kann oder der De-minimis-Höchstbetrag inzwischen überschritten wäre.",
         letter=LetterKind.APPROVAL,
         tells_owner=_(
             "Sie können mit der Maßnahme beginnen. Reichen Sie nach Abschluss die Schlussrechnungen und Fotos ein."
@@ -533,6 +534,8 @@ _STEPS = (
     Step("link_consultation", staff=frozenset({Role.CASEWORKER})),
     # Re-base a pending case on the programme's newer guideline version, where that version allows it.
     Step("rebase", staff=frozenset({Role.CASEWORKER}), label=_("Auf neue Fassung umstellen")),
+    # Reduce a de-minimis case's grant to what the single undertaking's ceiling leaves (grants.deminimis).
+    Step("deminimis_reduce", staff=frozenset({Role.CASEWORKER}), label=_("Auf den De-minimis-Restbetrag kürzen")),
     # Auskunft nach Art. 15 DSGVO about the case's applicant, limited to the municipality's cases.
     Step("export_personal_data", staff=frozenset({Role.CASEWORKER})),
     # Finality of notices (grants.finality): the posting date, a waiver, an objection or lawsuit and its decision.

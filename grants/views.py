@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
 from django.contrib import messages
@@ -22,7 +23,7 @@ from core.money import ZERO, format_amount
 from core.views import workspace_view
 from grants.batches import letter_batch_create
 
-from . import commitment, revocations, services, waiting
+from . import commitment, deminimis, revocations, services, waiting
 from .audit import KINDS, audit_history, audit_rows
 from .exports import applications_workbook
 from .files import document_response, letter_response
@@ -33,6 +34,8 @@ from .forms import (
     CertifyInvoiceForm,
     CertifyInvoicesForm,
     CommitmentFilterForm,
+    DeminimisReductionForm,
+    DeminimisRegisterForm,
     ImportForm,
     InspectionForm,
     LinkConsultationForm,
@@ -244,6 +247,7 @@ def _detail_context(request, application: GrantApplication, **extra) -> dict:
         "rebase_to": services.rebase_target(application)
         if decide(request.user, "rebase", application).allowed
         else None,
+        "deminimis": _deminimis_context(request.user, application),
         "may_note": decide(request.user, "note", application).allowed,
         "may_export_personal_data": decide(request.user, "export_personal_data", application).allowed,
         "note_form": NoteForm(),
@@ -267,6 +271,28 @@ def _detail_context(request, application: GrantApplication, **extra) -> dict:
 def application_detail(request, pk: int):
     application = _application_or_404(request.user, pk)
     return render(request, "workspace/application_detail.html", _detail_context(request, application))
+
+
+def _deminimis_context(user, application: GrantApplication) -> dict | None:
+    """The case page's de-minimis section: the declaration, where the undertaking stands, the reduction."""
+    if not application.is_deminimis():
+        return None
+    declaration = deminimis.signed_declaration(application)
+    result = None
+    if application.state in services.PENDING_STATES:
+        with contextlib.suppress(DomainError):
+            result = deminimis.position(application, granted_on=timezone.localdate())
+    grant = application.grant_due()
+    exceeded = result is not None and result.exceeded_by(grant)
+    return {
+        "declaration": declaration,
+        "position": result,
+        "grant": grant,
+        "exceeded": exceeded,
+        "may_reduce": exceeded
+        and application.state == GrantApplication.State.SUBMITTED
+        and decide(user, "deminimis_reduce", application).allowed,
+    }
 
 
 def _form_refusal(form) -> DomainError:
@@ -783,3 +809,81 @@ def waiting_list(request):
         "workspace/waiting_list.html",
         {"nav": "waiting", "lists": lists, "may_approve": request.user.has_role(Role.APPROVER)},
     )
+
+
+@workspace_view
+@require_POST
+def application_deminimis_reduce(request, pk: int):
+    """Reduce a de-minimis case's grant to what the ceiling leaves, with the reason (grants.deminimis)."""
+    application = _application_or_404(request.user, pk)
+    form = DeminimisReductionForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, application, _form_refusal(form))
+    try:
+        application = deminimis.deminimis_reduce(
+            application_id=application.pk, by=request.user, reason=form.cleaned_data["reason"]
+        )
+    except DomainError as refusal:
+        return _refused(request, application, refusal)
+    messages.success(
+        request,
+        _("Der Zuschuss ist wegen des De-minimis-Höchstbetrags auf %(amount)s € gekürzt.")
+        % {"amount": format_amount(application.deminimis_reduced_to)},
+    )
+    return redirect("workspace:application", pk=application.pk)
+
+
+def _register_request(request):
+    decision = deminimis.may_read_register(request.user)
+    if not decision:
+        raise PermissionDenied(decision.reason)
+    municipalities = request.user.municipalities.order_by("name")
+    form = DeminimisRegisterForm(request.GET or None, municipalities=municipalities)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    entries = deminimis.register_entries(
+        request.user,
+        granted_from=filters.get("granted_from"),
+        granted_until=filters.get("granted_until"),
+        municipality_id=filters.get("municipality"),
+    )
+    return form, filters, entries
+
+
+@workspace_view
+def deminimis_register(request):
+    """De-minimis-Register: the municipality's de-minimis grants of a period, to download as CSV or XML."""
+    form, _filters, entries = _register_request(request)
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "workspace/deminimis_register.html",
+        {
+            "nav": "deminimis",
+            "form": form,
+            "page": page,
+            "rows": [deminimis.register_row(entry) | {"pk": entry.pk} for entry in page],
+            "query": query.urlencode(),
+        },
+    )
+
+
+@workspace_view
+def deminimis_register_file(request, kind: str):
+    """The register of the period as CSV (German spreadsheets) or XML."""
+    form, filters, entries = _register_request(request)
+    if form.is_bound and not form.is_valid():
+        return HttpResponse(" ".join(e for errors in form.errors.values() for e in errors), status=400)
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    if kind == "csv":
+        response = HttpResponse(deminimis.register_csv(entries), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(
+            deminimis.register_xml(
+                entries, granted_from=filters.get("granted_from"), granted_until=filters.get("granted_until")
+            ),
+            content_type="application/xml; charset=utf-8",
+        )
+    response["Content-Disposition"] = f'attachment; filename="de-minimis-register-{stamp}.{kind}"'
+    return response

@@ -9,13 +9,22 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from localflavor.generic.forms import IBANFormField
 
-from applicants.models import Applicant, Property, postcode_validator
+from applicants.models import Applicant, Property, nace_validator, postcode_validator
 from applicants.services import ApplicantInput, PropertyInput
 from core.money import CENT, format_amount
 from core.text import TextFormField, max_length_of
 from grants.calculator import BuildingCategory
+from grants.deminimis import AidInput
 from grants.forms import AmountField, DayField, MultipleFileField, MultipleFileInput
-from grants.models import COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, Document, Invoice, MeasureComponent, MeasureKind
+from grants.models import (
+    COMMENT_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
+    DeminimisRegulation,
+    Document,
+    Invoice,
+    MeasureComponent,
+    MeasureKind,
+)
 from grants.services import ComponentInput, CostInput, InvoiceInput
 
 
@@ -77,6 +86,32 @@ class ApplicantForm(forms.Form):
         label=_("Ich bin zum Vorsteuerabzug berechtigt"),
         required=False,
         help_text=_("Dann wird die Förderung aus den Nettokosten berechnet, sonst aus den Bruttokosten."),
+    )
+    # For de-minimis aid to undertakings: what the register needs (grants.deminimis).
+    tax_number = TextFormField(
+        label=_("Steuernummer oder USt-IdNr."),
+        max_length=max_length_of(Applicant, "tax_number"),
+        required=False,
+        help_text=_("nur bei Unternehmen, z. B. DE123456789"),
+    )
+    register_number = TextFormField(
+        label=_("Registernummer"),
+        max_length=max_length_of(Applicant, "register_number"),
+        required=False,
+        help_text=_("nur bei Unternehmen im Handelsregister, z. B. HRB 1234"),
+    )
+    register_court = TextFormField(
+        label=_("Registergericht"),
+        max_length=max_length_of(Applicant, "register_court"),
+        required=False,
+        help_text=_("z. B. Amtsgericht Köln"),
+    )
+    nace_code = TextFormField(
+        label=_("Wirtschaftszweig (NACE)"),
+        max_length=max_length_of(Applicant, "nace_code"),
+        required=False,
+        validators=[nace_validator],
+        help_text=_("nur bei Unternehmen, z. B. 47.11 für Einzelhandel"),
     )
 
     def clean(self):
@@ -552,3 +587,87 @@ class SaleReportForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
+
+
+# The declaration's rows on one page: enough for the aid of three years; more are rare (then ask the office).
+DECLARATION_ROWS = 6
+
+
+class DeminimisDeclarationForm(forms.Form):
+    """De-minimis-Erklärung: "none received", or the aid of the last three years in rows (the empty ones ignored)."""
+
+    received = forms.TypedChoiceField(
+        label=_("Hat Ihr Unternehmen mit den verbundenen in den letzten drei Jahren De-minimis-Beihilfen erhalten?"),
+        choices=[("no", _("Nein, keine De-minimis-Beihilfen")), ("yes", _("Ja, die folgenden"))],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Bitte wählen Sie, ob Sie De-minimis-Beihilfen erhalten haben.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for row in range(1, DECLARATION_ROWS + 1):
+            self.fields[f"granted_on_{row}"] = DayField(
+                label=_("Beihilfe %(row)s: Tag der Gewährung") % {"row": row}, required=False
+            )
+            self.fields[f"granting_body_{row}"] = TextFormField(
+                label=_("Beihilfe %(row)s: Beihilfegeber") % {"row": row}, max_length=200, required=False
+            )
+            self.fields[f"amount_{row}"] = AmountField(
+                label=_("Beihilfe %(row)s: Betrag in Euro") % {"row": row}, required=False, min_value=CENT
+            )
+            self.fields[f"regulation_{row}"] = forms.ChoiceField(
+                label=_("Beihilfe %(row)s: nach Verordnung") % {"row": row},
+                choices=DeminimisRegulation.choices,
+                initial=DeminimisRegulation.GENERAL,
+                required=False,
+            )
+
+    def rows(self):
+        """The row fields, four per row, for the template."""
+        return [
+            [self[f"{name}_{row}"] for name in ("granted_on", "granting_body", "amount", "regulation")]
+            for row in range(1, DECLARATION_ROWS + 1)
+        ]
+
+    def clean(self):
+        data = super().clean()
+        for row in range(1, DECLARATION_ROWS + 1):
+            values = [data.get(f"{name}_{row}") for name in ("granted_on", "granting_body", "amount")]
+            if any(values) and not all(values):
+                self.add_error(
+                    f"granted_on_{row}"
+                    if not values[0]
+                    else f"granting_body_{row}"
+                    if not values[1]
+                    else f"amount_{row}",
+                    _("Bitte geben Sie zu jeder Beihilfe Tag, Beihilfegeber und Betrag an."),
+                )
+        return data
+
+    def aids(self) -> list[AidInput]:
+        # Rows typed with "none" chosen are passed on, and refused by the service: nothing typed is silently dropped.
+        data = self.cleaned_data
+        return [
+            AidInput(
+                data[f"granted_on_{row}"],
+                data[f"granting_body_{row}"],
+                data[f"amount_{row}"],
+                data.get(f"regulation_{row}") or DeminimisRegulation.GENERAL,
+            )
+            for row in range(1, DECLARATION_ROWS + 1)
+            if data.get(f"granted_on_{row}") and data.get(f"amount_{row}")
+        ]
+
+    @classmethod
+    def initial_from(cls, declaration) -> dict:
+        if declaration is None:
+            return {}
+        initial: dict = {"received": "no" if declaration.none_received else "yes"}
+        for row, aid in enumerate(declaration.aids.all()[:DECLARATION_ROWS], start=1):
+            initial |= {
+                f"granted_on_{row}": aid.granted_on,
+                f"granting_body_{row}": aid.granting_body,
+                f"amount_{row}": aid.amount,
+                f"regulation_{row}": aid.regulation,
+            }
+        return initial

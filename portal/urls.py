@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/massnahme/vorschau/", views.measures_preview, name="measures_preview"),
     path("<int:pk>/unterlagen/", views.step_documents, name="step_documents"),
     path("<int:pk>/pruefen/", views.step_review, name="step_review"),
+    path("<int:pk>/de-minimis/", views.deminimis_declaration, name="deminimis_declaration"),
     path("<int:pk>/zurueckziehen/", views.withdraw, name="withdraw"),
     path("<int:pk>/schlussrechnung/", views.final_documents, name="final_documents"),
     path("<int:pk>/fristverlaengerung/", views.request_extension, name="request_extension"),

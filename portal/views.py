@@ -23,7 +23,7 @@ from applicants.models import Applicant
 from applicants.services import applicant_save
 from core.errors import Code, DomainError
 from core.tenancy import may_use_portal
-from grants import commitment, revocations, services, waiting
+from grants import commitment, deminimis, revocations, services, waiting
 from grants.files import document_response
 from grants.labels import computation_rows, history_rows
 from grants.models import Document, GrantApplication
@@ -45,6 +45,7 @@ from .forms import (
     AddressCheckForm,
     ApplicantForm,
     ChangeForm,
+    DeminimisDeclarationForm,
     ExtensionForm,
     HearingAnswerForm,
     InvoiceForm,
@@ -185,6 +186,7 @@ def application_detail(request, pk: int):
             "invoices_to_record": invoices_without_row(application),
             "reclaim": revocations.reclaim_summary(application),
             "waiting": waiting.place_of(application),
+            "deminimis_declaration": deminimis.signed_declaration(application) if application.is_deminimis() else None,
         },
     )
 
@@ -425,6 +427,7 @@ def step_review(request, pk: int):
         "computation": computation_rows(application.computation or {}),
         "documents": list(application.documents.all()),
         "returned": return_message(application),
+        "deminimis_declaration": deminimis.current_declaration(application) if application.is_deminimis() else None,
     }
     if request.method == "POST" and form.is_valid():
         try:
@@ -439,6 +442,38 @@ def step_review(request, pk: int):
         )
         return redirect("portal:application", pk=application.pk)
     return render(request, "portal/step_review.html", context, status=400 if form.errors else 200)
+
+
+@portal_view
+def deminimis_declaration(request, pk: int):
+    """De-minimis-Erklärung on a draft of a de-minimis programme: signed with the submission, then fixed."""
+    application = _own(request.user, pk)
+    if response := _draft_or_case(request, application):
+        return response
+    if not application.is_deminimis():
+        raise Http404(_("Die Zuschüsse dieses Programms sind keine De-minimis-Beihilfen."))
+    declaration = deminimis.current_declaration(application)
+    form = DeminimisDeclarationForm(_posted(request), initial=DeminimisDeclarationForm.initial_from(declaration))
+    context = {
+        **_steps("review", application),
+        "form": form,
+        "declaration": declaration,
+        "regulation": application.programme.get_deminimis_regulation_display(),
+        "ceiling": application.programme.deminimis_ceiling_in_force,
+    }
+    if request.method == "POST" and form.is_valid():
+        try:
+            deminimis.declaration_save(
+                application_id=application.pk,
+                by=request.user,
+                none_received=form.cleaned_data["received"] == "no",
+                aids=form.aids(),
+            )
+        except DomainError as refusal:
+            return _refusal_response(request, refusal, "portal/deminimis_declaration.html", context)
+        messages.success(request, _("Ihre De-minimis-Erklärung ist gespeichert; sie gilt mit der Einreichung."))
+        return redirect("portal:step_review", pk=application.pk)
+    return render(request, "portal/deminimis_declaration.html", context, status=400 if form.errors else 200)
 
 
 # --- after submitting ---------------------------------------------------------------------

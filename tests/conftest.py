@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
@@ -18,6 +19,7 @@ from .factories import (
     UserFactory,
     advance,
     make_application,
+    make_deminimis_grant,
 )
 
 # tests.second_factor: force_login gives staff a verified second factor (the rule's own tests log in for real).
@@ -98,3 +100,16 @@ def case(programme, allocation, people):
 @pytest.fixture
 def another_property():
     return PropertyFactory(house_number="14")
+
+
+@pytest.fixture
+def deminimis_grants(programme, people):
+    programme.deminimis_regulation = "general"
+    programme.save()
+    shop = ApplicantFactory(
+        kind="organisation", name="Gerda Glas", organisation="Glas & Co. GmbH", tax_number="DE123456789",
+        register_number="HRB 1234", register_court="Amtsgericht Köln", nace_code="47.11", user=people.owner,
+    )  # fmt: skip
+    first = make_deminimis_grant(programme, shop, on=date(2026, 3, 2), amount="7200.00", number=1)
+    second = make_deminimis_grant(programme, people.bob, on=date(2026, 6, 30), amount="1500.50", number=2)
+    return {"shop": shop, "first": first, "second": second}

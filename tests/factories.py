@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 
 import factory
@@ -13,7 +13,14 @@ from django.utils import timezone
 from applicants.models import Applicant, Consultation, Property, User
 from budgets.models import Allocation
 from core.models import Municipality
-from grants.models import Document, FundingAreaStreet, GuidelineVersion, Programme, ProgrammeComponentRule
+from grants.models import (
+    Document,
+    FundingAreaStreet,
+    GrantApplication,
+    GuidelineVersion,
+    Programme,
+    ProgrammeComponentRule,
+)
 from grants.services import ComponentInput, CostInput, application_create
 
 
@@ -206,3 +213,20 @@ def advance(application, target: str, people):
         application.refresh_from_db()
         assert application.state == state
     return application
+
+
+def make_deminimis_grant(
+    programme, applicant, *, on: date, amount: str, number: int, regulation="general", code="SF"
+) -> GrantApplication:
+    """A de-minimis grant approved on a day (its fields set directly: the lifecycle is tested elsewhere)."""
+    application = make_application(programme=programme, applicant=applicant, with_documents=False)
+    GrantApplication.objects.filter(pk=application.pk).update(
+        state="approved",
+        file_number=f"{code}-{on.year}-{number:04d}",
+        submitted_at=timezone.now(),
+        approved_at=timezone.make_aware(datetime.combine(on, time(9, 30))),
+        approved_grant=Decimal(amount),
+        deminimis_regulation=regulation,
+        deminimis_ceiling=Decimal("300000.00"),
+    )
+    return GrantApplication.objects.get(pk=application.pk)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from openpyxl import load_workbook
 
-from applicants.models import Consultation
+from applicants.models import Consultation, SingleUndertaking
 from budgets.models import CarryOver, LedgerEntry, StateNotice
 from budgets.notices import TrancheInput, allocation_link_state_notice, state_notice_create
 from grants import services
@@ -46,6 +46,7 @@ from .factories import (
     add_document,
     advance,
     make_application,
+    make_deminimis_grant,
 )
 
 pytestmark = pytest.mark.django_db
@@ -233,6 +234,13 @@ def towns(django_capture_on_commit_callbacks):
             by=nordheim.staff["caseworker"], programme_id=nordheim.programme.pk, year=nordheim.allocation.year
         )
     nordheim.letter = nordheim.approved.letters.first()
+    # A de-minimis grant of Nordheim's, its owner in a single undertaking (linked enterprises).
+    nordheim.undertaking = SingleUndertaking.objects.create(name="Nordheim-Gruppe")
+    nordheim.owner.single_undertaking = nordheim.undertaking
+    nordheim.owner.save()
+    nordheim.deminimis = make_deminimis_grant(
+        nordheim.programme, nordheim.owner, on=timezone.localdate(), amount="2500.00", number=91, code="NH"
+    )
     # Nordheim's approval notice went out by e-mail; an objection against it is pending.
     nordheim.notice_letter = nordheim.approved.letters.get(kind="approval")
     nordheim.appeal = services.appeal_record(
@@ -291,6 +299,7 @@ API_OBJECTS = {
     "application-history": lambda b: {"application_pk": b.approved.pk},
     "application-letter": lambda b: {"application_pk": b.approved.pk, "pk": b.letter.pk},
     "payment-run": lambda b: {"pk": b.payment_run.pk},
+    "deminimis-register": lambda b: {"pk": b.deminimis.pk},
 }
 
 
@@ -302,6 +311,7 @@ def admin_object(model, b):
         "applicants.applicant": b.owner,
         "applicants.property": b.approved.property,
         "applicants.consultation": b.consultation,
+        "applicants.singleundertaking": b.undertaking,
         "core.municipality": b.municipality,
         "grants.programme": b.programme,
         "grants.guidelineversion": b.programme.current_version,
@@ -359,6 +369,10 @@ def probes_for(route: Route, b) -> list[Probe] | None:
         "workspace:state_notices": [""],
         # Nordheim's paid case is in its commitment period: never on Musterstadt's list.
         "workspace:commitment": ["", "?status=all", f"?programme={b.programme.pk}", "?q=NH-20", "?q=Berta Nordmann"],
+        # Nordheim's de-minimis grant is never in Musterstadt's register, whatever the filter.
+        "workspace:deminimis_register": ["", f"?municipality={b.municipality.pk}", "?granted_from=2000-01-01"],
+        "workspace:deminimis_csv": ["", f"?municipality={b.municipality.pk}", "?granted_from=2000-01-01"],
+        "workspace:deminimis_xml": ["", f"?municipality={b.municipality.pk}", "?granted_until=2999-12-31"],
         "workspace:audit": [
             "",
             f"?antrag={b.approved.pk}",
@@ -461,6 +475,9 @@ def probes_for(route: Route, b) -> list[Probe] | None:
     if name == "workspace:link_consultation":
         data = {"consultation": b.consultation.pk}
         return [Probe("post", reverse(name, args=[b.applications["draft"].pk]), "not_found", data)]
+    if name == "workspace:deminimis_reduce":  # Nordheim's submitted case is never reduced from Musterstadt
+        data = {"reason": "Höchstbetrag"}
+        return [Probe("post", reverse(name, args=[b.applications["submitted"].pk]), "not_found", data)]
     if name == "workspace:rebase":  # Nordheim's pending case is never re-based from Musterstadt
         data = {"reason": "Neue Fassung"}
         return [Probe("post", reverse(name, args=[b.applications["checked"].pk]), "not_found", data)]

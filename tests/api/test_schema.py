@@ -31,6 +31,7 @@ from grants.models import Document, GrantApplication, Programme
 from payments.models import PaymentRun
 from reports.generation import statement_generate
 from reports.services import statement_request
+from tests.factories import make_deminimis_grant
 
 load_all_checks()
 CHECKS = list(REGISTERED_CHECKS.get_all())  # every check schemathesis has, as `--checks all` runs them
@@ -79,7 +80,18 @@ def demo(db, settings):
         "statements": Statement,
         "payment-runs": PaymentRun,
     }
-    yield {name: list(model.objects.order_by("pk").values_list("pk", flat=True)) for name, model in models.items()}
+    # One de-minimis grant to the demo's owner, so the register's entries are reached too.
+    owner = Applicant.objects.filter(user__username="eigentuemerin").first()
+    grant = make_deminimis_grant(facade, owner, on=timezone.localdate(), amount="4000.00", number=901)
+    Property.objects.filter(pk=grant.property_id).update(registered_by=owner)  # the owner's, as the demo's are
+    rows = {name: list(model.objects.order_by("pk").values_list("pk", flat=True)) for name, model in models.items()}
+    # The register's entries are the de-minimis cases granted (the demo's facade grants are none: an empty pool).
+    rows["deminimis-register"] = list(
+        GrantApplication.objects.exclude(deminimis_regulation="")
+        .filter(approved_at__isnull=False)
+        .values_list("pk", flat=True)
+    )
+    yield rows
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
 

@@ -17,8 +17,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from grants import services
-from grants.models import Document, GrantApplication
+from grants.models import DeminimisDeclaration, Document, GrantApplication
 from tests.browser import assert_accessible
+from tests.factories import make_application
 
 from .conftest import image_bytes, pdf_bytes
 
@@ -262,3 +263,33 @@ def test_an_owner_reports_a_sale_and_answers_the_hearing_on_a_phone(login, peopl
     page.get_by_role("link", name="Zur Anhörung äußern").click()
     assert_accessible(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_an_owner_declares_de_minimis_aid_before_submitting(login, people, programme, allocation):
+    programme.deminimis_regulation = "general"
+    programme.save()
+    application = make_application(programme=programme, applicant=people.alice)
+    page = login(people.owner, next=f"/meine-antraege/{application.pk}/pruefen/")
+    expect(page.get_by_text("Bitte geben Sie die De-minimis-Erklärung ab")).to_be_visible()  # a submission problem
+    assert_accessible(page)
+    page.get_by_role("link", name="De-minimis-Erklärung abgeben").click()
+    expect(page.get_by_role("heading", name="Antrag stellen: De-minimis-Erklärung")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Erklärung speichern").click()  # nothing chosen: the error summary
+    assert page.locator("#fehler").evaluate("element => element === document.activeElement")
+    assert_accessible(page)
+    page.get_by_label("Ja, die folgenden").check()
+    page.get_by_label("Beihilfe 1: Tag der Gewährung").fill("2025-05-02")
+    page.get_by_label("Beihilfe 1: Beihilfegeber").fill("Land Nordrhein-Westfalen")
+    page.get_by_label("Beihilfe 1: Betrag in Euro").fill("12.500,00")
+    page.get_by_role("button", name="Erklärung speichern").click()
+    expect(page.get_by_text("Ihre De-minimis-Erklärung ist gespeichert")).to_be_visible()
+    expect(page.get_by_text("Land Nordrhein-Westfalen")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Ich versichere").check()
+    page.get_by_role("button", name="Antrag verbindlich einreichen").click()
+    expect(page.get_by_text("Ihr Antrag ist eingereicht.")).to_be_visible()
+    expect(page.get_by_role("heading", name="De-minimis-Erklärung")).to_be_visible()
+    assert_accessible(page)  # the case page with the signed declaration
+    declaration = DeminimisDeclaration.objects.get(application=application)
+    assert declaration.signed_by == people.owner and declaration.aids.get().amount == Decimal("12500.00")
