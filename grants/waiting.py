@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db.models import Q
+from django.db.models.functions import Coalesce, Least
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 State = GrantApplication.State
 ORDER = ("checked_at", "pk")
+# What a case's approval would commit (GrantApplication.grant_due): the computed grant, capped by a de-minimis cut.
+DUE = Least("computed_grant", Coalesce("deminimis_reduced_to", "computed_grant"))
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Place:
     position: int  # 1 = the head of the list
     ahead: Decimal  # what the cases before it need
     fits: bool  # this year's allocation carries it after those before it
+    grant: Decimal = ZERO  # what its approval would commit
 
 
 def _ahead_of(application: GrantApplication) -> Q:
@@ -63,8 +67,8 @@ def queue(programme_id: int, *, available: Decimal | None = None) -> list[Place]
     )
     places, ahead = [], ZERO
     for position, application in enumerate(cases, start=1):
-        grant = application.computed_grant or ZERO
-        places.append(Place(application, position, ahead, ahead + grant <= available))
+        grant = application.grant_due() or ZERO
+        places.append(Place(application, position, ahead, ahead + grant <= available, grant))
         ahead += grant
     return places
 
@@ -77,11 +81,11 @@ def place_of(application: GrantApplication) -> Place | None:
     before = GrantApplication.objects.filter(programme_id=application.programme_id, state=State.CHECKED).filter(
         _ahead_of(application)
     )
-    ahead = sum((c or ZERO for c in before.values_list("computed_grant", flat=True)), ZERO)
-    fits = available is not None and ahead + (application.computed_grant or ZERO) <= available
+    ahead = sum((c or ZERO for c in before.annotate(due=DUE).values_list("due", flat=True)), ZERO)
+    fits = available is not None and ahead + (application.grant_due() or ZERO) <= available
     if fits:
         return None
-    return Place(application, before.count() + 1, ahead, False)
+    return Place(application, before.count() + 1, ahead, False, application.grant_due() or ZERO)
 
 
 def order_problem(application: GrantApplication, *, available: Decimal) -> str | None:
@@ -92,9 +96,9 @@ def order_problem(application: GrantApplication, *, available: Decimal) -> str |
     before = GrantApplication.objects.filter(programme_id=application.programme_id, state=State.CHECKED).filter(
         _ahead_of(application)
     )
-    grants = [c or ZERO for c in before.values_list("computed_grant", flat=True)]
+    grants = [c or ZERO for c in before.annotate(due=DUE).values_list("due", flat=True)]
     ahead = sum(grants, ZERO)
-    grant = application.computed_grant or ZERO
+    grant = application.grant_due() or ZERO
     if not grants or ahead + grant <= available:
         return None
     return _(
@@ -162,7 +166,7 @@ def offer_waiting(programme_ids: Iterable[int]) -> int:
                     {
                         "application": application,
                         "place": place,
-                        "grant": format_amount(application.computed_grant or ZERO),
+                        "grant": format_amount(application.grant_due() or ZERO),
                     },
                 )
             sent += bool(

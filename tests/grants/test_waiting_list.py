@@ -149,3 +149,14 @@ def test_released_money_reaches_the_case_behind_only_after_the_release(programme
     else:  # every approver came before the release: refused, nothing booked
         assert not behind.ledger_entries.exists()
     assert GrantApplication.objects.filter(programme=programme, state="approved").count() <= 2
+
+
+def test_a_case_cut_to_its_de_minimis_ceiling_waits_with_the_cut_grant(programme, people):
+    AllocationFactory(programme=programme, amount=Decimal("10000.00"))
+    first, second = _checked(programme, people, 2)
+    assert [p.fits for p in waiting.queue(programme.pk)] == [True, False]  # 7,200 + 7,200 > 10,000
+    GrantApplication.objects.filter(pk=first.pk).update(deminimis_reduced_to=Decimal("2800.00"))
+    places = waiting.queue(programme.pk)
+    assert [(p.grant, p.fits) for p in places] == [(Decimal("2800.00"), True), (GRANT, True)]
+    second.refresh_from_db()
+    assert waiting.order_problem(second, available=Decimal("10000.00")) is None
