@@ -130,7 +130,8 @@ auf Ihren Antrag vom {{ change.requested_at|date:"d.m.Y" }} ändern wir den Zuwe
 {% for m in change.measures %}
 {{ m.label }}: {% if m.area is None %}entfällt{% else %}{{ m.area|floatformat:"-2" }} m², Kosten {{ m.gross|euro }} brutto{% endif %} ({% if m.area_before is None %}bisher nicht beantragt{% else %}{{ m.area_before|floatformat:"-2" }} m², {{ m.gross_before|euro }}{% endif %}){% endfor %}
 
-Zuwendung: {{ change.grant|euro }} (bisher {{ change.grant_before|euro }}){% if change.deadlines_change %}
+Zuwendung: {{ change.grant|euro }} (bisher {{ change.grant_before|euro }}){% if deminimis and change.grant > change.grant_before %}
+De-minimis-Beihilfe: Auch die Erhöhung wird als De-minimis-Beihilfe gewährt nach der {{ deminimis.title }} ({{ deminimis.journal }}); Tag ihrer Gewährung ist der Tag dieses Bescheids. Das Bruttosubventionsäquivalent der Zuwendung beträgt nun {{ change.grant|euro }} und wird auf den Höchstbetrag von {{ deminimis.ceiling|euro }} in drei Jahren angerechnet; die Erhöhung wird im Zentralregister für De-minimis-Beihilfen erfasst. Bitte bewahren Sie auch diesen Bescheid zehn Jahre lang auf (Art. 6 der Verordnung (EU) 2023/2831).{% endif %}{% if change.deadlines_change %}
 Abschluss der Maßnahme: bis zum {{ change.completion_deadline|date:"d.m.Y" }} (bisher {{ change.completion_deadline_before|date:"d.m.Y" }})
 Einreichen der Schlussrechnungen: bis zum {{ change.invoice_deadline|date:"d.m.Y" }} (bisher {{ change.invoice_deadline_before|date:"d.m.Y" }}){% endif %}
 

@@ -339,3 +339,28 @@ def test_an_applicant_gets_its_undertaking_data(db):
     applicant.nace_code = "4711"
     with pytest.raises(ValidationError):
         applicant.full_clean()
+
+
+def test_a_raise_by_change_request_is_checked_against_the_ceiling_and_named_in_the_change_notice(
+    deminimis_programme, allocation, people, django_capture_on_commit_callbacks
+):
+    from .test_change_requests import LARGER, REASON, checked
+
+    # 292,000 € declared: the 7,200 € of the approval fit, the 10,000 € of the change (302,000 €) do not.
+    application = onward(submitted(deminimis_programme, people.alice, people, (100, "292000.00")), "approved", people)
+    checked(application, people, LARGER)
+    with pytest.raises(DomainError) as refusal:
+        services.change_approve(application_id=application.pk, by=people.approver)
+    assert refusal.value.status == 409 and "300.000,00 €" in " ".join(refusal.value.reasons)
+    application.refresh_from_db()
+    assert application.approved_grant == GRANT
+
+    other = onward(submitted(deminimis_programme, people.bob, people, (100, "280000.00")), "approved", people)
+    services.change_request(application_id=other.pk, by=people.other_owner, components=LARGER, reason=REASON)
+    services.change_check(application_id=other.pk, by=people.caseworker)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_approve(application_id=other.pk, by=people.approver)
+    other.refresh_from_db()
+    assert other.approved_grant == Decimal("10000.00")
+    _subject, html = letter_html(other, LetterKind.CHANGE)
+    assert "Auch die Erhöhung wird als De-minimis-Beihilfe gewährt" in html and "10.000,00" in html
