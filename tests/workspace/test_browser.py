@@ -198,3 +198,32 @@ def test_the_waiting_list_the_owners_notice_and_a_carry_over_proposal(login, peo
     page.get_by_role("button", name="Übertrag vorschlagen").click()
     expect(page.get_by_text("Der Übertrag ist vorgeschlagen; eine zweite Person bestätigt ihn.")).to_be_visible()
     assert_accessible(page)
+
+
+def test_a_caseworker_cuts_a_grant_to_the_de_minimis_ceiling_and_reads_the_register(login, people, programme):
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from grants.deminimis import AidInput, declaration_save
+    from tests.factories import AllocationFactory, advance, make_application
+
+    AllocationFactory(programme=programme)
+    programme.deminimis_regulation = "general"
+    programme.save()
+    application = make_application(programme=programme, applicant=people.alice)
+    declaration_save(
+        application_id=application.pk, by=people.owner, none_received=False,
+        aids=[AidInput(timezone.localdate().replace(day=1), "Land NRW", Decimal("295000.00"))],
+    )  # fmt: skip
+    advance(application, "submitted", people)
+    page = login(people.caseworker)
+    page.goto(f"/arbeitsplatz/antraege/{application.pk}/")
+    expect(page.get_by_text("überschreitet den Höchstbetrag")).to_be_visible()
+    assert_accessible(page)  # the case page with the de-minimis position and the reduction form
+    page.get_by_label("Begründung der Kürzung").fill("Höchstbetrag nach Art. 3 Abs. 2 VO (EU) 2023/2831.")
+    page.get_by_role("button", name="Auf den De-minimis-Restbetrag kürzen").click()
+    expect(page.get_by_text("auf 5.000,00 €: Höchstbetrag")).to_be_visible()
+    assert_accessible(page)
+    page.goto("/arbeitsplatz/de-minimis/")
+    assert_accessible(page)
