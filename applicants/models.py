@@ -147,14 +147,21 @@ class Applicant(Address):
     )
     # What the de-minimis register needs of an undertaking (grants.deminimis).
     tax_number = models.CharField(
-        _("Steuernummer oder USt-IdNr."), max_length=30, blank=True, help_text=_("z. B. DE123456789")
+        _("Steuernummer oder USt-IdNr."), db_default="", max_length=30, blank=True, help_text=_("z. B. DE123456789")
     )
-    register_number = models.CharField(_("Registernummer"), max_length=30, blank=True, help_text=_("z. B. HRB 1234"))
+    register_number = models.CharField(
+        _("Registernummer"), db_default="", max_length=30, blank=True, help_text=_("z. B. HRB 1234")
+    )
     register_court = models.CharField(
-        _("Registergericht"), max_length=100, blank=True, help_text=_("z. B. Amtsgericht Köln")
+        _("Registergericht"), db_default="", max_length=100, blank=True, help_text=_("z. B. Amtsgericht Köln")
     )
     nace_code = models.CharField(
-        _("Wirtschaftszweig (NACE)"), max_length=5, blank=True, validators=[nace_validator], help_text=_("z. B. 47.11")
+        _("Wirtschaftszweig (NACE)"),
+        db_default="",
+        max_length=5,
+        blank=True,
+        validators=[nace_validator],
+        help_text=_("z. B. 47.11"),
     )
     single_undertaking = models.ForeignKey(
         SingleUndertaking,

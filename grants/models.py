@@ -159,6 +159,7 @@ class Programme(models.Model):
     # or for agriculture up to 25,000 € where the state has set that); both are fixed with each case at submission.
     deminimis_regulation = models.CharField(
         _("De-minimis-Beihilfe nach"),
+        db_default="",
         max_length=20,
         choices=DeminimisRegulation.choices,
         blank=True,
@@ -899,13 +900,20 @@ class GrantApplication(FSMModelMixin, models.Model):
     # De-minimis aid (grants.deminimis): the programme's regulation and ceiling, fixed at the first submission; and
     # the caseworker's decision to reduce the grant to what the single undertaking's ceiling leaves, with its reason.
     deminimis_regulation = models.CharField(
-        _("De-minimis-Beihilfe nach"), max_length=20, choices=DeminimisRegulation.choices, blank=True, editable=False
+        _("De-minimis-Beihilfe nach"),
+        db_default="",
+        max_length=20,
+        choices=DeminimisRegulation.choices,
+        blank=True,
+        editable=False,
     )
     deminimis_ceiling = MoneyField(_("De-minimis-Höchstbetrag"), null=True, blank=True, editable=False)
     deminimis_reduced_to = MoneyField(
         _("wegen des De-minimis-Höchstbetrags gekürzt auf"), null=True, blank=True, editable=False
     )
-    deminimis_reduction_reason = models.TextField(_("Begründung der Kürzung"), blank=True, editable=False)
+    deminimis_reduction_reason = models.TextField(
+        _("Begründung der Kürzung"), db_default="", blank=True, editable=False
+    )
     deminimis_reduced_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
     )

@@ -29,22 +29,22 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='applicant',
             name='nace_code',
-            field=models.CharField(blank=True, help_text='z. B. 47.11', max_length=5, validators=[django.core.validators.RegexValidator('^\\d{2}(\\.\\d{1,2})?$', 'Bitte einen NACE-Code wie 47.11 angeben (Abteilung, Gruppe oder Klasse).')], verbose_name='Wirtschaftszweig (NACE)'),
+            field=models.CharField(db_default='', blank=True, help_text='z. B. 47.11', max_length=5, validators=[django.core.validators.RegexValidator('^\\d{2}(\\.\\d{1,2})?$', 'Bitte einen NACE-Code wie 47.11 angeben (Abteilung, Gruppe oder Klasse).')], verbose_name='Wirtschaftszweig (NACE)'),
         ),
         migrations.AddField(
             model_name='applicant',
             name='register_court',
-            field=models.CharField(blank=True, help_text='z. B. Amtsgericht Köln', max_length=100, verbose_name='Registergericht'),
+            field=models.CharField(db_default='', blank=True, help_text='z. B. Amtsgericht Köln', max_length=100, verbose_name='Registergericht'),
         ),
         migrations.AddField(
             model_name='applicant',
             name='register_number',
-            field=models.CharField(blank=True, help_text='z. B. HRB 1234', max_length=30, verbose_name='Registernummer'),
+            field=models.CharField(db_default='', blank=True, help_text='z. B. HRB 1234', max_length=30, verbose_name='Registernummer'),
         ),
         migrations.AddField(
             model_name='applicant',
             name='tax_number',
-            field=models.CharField(blank=True, help_text='z. B. DE123456789', max_length=30, verbose_name='Steuernummer oder USt-IdNr.'),
+            field=models.CharField(db_default='', blank=True, help_text='z. B. DE123456789', max_length=30, verbose_name='Steuernummer oder USt-IdNr.'),
         ),
         migrations.AddField(
             model_name='applicant',

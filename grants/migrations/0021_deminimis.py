@@ -68,12 +68,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='grantapplication',
             name='deminimis_reduction_reason',
-            field=models.TextField(blank=True, editable=False, verbose_name='Begründung der Kürzung'),
+            field=models.TextField(db_default='', blank=True, editable=False, verbose_name='Begründung der Kürzung'),
         ),
         migrations.AddField(
             model_name='grantapplication',
             name='deminimis_regulation',
-            field=models.CharField(blank=True, choices=[('general', 'allgemein (Verordnung (EU) 2023/2831)'), ('agriculture', 'Landwirtschaft (Verordnung (EU) Nr. 1408/2013)'), ('fisheries', 'Fischerei und Aquakultur (Verordnung (EU) Nr. 717/2014)'), ('sgei', 'DAWI (Verordnung (EU) 2023/2832)')], editable=False, max_length=20, verbose_name='De-minimis-Beihilfe nach'),
+            field=models.CharField(db_default='', blank=True, choices=[('general', 'allgemein (Verordnung (EU) 2023/2831)'), ('agriculture', 'Landwirtschaft (Verordnung (EU) Nr. 1408/2013)'), ('fisheries', 'Fischerei und Aquakultur (Verordnung (EU) Nr. 717/2014)'), ('sgei', 'DAWI (Verordnung (EU) 2023/2832)')], editable=False, max_length=20, verbose_name='De-minimis-Beihilfe nach'),
         ),
         migrations.AddField(
             model_name='historicalgrantapplication',
@@ -123,7 +123,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='programme',
             name='deminimis_regulation',
-            field=models.CharField(blank=True, choices=[('general', 'allgemein (Verordnung (EU) 2023/2831)'), ('agriculture', 'Landwirtschaft (Verordnung (EU) Nr. 1408/2013)'), ('fisheries', 'Fischerei und Aquakultur (Verordnung (EU) Nr. 717/2014)'), ('sgei', 'DAWI (Verordnung (EU) 2023/2832)')], help_text='leer: die Zuschüsse sind keine De-minimis-Beihilfen', max_length=20, verbose_name='De-minimis-Beihilfe nach'),
+            field=models.CharField(db_default='', blank=True, choices=[('general', 'allgemein (Verordnung (EU) 2023/2831)'), ('agriculture', 'Landwirtschaft (Verordnung (EU) Nr. 1408/2013)'), ('fisheries', 'Fischerei und Aquakultur (Verordnung (EU) Nr. 717/2014)'), ('sgei', 'DAWI (Verordnung (EU) 2023/2832)')], help_text='leer: die Zuschüsse sind keine De-minimis-Beihilfen', max_length=20, verbose_name='De-minimis-Beihilfe nach'),
         ),
         migrations.AlterField(
             model_name='letter',
