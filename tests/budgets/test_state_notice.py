@@ -730,3 +730,15 @@ def test_the_admin_shows_drawdowns_read_only(client, keeper, case, people, notic
     assert client.get(reverse("admin:budgets_drawdown_add")).status_code == 403
     page = client.get(reverse("admin:budgets_drawdown_change", args=[drawdown.pk]))
     assert page.status_code == 200 and 'name="federal_amount"' not in page.content.decode()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_database_refuses_to_change_or_delete_a_drawdown_or_a_receipt(case, people, notice, kai):
+    case("paid")
+    drawdown = drawdown_request(notice_id=notice.pk, by=people.finance, federal=Decimal("1.00"), state=Decimal("0"))
+    drawdown_receive(drawdown_id=drawdown.pk, by=kai, received_on=TODAY, federal=Decimal("1.00"), state=None)
+    for table in ("budgets_drawdown", "budgets_drawdownreceipt"):
+        for sql in (f"UPDATE {table} SET federal_amount = 2", f"DELETE FROM {table}"):
+            with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql)
+    assert Drawdown.objects.get().federal_amount == Decimal("1.00") and DrawdownReceipt.objects.count() == 1
