@@ -8,6 +8,35 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# On PostgreSQL the database itself refuses to change or delete a drawdown or a receipt (as the ledger's, 0002).
+APPEND_ONLY = """
+CREATE OR REPLACE FUNCTION budgets_drawdown_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION USING MESSAGE = TG_TABLE_NAME || ' is append-only: a correction is a new row';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER budgets_drawdown_append_only
+    BEFORE UPDATE OR DELETE ON budgets_drawdown
+    FOR EACH ROW EXECUTE FUNCTION budgets_drawdown_append_only();
+CREATE TRIGGER budgets_drawdownreceipt_append_only
+    BEFORE UPDATE OR DELETE ON budgets_drawdownreceipt
+    FOR EACH ROW EXECUTE FUNCTION budgets_drawdown_append_only();
+"""
+DROP_APPEND_ONLY = """
+DROP TRIGGER IF EXISTS budgets_drawdownreceipt_append_only ON budgets_drawdownreceipt;
+DROP TRIGGER IF EXISTS budgets_drawdown_append_only ON budgets_drawdown;
+DROP FUNCTION IF EXISTS budgets_drawdown_append_only();
+"""
+
+
+def _on_postgresql(sql):
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(sql)
+
+    return run
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -139,4 +168,5 @@ class Migration(migrations.Migration):
             model_name='statetranche',
             constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0), ('amount__lte', Decimal('9999999.99'))), name='tranche_amount_positive'),
         ),
+        migrations.RunPython(_on_postgresql(APPEND_ONLY), _on_postgresql(DROP_APPEND_ONLY)),
     ]

@@ -747,3 +747,15 @@ def test_a_year_is_drawn_down_no_further_than_the_notices_cash_of_that_year_give
     assert f"Kassenmittel {YEAR}" in message and "1.000,20 €" in message and "abgerufen sind 1.000,00 €" in message
     drawdown_request(notice_id=notice.pk, by=people.finance, federal=Decimal("0.20"), state=Decimal("0"))
     assert Drawdown.objects.filter(notice=notice).count() == 2
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_database_refuses_to_change_or_delete_a_drawdown_or_a_receipt(case, people, notice, kai):
+    case("paid")
+    drawdown = drawdown_request(notice_id=notice.pk, by=people.finance, federal=Decimal("1.00"), state=Decimal("0"))
+    drawdown_receive(drawdown_id=drawdown.pk, by=kai, received_on=TODAY, federal=Decimal("1.00"), state=None)
+    for table in ("budgets_drawdown", "budgets_drawdownreceipt"):
+        for sql in (f"UPDATE {table} SET federal_amount = 2", f"DELETE FROM {table}"):
+            with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql)
+    assert Drawdown.objects.get().federal_amount == Decimal("1.00") and DrawdownReceipt.objects.count() == 1
