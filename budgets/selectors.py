@@ -194,24 +194,12 @@ def allocations_with_balance(allocations: QuerySet[Allocation]) -> QuerySet[Allo
 # Budget years (Haushaltsjahre, docs/domain.md "Budget years"): the cash of each year an allocation may bind.
 
 
-def _frames_and_carries(allocation: Allocation) -> tuple[dict[int, int], list[CarryOver]]:
-    rows = {frame.year: to_cents(frame.amount) for frame in CashFrame.objects.filter(allocation=allocation)}
-    if not rows:
-        rows = {allocation.year: to_cents(allocation.amount)}
-    return rows, list(CarryOver.objects.filter(allocation=allocation, status=CarryOver.Status.BOOKED))
-
-
 def frames(allocation: Allocation) -> dict[int, int]:
     """The cash each budget year of the allocation has, in cents: its frames, moved by the booked carry-overs.
 
     Without frames (``CashFrame``) the whole amount is the programme year's.
     """
-    rows, carries = _frames_and_carries(allocation)
-    for carry in carries:
-        cents = to_cents(carry.amount)
-        rows[carry.from_year] = rows.get(carry.from_year, 0) - cents
-        rows[carry.to_year] = rows.get(carry.to_year, 0) + cents
-    return rows
+    return {year.year: to_cents(year.cash) for year in budget_years(allocation)}
 
 
 @dataclass(frozen=True)

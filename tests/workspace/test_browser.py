@@ -6,6 +6,8 @@ certifies the final invoices and finance pays.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -187,6 +189,9 @@ def test_the_waiting_list_the_owners_notice_and_a_carry_over_proposal(login, peo
     expect(page.get_by_role("row", name=first.file_number)).to_contain_text("finanzierbar")
     expect(page.get_by_role("row", name=second.file_number)).to_contain_text("wartet auf Mittel")
     assert_accessible(page)
+    page.set_viewport_size({"width": 390, "height": 844})  # on a phone too
+    expect(page.get_by_role("row", name=second.file_number)).to_contain_text("wartet auf Mittel")
+    assert_accessible(page)
 
     page = login(second.applicant.user, next=f"/meine-antraege/{second.pk}/")
     expect(page.get_by_text("Platz 2 der Warteliste")).to_be_visible()
@@ -197,6 +202,9 @@ def test_the_waiting_list_the_owners_notice_and_a_carry_over_proposal(login, peo
     page.get_by_label("Begründung (für die Akte)").fill("Jahresabschluss")
     page.get_by_role("button", name="Übertrag vorschlagen").click()
     expect(page.get_by_text("Der Übertrag ist vorgeschlagen; eine zweite Person bestätigt ihn.")).to_be_visible()
+    assert_accessible(page)
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.get_by_role("button", name=re.compile("Übertrag bestätigen und buchen"))).to_be_visible()
     assert_accessible(page)
 
 
@@ -226,4 +234,6 @@ def test_a_caseworker_cuts_a_grant_to_the_de_minimis_ceiling_and_reads_the_regis
     expect(page.get_by_text("auf 5.000,00 €: Höchstbetrag")).to_be_visible()
     assert_accessible(page)
     page.goto("/arbeitsplatz/de-minimis/")
+    assert_accessible(page)
+    page.set_viewport_size({"width": 390, "height": 844})
     assert_accessible(page)

@@ -56,6 +56,11 @@ def test_finance_records_a_notice_requests_funds_and_a_colleague_records_the_rec
     assert_accessible(page)
     page.goto("/arbeitsplatz/haushalt/landesbescheide/")
     assert_accessible(page)
+    page.set_viewport_size({"width": 390, "height": 844})  # on a phone too: the wide tables scroll by keyboard
+    assert_accessible(page)
+    page.goto(f"/arbeitsplatz/haushalt/landesbescheide/{drawdown.notice_id}/")
+    assert_accessible(page)
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     kai = UserFactory(username="kai", roles=["finance"], municipalities=[musterstadt])
     colleague = login(kai, next=f"/arbeitsplatz/haushalt/landesbescheide/{notice.pk}/")
